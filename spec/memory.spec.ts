@@ -1,0 +1,4 @@
+import { InMemoryBackend } from '../src/index.js';
+import { backendSuite } from './conformance.js';
+
+backendSuite('memory', () => new InMemoryBackend(), { atomicBatches: true });

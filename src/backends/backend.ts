@@ -1,0 +1,131 @@
+/**
+ * The backend contract. A backend stores and returns {@link StoredRecord}s and knows nothing of
+ * classes, serialization or caching. A backend must implement the few primitives marked
+ * `abstract`; the batch and listing helpers have defaults (plain loops) that a backend may
+ * override with something faster or atomic.
+ * @module
+ */
+
+/** Whether a record holds a self-contained document or a container with references. */
+export type RecordKind = 'object' | 'container';
+
+/** One stored object, as every backend keeps it. */
+export interface StoredRecord {
+  /** The registered type name, `[A-Za-z_][A-Za-z0-9_.-]*`. */
+  readonly type: string;
+  /** The object's id: 1 to 256 characters, no control characters. */
+  readonly id: string;
+  readonly kind: RecordKind;
+  /** The serialized document: JSON text (see docs/dump-format.md for its shape). */
+  readonly content: string;
+  /** 1 on first save, one more on each save. */
+  readonly version: number;
+  /** Time of the last save, in milliseconds since the epoch. */
+  readonly updatedAt: number;
+}
+
+/** What a save hands to a backend; the backend assigns `version` and `updatedAt`. */
+export interface RecordWrite {
+  readonly type: string;
+  readonly id: string;
+  readonly kind: RecordKind;
+  readonly content: string;
+  /**
+   * When set, the write happens only if the stored version equals this number (0: only if the
+   * object is not stored yet); otherwise the backend throws `ConflictError`. The check and the write
+   * are one atomic step.
+   */
+  readonly expectedVersion?: number | undefined;
+}
+
+/**
+ * Abstract base class of every backend. All methods are async. Ids and type names reaching a
+ * backend have already been validated by the codec.
+ */
+export abstract class StorageBackend {
+  /** A short description for messages, e.g. `memory`, `file:/srv/data`, `sqlite:/srv/app.db`. */
+  abstract readonly name: string;
+
+  /** The record stored under (type, id), or `undefined`. */
+  abstract load(type: string, id: string): Promise<StoredRecord | undefined>;
+
+  /**
+   * Stores a new version of (type, id): version 1 if it is new, else the stored version + 1.
+   * Checks `expectedVersion` atomically with the write.
+   * @returns the record as stored.
+   */
+  abstract write(write: RecordWrite): Promise<StoredRecord>;
+
+  /** Stores a record exactly as given (version and updatedAt included), replacing any other. Used by imports. */
+  abstract put(record: StoredRecord): Promise<void>;
+
+  /** Removes (type, id). @returns whether it was stored. */
+  abstract delete(type: string, id: string): Promise<boolean>;
+
+  /** The ids stored under `type`, sorted by {@link compareIds}. */
+  abstract list(type: string): Promise<string[]>;
+
+  /** The type names that have at least one stored object, sorted. */
+  abstract listTypes(): Promise<string[]>;
+
+  /** Removes every object this backend stored. */
+  abstract clear(): Promise<void>;
+
+  /** Releases files and connections. Further calls throw `ClosedError`. */
+  abstract close(): Promise<void>;
+
+  /** Whether (type, id) is stored. */
+  async exists(type: string, id: string): Promise<boolean> {
+    return (await this.load(type, id)) !== undefined;
+  }
+
+  /** How many objects of `type` are stored. */
+  async count(type: string): Promise<number> {
+    return (await this.list(type)).length;
+  }
+
+  /** Writes several records; the default is a loop (not atomic). SQLite overrides it with one transaction. */
+  async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+    const stored: StoredRecord[] = [];
+    for (const write of writes) stored.push(await this.write(write));
+    return stored;
+  }
+
+  /** Puts several records as given; the default is a loop (not atomic). */
+  async putMany(records: Iterable<StoredRecord>): Promise<void> {
+    for (const record of records) await this.put(record);
+  }
+
+  /** Every stored record, ordered by type and then id (the dump order). */
+  async *records(): AsyncIterableIterator<StoredRecord> {
+    for (const type of await this.listTypes()) {
+      for (const id of await this.list(type)) {
+        const record = await this.load(type, id);
+        if (record) yield record;
+      }
+    }
+  }
+}
+
+/**
+ * The order of ids everywhere in cuttle: by Unicode code point, which is also the byte order of
+ * their UTF-8 form (SQLite's BINARY collation). It differs from JavaScript's default string order
+ * only where a character above U+FFFF meets one in U+E000..U+FFFF.
+ */
+export function compareIds(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (D800..DFFF) stand for code points above FFFF, so they sort after E000..FFFF.
+    if (x >= 0xd800 && y >= 0xd800) return surrogateRank(x) - surrogateRank(y);
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function surrogateRank(unit: number): number {
+  return unit >= 0xd800 && unit <= 0xdfff ? unit + 0x10000 : unit;
+}

@@ -1,0 +1,135 @@
+/**
+ * The object cache in front of every backend: lru-cache keyed by `type:id`, holding live
+ * instances (an identity map), with hit/miss/eviction counters.
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import { checkInteger, checkOptions } from './options.js';
+
+/** Options of the object cache. */
+export interface CacheOptions {
+  /** Most objects kept. @default 10000 */
+  max?: number;
+  /**
+   * Most bytes kept, counting the UTF-8 length of each object's stored content (not its size in
+   * the JS heap). `0` or unset: no byte bound.
+   */
+  maxSize?: number;
+  /** Milliseconds an entry stays usable after it was stored. `0` or unset: no expiry. */
+  ttl?: number;
+  /** The clock used for `ttl`, in milliseconds; for tests. @default performance.now */
+  now?: () => number;
+}
+
+/** The counters and bounds of the object cache; see {@link ObjectCache.stats}. */
+export interface CacheStats {
+  /** Loads answered from the cache. */
+  hits: number;
+  /** Loads that went to the backend. */
+  misses: number;
+  /** Entries dropped to respect `max` or `maxSize` (not deletes, not expiries). */
+  evictions: number;
+  /** Entries held now. */
+  size: number;
+  /** Bytes held now, as counted for `maxSize` (0 without `maxSize`). */
+  calculatedSize: number;
+  max: number;
+  maxSize: number;
+  /** hits / (hits + misses); 0 before any load. */
+  hitRate: number;
+}
+
+/** The default bound on cached objects. */
+export const DEFAULT_CACHE_MAX = 10_000;
+
+/**
+ * An LRU map from `type:id` to the live instance last saved or loaded. Disabled (`false`), it
+ * holds nothing and counts nothing.
+ */
+export class ObjectCache {
+  readonly #lru: LRUCache<string, object> | undefined;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+
+  constructor(options: CacheOptions | false = {}) {
+    if (options === false) return;
+    checkOptions('cache', options, ['max', 'maxSize', 'ttl', 'now']);
+    checkInteger('cache', 'max', options.max, 1);
+    checkInteger('cache', 'maxSize', options.maxSize, 0);
+    checkInteger('cache', 'ttl', options.ttl, 0);
+    const { now } = options;
+    this.#lru = new LRUCache<string, object>({
+      max: options.max ?? DEFAULT_CACHE_MAX,
+      ...(options.maxSize ? { maxSize: options.maxSize } : {}),
+      ...(options.ttl ? { ttl: options.ttl, ttlAutopurge: false } : {}),
+      ...(now ? { perf: { now } } : {}),
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#evictions++;
+      },
+    });
+  }
+
+  /** Whether this cache holds anything at all (false when configured with `cache: false`). */
+  get enabled(): boolean {
+    return this.#lru !== undefined;
+  }
+
+  /** The instance cached under `key`, counting a hit or a miss. */
+  get(key: string): object | undefined {
+    if (!this.#lru) return undefined;
+    const value = this.#lru.get(key);
+    if (value === undefined) this.#misses++;
+    else this.#hits++;
+    return value;
+  }
+
+  /** The instance cached under `key`, without counting or refreshing its recency. */
+  peek(key: string): object | undefined {
+    return this.#lru?.peek(key);
+  }
+
+  /** Caches `value`; `content` is its stored form, measured only when `maxSize` is set. */
+  set(key: string, value: object, content: string): void {
+    if (!this.#lru) return;
+    if (this.#lru.maxSize) this.#lru.set(key, value, { size: Math.max(1, Buffer.byteLength(content)) });
+    else this.#lru.set(key, value);
+  }
+
+  /** Drops one entry. @returns whether it was cached. */
+  delete(key: string): boolean {
+    return this.#lru?.delete(key) ?? false;
+  }
+
+  /** Drops every entry whose key starts with `type:`. */
+  deleteType(type: string): void {
+    if (!this.#lru) return;
+    const prefix = type + ':';
+    for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
+  }
+
+  /** Drops every entry; the counters are kept. */
+  clear(): void {
+    this.#lru?.clear();
+  }
+
+  /** Counters since the cache was made, and what it holds now. */
+  stats(): CacheStats {
+    const lookups = this.#hits + this.#misses;
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+      size: this.#lru?.size ?? 0,
+      calculatedSize: this.#lru?.calculatedSize ?? 0,
+      max: this.#lru?.max ?? 0,
+      maxSize: this.#lru?.maxSize ?? 0,
+      hitRate: lookups === 0 ? 0 : this.#hits / lookups,
+    };
+  }
+}
+
+/** The cache key of (type, id). Type names cannot contain ':', so the key is unambiguous. */
+export function cacheKey(type: string, id: string): string {
+  return type + ':' + id;
+}

@@ -1,0 +1,144 @@
+/**
+ * Every error cuttle throws on purpose is a {@link CuttleError} with a stable `code`, so callers
+ * can branch on `err.code` (or `instanceof`) instead of parsing messages. Messages name the type,
+ * id, file or line involved.
+ * @module
+ */
+
+/** The stable codes of {@link CuttleError}; documented in docs/errors.md. */
+export type CuttleErrorCode =
+  | 'ERR_NOT_FOUND'
+  | 'ERR_INVALID_ID'
+  | 'ERR_UNKNOWN_TYPE'
+  | 'ERR_DUPLICATE_TYPE'
+  | 'ERR_CORRUPT_DATA'
+  | 'ERR_CONFLICT'
+  | 'ERR_DANGLING_REFERENCE'
+  | 'ERR_DUMP_FORMAT'
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_CLOSED';
+
+/** Base class of every error cuttle throws on purpose. */
+export class CuttleError extends Error {
+  /** A stable, machine-readable code such as `ERR_NOT_FOUND`. */
+  readonly code: CuttleErrorCode;
+
+  constructor(message: string, code: CuttleErrorCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** `load` found no object with this type and id. */
+export class NotFoundError extends CuttleError {
+  constructor(
+    readonly type: string,
+    readonly id: string,
+  ) {
+    super(`${type} ${JSON.stringify(id)} not found`, 'ERR_NOT_FOUND');
+  }
+}
+
+/** An id or type name broke the rules (see docs: non-empty, at most 256 characters, no control characters). */
+export class InvalidIdError extends CuttleError {
+  constructor(
+    message: string,
+    readonly value: unknown,
+  ) {
+    super(message, 'ERR_INVALID_ID');
+  }
+}
+
+/** A stored type name has no registered class; call `Storage.register(TheClass)` first. */
+export class UnknownTypeError extends CuttleError {
+  constructor(readonly type: string) {
+    super(
+      `Unknown type "${type}": no class is registered under that name. ` +
+        `Call Storage.register(${type}) (or store.register) before loading it.`,
+      'ERR_UNKNOWN_TYPE',
+    );
+  }
+}
+
+/** Two different classes claimed one type name. */
+export class DuplicateTypeError extends CuttleError {
+  constructor(readonly type: string) {
+    super(
+      `Type name "${type}" is already registered to a different class. ` +
+        `Give one of them its own name with \`static typeName = '...'\`.`,
+      'ERR_DUPLICATE_TYPE',
+    );
+  }
+}
+
+/** Stored data could not be read back: bad JSON, a malformed record, a damaged database file. */
+export class CorruptDataError extends CuttleError {
+  constructor(
+    message: string,
+    readonly where: { type?: string; id?: string; file?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_CORRUPT_DATA', options);
+  }
+}
+
+/** `save` was given an `expectedVersion` that is not the stored version. */
+export class ConflictError extends CuttleError {
+  constructor(
+    readonly type: string,
+    readonly id: string,
+    readonly expectedVersion: number,
+    /** The version in the store, or 0 when the object does not exist. */
+    readonly actualVersion: number,
+  ) {
+    super(
+      `${type} ${JSON.stringify(id)}: expected version ${expectedVersion}, ` +
+        (actualVersion === 0 ? 'but it is not stored' : `but the stored version is ${actualVersion}`),
+      'ERR_CONFLICT',
+    );
+  }
+}
+
+/** A container refers to an object that is no longer stored. */
+export class DanglingReferenceError extends CuttleError {
+  constructor(
+    /** The container holding the reference. */
+    readonly from: { type: string; id: string },
+    /** Where in the container, e.g. `notes[3]` or `byKey.get("a")`. */
+    readonly path: string,
+    /** The missing target. */
+    readonly target: { type: string; id: string },
+  ) {
+    super(
+      `${from.type} ${JSON.stringify(from.id)} at ${path} refers to ${target.type} ` +
+        `${JSON.stringify(target.id)}, which is not stored`,
+      'ERR_DANGLING_REFERENCE',
+    );
+  }
+}
+
+/** A dump is malformed; `line` is 1-based. */
+export class DumpFormatError extends CuttleError {
+  constructor(
+    message: string,
+    readonly line: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`dump line ${line}: ${message}`, 'ERR_DUMP_FORMAT', options);
+  }
+}
+
+/** An option was misspelt, of the wrong type or out of range. */
+export class InvalidOptionError extends CuttleError {
+  constructor(message: string) {
+    super(message, 'ERR_INVALID_OPTION');
+  }
+}
+
+/** The store or backend was closed. */
+export class ClosedError extends CuttleError {
+  constructor(what: string) {
+    super(`${what} is closed`, 'ERR_CLOSED');
+  }
+}

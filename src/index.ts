@@ -1,0 +1,21 @@
+export { Storage, type BackendKind, type BackendOptionsByKind, type FacadeOptions } from './storage.js';
+export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type CacheControl } from './store.js';
+export { Serializable, Container, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
+export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
+export { checkId, MAX_ID_LENGTH } from './codec.js';
+export { StorageBackend, compareIds, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';
+export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+export {
+  CuttleError,
+  NotFoundError,
+  InvalidIdError,
+  UnknownTypeError,
+  DuplicateTypeError,
+  CorruptDataError,
+  ConflictError,
+  DanglingReferenceError,
+  DumpFormatError,
+  InvalidOptionError,
+  ClosedError,
+  type CuttleErrorCode,
+} from './errors.js';

@@ -1,0 +1,161 @@
+/**
+ * The object model: {@link Serializable} documents, {@link Container}s, and the
+ * {@link TypeRegistry} that maps type names to classes.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
+import { describe } from './options.js';
+import { Storage } from './storage.js';
+import type { LoadOptions, SaveOptions } from './store.js';
+
+/**
+ * A class whose instances cuttle can store: a subclass of {@link Serializable}. It may set
+ * `static typeName` (the name it is stored under; default: the class name) and may pair an
+ * instance method `toStorage()` with `static fromStorage(data)` to choose its own stored form.
+ */
+export type SerializableClass<T extends Serializable = Serializable> = (new (...args: never[]) => T) & {
+  readonly prototype: T;
+  typeName?: string;
+  fromStorage?(data: unknown): T;
+};
+
+/**
+ * A self-contained document. Every own enumerable property except `id` and function-valued ones is
+ * stored by value; Date, Map, Set, BigInt, RegExp, undefined, NaN, ±Infinity and -0 survive.
+ *
+ * **Construction on load.** A loaded object is made with `Object.create(Class.prototype)` and its
+ * stored properties are then defined on it: the constructor and field initializers do not run,
+ * so they cannot overwrite stored fields or repeat side effects. A property the document does not
+ * hold (a field added to the class later) is therefore absent; define `static fromStorage(data)`
+ * to fill defaults. Private `#fields` are not stored.
+ */
+export class Serializable {
+  /**
+   * The name objects of this class are stored under; `[A-Za-z_][A-Za-z0-9_.-]*`. Set it when
+   * the class name may change (renames, minifiers). Not inherited: a subclass is stored under
+   * its own name unless it sets its own typeName. @default the class name
+   */
+  declare static typeName?: string;
+
+  /** The object's id: a random UUID unless set. 1 to 256 characters, no control characters. */
+  id: string;
+
+  constructor(id?: string) {
+    this.id = id ?? randomUUID();
+  }
+
+  /** Saves this object in the default store: `Storage.save(this, options)`. */
+  save(options?: SaveOptions): Promise<this> {
+    return Storage.save(this, options);
+  }
+
+  /** Deletes this object from the default store: `Storage.delete(this)`. */
+  delete(): Promise<boolean> {
+    return Storage.delete(this);
+  }
+
+  /** Loads an instance from the default store: `Storage.load(this, id, options)`. */
+  static load<T extends Serializable>(this: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
+    return Storage.load(this, id, options);
+  }
+
+  /** Like {@link Serializable.load} but resolves to `undefined` when the object is not stored. */
+  static get<T extends Serializable>(this: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
+    return Storage.get(this, id, options);
+  }
+}
+
+export interface Serializable {
+  /**
+   * Optional: returns the value to store instead of the object's own properties. Pair it with
+   * `static fromStorage(data)`, which builds the object back from that value.
+   */
+  toStorage?(): unknown;
+}
+
+/**
+ * Like {@link Serializable}, except that stored objects held in its properties, at any depth, are
+ * kept as references to their own records rather than copied (see docs/containers.md).
+ */
+export class Container extends Serializable {}
+
+/** What the registry knows of a class. */
+export interface TypeInfo {
+  readonly name: string;
+  readonly Class: SerializableClass;
+  readonly kind: 'object' | 'container';
+  /** Whether the class stores itself through `toStorage()` / `fromStorage()`. */
+  readonly custom: boolean;
+}
+
+const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const MAX_TYPE_NAME = 128;
+
+/** Throws {@link InvalidIdError} unless `name` is a valid type name. */
+export function checkTypeName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !TYPE_NAME.test(name) || name.length > MAX_TYPE_NAME) {
+    throw new InvalidIdError(
+      `Invalid type name ${describe(name)}: a type name matches [A-Za-z_][A-Za-z0-9_.-]* ` +
+        `and has at most ${MAX_TYPE_NAME} characters`,
+      name,
+    );
+  }
+}
+
+/**
+ * Maps type names to classes, one registry per store. A class is registered by name on its first
+ * save or load, or explicitly; two different classes claiming one name is a
+ * {@link DuplicateTypeError}.
+ */
+export class TypeRegistry {
+  readonly #byName = new Map<string, TypeInfo>();
+  readonly #byClass = new Map<Function, TypeInfo>();
+
+  /** Registers `Class` (idempotent) and returns what the registry knows of it. */
+  register(Class: SerializableClass): TypeInfo {
+    const known = this.#byClass.get(Class);
+    if (known) return known;
+    if (typeof Class !== 'function' || !(Class === Serializable || Class.prototype instanceof Serializable)) {
+      throw new TypeError(`cuttle can only store subclasses of Serializable or Container, got ${describe(Class)}`);
+    }
+    // typeName must be the class's own: a subclass inheriting its parent's name would collide with it.
+    const name = Object.hasOwn(Class, 'typeName') ? Class.typeName : Class.name;
+    if (name === '') throw new InvalidIdError('An anonymous class needs `static typeName = "..."` to be stored', name);
+    checkTypeName(name);
+    if (this.#byName.has(name)) throw new DuplicateTypeError(name);
+    const hasTo = typeof Class.prototype.toStorage === 'function';
+    const hasFrom = typeof Class.fromStorage === 'function';
+    if (hasTo !== hasFrom) {
+      throw new TypeError(
+        `${name} defines ${hasTo ? 'toStorage() but not static fromStorage()' : 'static fromStorage() but not toStorage()'}; define both or neither`,
+      );
+    }
+    const info: TypeInfo = Object.freeze({
+      name,
+      Class,
+      kind: Class.prototype instanceof Container ? 'container' : 'object',
+      custom: hasTo,
+    });
+    this.#byName.set(name, info);
+    this.#byClass.set(Class, info);
+    return info;
+  }
+
+  /** The info of a registered type name; {@link UnknownTypeError} if no class claimed it. */
+  resolve(name: string): TypeInfo {
+    const info = this.#byName.get(name);
+    if (!info) throw new UnknownTypeError(name);
+    return info;
+  }
+
+  /** Whether a class is registered under `name`. */
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  /** The registered type names, sorted. */
+  names(): string[] {
+    return [...this.#byName.keys()].sort();
+  }
+}

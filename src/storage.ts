@@ -1,0 +1,158 @@
+/**
+ * `Storage`: the static facade over one default {@link Store}, so application code can call
+ * `Storage.save(note)` anywhere. Until `configure` or `use` is called it is an in-memory store.
+ * @module
+ */
+import type { StorageBackend } from './backends/backend.js';
+import { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+import type { CacheOptions } from './cache.js';
+import { InvalidOptionError } from './errors.js';
+import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
+import { checkOptions, describe } from './options.js';
+import { Store, type CacheControl, type LoadOptions, type SaveOptions } from './store.js';
+
+/** The backends `Storage.configure` can open by name, with their options. */
+export interface BackendOptionsByKind {
+  memory: InMemoryBackendOptions;
+}
+
+/** A backend name for {@link Storage.configure}. */
+export type BackendKind = keyof BackendOptionsByKind;
+
+/** What every kind of `Storage.configure` also accepts. */
+export interface FacadeOptions {
+  /** The object cache's bounds, or `false` for none. @default { max: 10000 } */
+  cache?: CacheOptions | false;
+}
+
+/** How configure opens each kind, and the option names it takes besides `cache`. */
+const FACTORIES: { [K in BackendKind]: { open: (options: BackendOptionsByKind[K]) => StorageBackend; options: readonly string[] } } = {
+  memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
+};
+
+/**
+ * The static facade: every method forwards to the default {@link Store} (`Storage.store`).
+ * Type registrations survive `configure` and `use`.
+ */
+export class Storage {
+  // Both are made on first use, never at import time: model.ts and this module import each other.
+  static #registryInstance: TypeRegistry | undefined;
+  static #store: Store | undefined;
+
+  static get #registry(): TypeRegistry {
+    return (Storage.#registryInstance ??= new TypeRegistry());
+  }
+
+  private constructor() {}
+
+  /** The default store. Until `configure` or `use` it keeps objects in memory. */
+  static get store(): Store {
+    return (Storage.#store ??= new Store({ registry: Storage.#registry }));
+  }
+
+  /**
+   * Opens a backend by name and makes it the default store, closing the store it replaces.
+   *
+   *     Storage.configure('memory')
+   *     Storage.configure('memory', { cache: { max: 1000 } })
+   */
+  static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
+    const factory = Object.hasOwn(FACTORIES, kind) ? FACTORIES[kind] : undefined;
+    if (!factory) {
+      throw new InvalidOptionError(
+        `Storage.configure: unknown backend ${describe(kind)}; known: ${Object.keys(FACTORIES).join(', ')}`,
+      );
+    }
+    checkOptions(`Storage.configure('${kind}')`, options, [...factory.options, 'cache']);
+    const { cache, ...backendOptions } = options;
+    return Storage.#replace(new Store({ backend: factory.open(backendOptions as never), cache, registry: Storage.#registry }));
+  }
+
+  /**
+   * Makes `backend` the default store's backend, closing the store it replaces.
+   * @param options.cache the object cache's bounds, or `false`.
+   */
+  static use(backend: StorageBackend, options: FacadeOptions = {}): Store {
+    return Storage.#replace(new Store({ backend, cache: options.cache, registry: Storage.#registry }));
+  }
+
+  /** Registers classes so references to them resolve before their first save or load. */
+  static register(...classes: SerializableClass[]): void {
+    Storage.store.register(...classes);
+  }
+
+  /** See {@link Store.save}. */
+  static save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T> {
+    return Storage.store.save(obj, options);
+  }
+
+  /** See {@link Store.saveMany}. */
+  static saveMany<T extends Serializable>(objs: readonly T[]): Promise<T[]> {
+    return Storage.store.saveMany(objs);
+  }
+
+  /** See {@link Store.load}. */
+  static load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
+    return Storage.store.load(Class, id, options);
+  }
+
+  /** See {@link Store.get}. */
+  static get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
+    return Storage.store.get(Class, id, options);
+  }
+
+  /** See {@link Store.delete}. */
+  static delete(obj: Serializable): Promise<boolean>;
+  static delete(Class: SerializableClass, id: string): Promise<boolean>;
+  static delete(target: Serializable | SerializableClass, id?: string): Promise<boolean> {
+    return Storage.store.delete(target as never, id as never);
+  }
+
+  /** See {@link Store.exists}. */
+  static exists(Class: SerializableClass, id: string): Promise<boolean> {
+    return Storage.store.exists(Class, id);
+  }
+
+  /** See {@link Store.count}. */
+  static count(Class: SerializableClass): Promise<number> {
+    return Storage.store.count(Class);
+  }
+
+  /** See {@link Store.list}. */
+  static list(Class: SerializableClass): Promise<string[]> {
+    return Storage.store.list(Class);
+  }
+
+  /** See {@link Store.listAll}. */
+  static listAll(): Promise<Record<string, string[]>> {
+    return Storage.store.listAll();
+  }
+
+  /** See {@link Store.clear}. */
+  static clear(): Promise<void> {
+    return Storage.store.clear();
+  }
+
+  /** See {@link Store.versionOf}. */
+  static versionOf(obj: Serializable): number | undefined {
+    return Storage.store.versionOf(obj);
+  }
+
+  /** The default store's cache: `Storage.cache.stats()`, `.delete(Class, id)`, `.clear()`. */
+  static get cache(): CacheControl {
+    return Storage.store.cache;
+  }
+
+  /** Closes the default store. Later calls throw `ClosedError` until `configure` or `use`. */
+  static close(): Promise<void> {
+    return Storage.store.close();
+  }
+
+  static #replace(store: Store): Store {
+    const previous = Storage.#store;
+    Storage.#store = store;
+    // The replaced store's backend is released; anything still holding it gets ClosedError.
+    if (previous && !previous.closed && previous.backend !== store.backend) void previous.close().catch(() => {});
+    return store;
+  }
+}

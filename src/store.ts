@@ -1,0 +1,292 @@
+/**
+ * {@link Store}: one backend, the codec and the object cache. `Storage` is a static facade over a
+ * default Store; tests and multi-tenant apps make their own with `new Store(...)`.
+ * @module
+ */
+import type { StorageBackend } from './backends/backend.js';
+import { InMemoryBackend } from './backends/memory.js';
+import { cacheKey, ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
+import { checkId, Codec } from './codec.js';
+import { ClosedError, NotFoundError } from './errors.js';
+import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
+import { checkInteger, checkOptions, describe } from './options.js';
+
+/** Options of {@link Store}. */
+export interface StoreOptions {
+  /** Where records are kept. @default new InMemoryBackend() */
+  backend?: StorageBackend;
+  /** The object cache's bounds, or `false` for no cache. @default { max: 10000 } */
+  cache?: CacheOptions | false;
+  /** The type registry; share one between stores to share class registrations. @default a new one */
+  registry?: TypeRegistry;
+}
+
+/** Options of {@link Store.save}. */
+export interface SaveOptions {
+  /** `false`: do not cache the saved object (and drop any cached copy). @default true */
+  cache?: boolean;
+  /**
+   * Save only if the stored version is this one (0: only if the object is not stored yet);
+   * otherwise throw `ConflictError`. The version of an object is `store.versionOf(obj)`.
+   */
+  expectedVersion?: number;
+}
+
+/** Options of {@link Store.load} and {@link Store.get}. */
+export interface LoadOptions {
+  /** `false`: read from the backend, and neither read nor fill the cache. @default true */
+  cache?: boolean;
+}
+
+/** Per-store control of the object cache; `Storage.cache` is the default store's. */
+export interface CacheControl {
+  /** Counters and bounds: hits, misses, evictions, size, calculatedSize, max, maxSize, hitRate. */
+  stats(): CacheStats;
+  /** Drops the cached instance of (Class, id), so the next load reads the backend. */
+  delete(Class: SerializableClass, id: string): boolean;
+  /** Drops every cached instance. */
+  clear(): void;
+}
+
+const SAVE_OPTIONS = ['cache', 'expectedVersion'] as const;
+const LOAD_OPTIONS = ['cache'] as const;
+
+/**
+ * A store: saves and loads objects of registered classes through one backend, with an LRU cache
+ * of live instances in front (an identity map: two loads of one id give the same object until it
+ * is evicted or invalidated).
+ */
+export class Store {
+  /** The backend this store reads and writes. */
+  readonly backend: StorageBackend;
+  /** The classes this store knows by type name. */
+  readonly registry: TypeRegistry;
+  /** The object cache's statistics and invalidation. */
+  readonly cache: CacheControl;
+  readonly #codec: Codec;
+  readonly #cache: ObjectCache;
+  /** The stored version each live object was last saved or loaded at. */
+  readonly #versions = new WeakMap<object, number>();
+  /** Loads under way, so concurrent loads of one id share one instance. */
+  readonly #loading = new Map<string, Promise<Serializable | undefined>>();
+  /** Counts writes; a load that overlapped a write does not fill the cache with what it read. */
+  #writes = 0;
+  #closed = false;
+
+  constructor(options: StoreOptions = {}) {
+    checkOptions('Store', options, ['backend', 'cache', 'registry']);
+    this.backend = options.backend ?? new InMemoryBackend();
+    this.registry = options.registry ?? new TypeRegistry();
+    this.#codec = new Codec(this.registry);
+    this.#cache = new ObjectCache(options.cache);
+    const cache = this.#cache;
+    const registry = this.registry;
+    this.cache = Object.freeze({
+      stats: () => cache.stats(),
+      delete: (Class: SerializableClass, id: string) => cache.delete(cacheKey(registry.register(Class).name, id)),
+      clear: () => cache.clear(),
+    });
+  }
+
+  /** Registers classes so that references to them resolve before they are first saved or loaded. */
+  register(...classes: SerializableClass[]): void {
+    for (const Class of classes) this.registry.register(Class);
+  }
+
+  /**
+   * Saves `obj` (version 1 the first time, then one more each save) and caches it.
+   * @returns `obj`
+   * @throws ConflictError when `expectedVersion` is not the stored version.
+   */
+  async save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T> {
+    this.#check();
+    if (options !== undefined) checkSaveOptions(options);
+    const info = this.#infoOf(obj);
+    checkId(obj.id, info.name);
+    const content = this.#codec.encode(obj, info);
+    const key = cacheKey(info.name, obj.id);
+    this.#writes++;
+    let record;
+    try {
+      record = await this.backend.write({
+        type: info.name,
+        id: obj.id,
+        kind: info.kind,
+        content,
+        expectedVersion: options?.expectedVersion,
+      });
+    } catch (error) {
+      // After a failed write (a conflict above all) the cached copy may be out of date.
+      this.#cache.delete(key);
+      throw error;
+    }
+    this.#versions.set(obj, record.version);
+    if (options?.cache === false) this.#cache.delete(key);
+    else this.#cache.set(key, obj, content);
+    return obj;
+  }
+
+  /**
+   * Saves several objects: in one transaction on SQLite (all or nothing), one by one elsewhere.
+   * Every object is validated and encoded before anything is written.
+   */
+  async saveMany<T extends Serializable>(objs: readonly T[]): Promise<T[]> {
+    this.#check();
+    if (!Array.isArray(objs)) throw new TypeError(`saveMany expects an array of objects, got ${describe(objs)}`);
+    const writes = objs.map((obj) => {
+      const info = this.#infoOf(obj);
+      checkId(obj.id, info.name);
+      return { type: info.name, id: obj.id, kind: info.kind, content: this.#codec.encode(obj, info) };
+    });
+    this.#writes++;
+    let records;
+    try {
+      records = await this.backend.writeMany(writes);
+    } catch (error) {
+      for (const write of writes) this.#cache.delete(cacheKey(write.type, write.id));
+      throw error;
+    }
+    records.forEach((record, i) => {
+      const obj = objs[i]!;
+      this.#versions.set(obj, record.version);
+      this.#cache.set(cacheKey(record.type, record.id), obj, record.content);
+    });
+    return [...objs];
+  }
+
+  /**
+   * The object of `Class` stored under `id`: the cached instance if there is one.
+   * @throws NotFoundError when nothing is stored under `id`.
+   */
+  async load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
+    const obj = await this.get(Class, id, options);
+    if (obj === undefined) throw new NotFoundError(this.registry.register(Class).name, id);
+    return obj;
+  }
+
+  /** Like {@link Store.load}, but resolves to `undefined` when nothing is stored under `id`. */
+  async get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
+    this.#check();
+    if (options !== undefined) checkOptions('load', options, LOAD_OPTIONS);
+    const info = this.registry.register(Class);
+    checkId(id, info.name);
+    if (options?.cache === false) return (await this.#read(info, id))?.obj as T | undefined;
+    const key = cacheKey(info.name, id);
+    const cached = this.#cache.get(key) as T | undefined;
+    if (cached !== undefined && cached.id === id) return cached;
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      loading = this.#readAndCache(info, id, key);
+      this.#loading.set(key, loading);
+    }
+    return (await loading) as T | undefined;
+  }
+
+  /** Deletes an object, given itself or its class and id. @returns whether it was stored. */
+  async delete(obj: Serializable): Promise<boolean>;
+  async delete(Class: SerializableClass, id: string): Promise<boolean>;
+  async delete(target: Serializable | SerializableClass, id?: string): Promise<boolean> {
+    this.#check();
+    let info: TypeInfo;
+    if (target instanceof Serializable) {
+      info = this.#infoOf(target);
+      id = target.id;
+    } else {
+      info = this.registry.register(target);
+    }
+    checkId(id, info.name);
+    this.#writes++;
+    this.#cache.delete(cacheKey(info.name, id));
+    return this.backend.delete(info.name, id);
+  }
+
+  /** Whether an object of `Class` is stored under `id`. Asks the backend, not the cache. */
+  async exists(Class: SerializableClass, id: string): Promise<boolean> {
+    this.#check();
+    const info = this.registry.register(Class);
+    checkId(id, info.name);
+    return this.backend.exists(info.name, id);
+  }
+
+  /** How many objects of `Class` are stored. */
+  async count(Class: SerializableClass): Promise<number> {
+    this.#check();
+    return this.backend.count(this.registry.register(Class).name);
+  }
+
+  /** The ids of the stored objects of `Class`, sorted by code point. */
+  async list(Class: SerializableClass): Promise<string[]> {
+    this.#check();
+    return this.backend.list(this.registry.register(Class).name);
+  }
+
+  /** Every stored id by type name: `{ Note: ['a', 'b'], ... }`, types and ids sorted. */
+  async listAll(): Promise<Record<string, string[]>> {
+    this.#check();
+    const all: Record<string, string[]> = {};
+    for (const type of await this.backend.listTypes()) all[type] = await this.backend.list(type);
+    return all;
+  }
+
+  /** Deletes every stored object and empties the cache. */
+  async clear(): Promise<void> {
+    this.#check();
+    this.#writes++;
+    this.#cache.clear();
+    await this.backend.clear();
+  }
+
+  /** The stored version `obj` was last saved or loaded at by this store, or `undefined`. */
+  versionOf(obj: Serializable): number | undefined {
+    return this.#versions.get(obj);
+  }
+
+  /** Whether {@link Store.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the backend and empties the cache; further calls throw `ClosedError`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache.clear();
+    await this.backend.close();
+  }
+
+  async #readAndCache(info: TypeInfo, id: string, key: string): Promise<Serializable | undefined> {
+    const writes = this.#writes;
+    try {
+      const read = await this.#read(info, id);
+      // A write since the read began may have made this copy stale: hand it out, do not cache it.
+      if (read && writes === this.#writes) this.#cache.set(key, read.obj, read.content);
+      return read?.obj;
+    } finally {
+      this.#loading.delete(key);
+    }
+  }
+
+  async #read(info: TypeInfo, id: string): Promise<{ obj: Serializable; content: string } | undefined> {
+    const record = await this.backend.load(info.name, id);
+    if (record === undefined) return undefined;
+    const obj = this.#codec.decode(record.content, info, id);
+    this.#versions.set(obj, record.version);
+    return { obj, content: record.content };
+  }
+
+  #infoOf(obj: Serializable): TypeInfo {
+    if (!(obj instanceof Serializable)) {
+      throw new TypeError(`cuttle stores instances of Serializable or Container subclasses, got ${describe(obj)}`);
+    }
+    return this.registry.register(obj.constructor as SerializableClass);
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`Store (${this.backend.name})`);
+  }
+}
+
+function checkSaveOptions(options: SaveOptions): void {
+  checkOptions('save', options, SAVE_OPTIONS);
+  checkInteger('save', 'expectedVersion', options.expectedVersion, 0);
+}
