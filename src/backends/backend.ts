@@ -74,6 +74,15 @@ export abstract class StorageBackend {
   /** Releases files and connections. Further calls throw `ClosedError`. */
   abstract close(): Promise<void>;
 
+  /**
+   * Optional, for the cache's cross-process coherence: a cheap synchronous check, called at most
+   * once per event-loop turn, that returns `true` when anyone other than this backend object
+   * (another process, another connection) may have changed the stored data since the previous
+   * call, and `false` only when that is certain not to have happened. A backend that nobody else
+   * can change (memory) leaves it undefined.
+   */
+  externalChanges?(): boolean;
+
   /** Whether (type, id) is stored. */
   async exists(type: string, id: string): Promise<boolean> {
     return (await this.load(type, id)) !== undefined;
