@@ -14,6 +14,7 @@ import {
   type StorageBackend,
   type StoredRecord,
 } from '../src/index.js';
+import { containerSuite } from './conformance-containers.js';
 import { rejects } from './helpers.js';
 
 export interface BackendSuiteOptions {
@@ -281,4 +282,5 @@ export function backendSuite(
   }
 
   test.run();
+  containerSuite(name, makeBackend, options);
 }

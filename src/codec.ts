@@ -3,14 +3,20 @@
  *
  * A record's `content` is superjson's result as JSON text: `{"json": <document>}`, plus `"meta"`
  * when the document holds values JSON cannot express (Date, Map, BigInt, undefined, -0, shared
- * or cyclic references, ...). Documents of plain JSON values, the common case, skip superjson
- * entirely: one walk to check, then `JSON.stringify`.
+ * or cyclic references, stored objects, ...). Documents of plain JSON values, the common case,
+ * skip superjson entirely: one walk to check, then `JSON.stringify`.
+ *
+ * A stored object inside a `Serializable` is embedded by value (`cuttle.embedded`: type, id and
+ * its own content); inside a `Container` it is a reference (`cuttle.ref`: type and id), which
+ * decodes to a {@link Ref} placeholder for the store to resolve.
  * @module
  */
 import SuperJSON from 'superjson';
-import { CorruptDataError, InvalidIdError } from './errors.js';
+import type { RecordKind } from './backends/backend.js';
+import { CorruptDataError, CuttleError, InvalidIdError } from './errors.js';
 import { Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import { describe } from './options.js';
+import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
 
 /** The longest id, in characters (code points). */
 export const MAX_ID_LENGTH = 256;
@@ -28,69 +34,87 @@ export function checkId(id: unknown, type: string): asserts id is string {
   if (problem) throw new InvalidIdError(`Invalid id for ${type}: ${describe(id)} ${problem}`, id);
 }
 
+/** How a stored object nested in a Serializable is written: its type, id and own content. */
+type EmbeddedJson = { type: string; id: string; content: string };
+/** How a reference from a Container is written. */
+type RefJson = { type: string; id: string };
+
 /** Encodes objects of registered classes to record content and decodes them back. */
 export class Codec {
   readonly #registry: TypeRegistry;
-  readonly #superjson = new SuperJSON();
+  /** For Serializable documents: nested stored objects are embedded. */
+  readonly #documents = new SuperJSON();
+  /** For Container documents: nested stored objects become references. */
+  readonly #containers = new SuperJSON();
   /** Objects being embedded right now, to stop a cycle of embedded objects. */
   readonly #embedding = new Set<Serializable>();
 
   constructor(registry: TypeRegistry) {
     this.#registry = registry;
-    // A stored object inside a document is embedded by value, keeping its class and id.
-    this.#superjson.registerCustom<Serializable, EmbeddedJson>(
-      {
-        isApplicable: (value): value is Serializable => value instanceof Serializable,
-        serialize: (value) => this.#embed(value),
-        deserialize: (value) => this.#unembed(value),
-      },
+    this.#documents.registerCustom<Serializable, EmbeddedJson>(
+      { isApplicable: isStored, serialize: (value) => this.#embed(value), deserialize: (value) => this.#unembed(value) },
       'cuttle.embedded',
     );
-    // superjson writes an invalid Date as a bare null; keep it a Date.
-    this.#superjson.registerCustom<Date, string>(
+    this.#containers.registerCustom<Ref, RefJson>(
       {
-        isApplicable: (value): value is Date => value instanceof Date && Number.isNaN(value.getTime()),
-        serialize: () => 'Invalid Date',
-        deserialize: () => new Date(NaN),
+        isApplicable: (value): value is Ref => value instanceof Ref,
+        serialize: (ref) => ({ type: ref.type, id: ref.id }),
+        deserialize: toRef,
       },
-      'cuttle.invalid-date',
+      'cuttle.ref',
     );
+    for (const superjson of [this.#documents, this.#containers]) {
+      // superjson writes an invalid Date as a bare null; keep it a Date.
+      superjson.registerCustom<Date, string>(
+        {
+          isApplicable: (value): value is Date => value instanceof Date && Number.isNaN(value.getTime()),
+          serialize: () => 'Invalid Date',
+          deserialize: () => new Date(NaN),
+        },
+        'cuttle.invalid-date',
+      );
+    }
   }
 
-  /** The content string of `obj`, whose class is `info`. */
-  encode(obj: Serializable, info: TypeInfo): string {
-    const data = info.custom ? obj.toStorage!() : ownData(obj);
+  /**
+   * The content string of `obj`, whose class is `info`. For a container, the stored objects it
+   * refers to are appended to `referenced`, in document order.
+   */
+  encode(obj: Serializable, info: TypeInfo, referenced: Serializable[] = []): string {
+    let data = info.custom ? obj.toStorage!() : ownData(obj);
     if (isPlainJson(data, new Set())) return '{"json":' + JSON.stringify(data) + '}';
+    if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
     try {
-      return JSON.stringify(this.#superjson.serialize(data as never));
+      return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
     } catch (error) {
-      if (error instanceof TypeError && /Container/.test(error.message)) throw error;
+      if (error instanceof TypeError || error instanceof CuttleError) throw error;
       throw new TypeError(`${info.name} ${JSON.stringify(obj.id)} cannot be stored: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** Builds the object stored as (info.name, id) from its content. */
+  /** Builds the object stored as (info.name, id). A container's references are left as {@link Ref}s. */
   decode(content: string, info: TypeInfo, id: string): Serializable {
-    const where = { type: info.name, id };
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(content);
-    } catch (error) {
-      throw new CorruptDataError(`${info.name} ${JSON.stringify(id)}: content is not valid JSON (${(error as Error).message})`, where, { cause: error });
-    }
-    if (envelope === null || typeof envelope !== 'object' || !('json' in envelope)) {
-      throw new CorruptDataError(`${info.name} ${JSON.stringify(id)}: content is not a cuttle document (no "json" field)`, where);
-    }
-    let data: unknown;
-    try {
-      data = 'meta' in envelope ? this.#superjson.deserialize(envelope as never, { inPlace: true }) : envelope.json;
-    } catch (error) {
-      throw new CorruptDataError(`${info.name} ${JSON.stringify(id)}: cannot decode document (${(error as Error).message})`, where, { cause: error });
-    }
-    return this.#construct(info, id, data);
+    return this.construct(info, id, this.decodeData(content, info, id));
   }
 
-  #construct(info: TypeInfo, id: string, data: unknown): Serializable {
+  /** The stored document of (info.name, id) as data, before it becomes an object. */
+  decodeData(content: string, info: TypeInfo, id: string): unknown {
+    return this.#parse(content, info.kind === 'container' ? this.#containers : this.#documents, info.name, id);
+  }
+
+  /**
+   * The references in a record's content, with their paths (none for an `object` record, whose
+   * content is only checked to be a cuttle document). No class needs to be registered.
+   * @throws CorruptDataError when the content cannot be read.
+   */
+  referencesIn(content: string, kind: RecordKind, type: string, id: string): FoundRef[] {
+    if (kind === 'container') return findRefs(this.#parse(content, this.#containers, type, id));
+    this.#envelope(content, type, id);
+    return [];
+  }
+
+  /** Makes the object of class `info` from decoded data, without running its constructor. */
+  construct(info: TypeInfo, id: string, data: unknown): Serializable {
     if (info.custom) {
       const obj = info.Class.fromStorage!(data);
       if (!(obj instanceof info.Class)) {
@@ -115,8 +139,33 @@ export class Codec {
     return obj as unknown as Serializable;
   }
 
+  #parse(content: string, superjson: SuperJSON, type: string, id: string): unknown {
+    const envelope = this.#envelope(content, type, id);
+    if (!('meta' in envelope)) return envelope.json;
+    try {
+      return superjson.deserialize(envelope as never, { inPlace: true });
+    } catch (error) {
+      if (error instanceof CuttleError) throw error;
+      throw new CorruptDataError(`${type} ${JSON.stringify(id)}: cannot decode document (${(error as Error).message})`, { type, id }, { cause: error });
+    }
+  }
+
+  #envelope(content: string, type: string, id: string): { json: unknown; meta?: unknown } {
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(content);
+    } catch (error) {
+      throw new CorruptDataError(`${type} ${JSON.stringify(id)}: content is not valid JSON (${(error as Error).message})`, { type, id }, { cause: error });
+    }
+    if (envelope === null || typeof envelope !== 'object' || !('json' in envelope)) {
+      throw new CorruptDataError(`${type} ${JSON.stringify(id)}: content is not a cuttle document (no "json" field)`, { type, id });
+    }
+    return envelope;
+  }
+
   #embed(value: Serializable): EmbeddedJson {
     const info = this.#registry.register(value.constructor as never);
+    checkId(value.id, info.name);
     if (this.#embedding.has(value)) {
       throw new TypeError(
         `${info.name} ${JSON.stringify(value.id)} contains itself through embedded objects; ` +
@@ -132,13 +181,35 @@ export class Codec {
   }
 
   #unembed(value: EmbeddedJson): Serializable {
-    const info = this.#registry.resolve(value.type);
-    return this.decode(value.content, info, value.id);
+    if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');
+    return this.decode(value.content, this.#registry.resolve(value.type), value.id);
+  }
+
+  #reference(child: Serializable, referenced: Serializable[]): Ref {
+    const info = this.#registry.register(child.constructor as never);
+    checkId(child.id, info.name);
+    referenced.push(child);
+    return new Ref(info.name, child.id);
   }
 }
 
-/** How a stored object nested in a document is written: its type, id and own content. */
-type EmbeddedJson = { type: string; id: string; content: string };
+function isStored(value: unknown): value is Serializable {
+  return value instanceof Serializable;
+}
+
+function toRef(value: RefJson): Ref {
+  if (!isTypeAndId(value)) throw new Error(`malformed reference ${JSON.stringify(value)}`);
+  return new Ref(value.type, value.id);
+}
+
+function isTypeAndId(value: unknown): value is RefJson {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as RefJson).type === 'string' &&
+    typeof (value as RefJson).id === 'string'
+  );
+}
 
 function ownData(obj: Serializable): Record<string, unknown> {
   const data: Record<string, unknown> = Object.create(null);

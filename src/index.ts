@@ -1,5 +1,6 @@
 export { Storage, type BackendKind, type BackendOptionsByKind, type FacadeOptions } from './storage.js';
-export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type CacheControl } from './store.js';
+export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type GcOptions, type CacheControl } from './store.js';
+export type { Cascade, DanglingMode, VerifyReport, DanglingReference, UnreadableObject } from './graph.js';
 export { Serializable, Container, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, MAX_ID_LENGTH } from './codec.js';

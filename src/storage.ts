@@ -9,7 +9,8 @@ import type { CacheOptions } from './cache.js';
 import { InvalidOptionError } from './errors.js';
 import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import { checkOptions, describe } from './options.js';
-import { Store, type CacheControl, type LoadOptions, type SaveOptions } from './store.js';
+import type { VerifyReport } from './graph.js';
+import { Store, type CacheControl, type GcOptions, type LoadOptions, type SaveOptions } from './store.js';
 
 /** The backends `Storage.configure` can open by name, with their options. */
 export interface BackendOptionsByKind {
@@ -131,6 +132,16 @@ export class Storage {
   /** See {@link Store.clear}. */
   static clear(): Promise<void> {
     return Storage.store.clear();
+  }
+
+  /** See {@link Store.gc}. */
+  static gc(roots: readonly Serializable[], options?: GcOptions): Promise<Record<string, string[]>> {
+    return Storage.store.gc(roots, options);
+  }
+
+  /** See {@link Store.verify}. */
+  static verify(): Promise<VerifyReport> {
+    return Storage.store.verify();
   }
 
   /** See {@link Store.versionOf}. */

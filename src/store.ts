@@ -3,13 +3,14 @@
  * default Store; tests and multi-tenant apps make their own with `new Store(...)`.
  * @module
  */
-import type { StorageBackend } from './backends/backend.js';
+import type { StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
 import { cacheKey, ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
 import { ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
-import { checkInteger, checkOptions, describe } from './options.js';
+import { loadGraph, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
+import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {
@@ -30,12 +31,30 @@ export interface SaveOptions {
    * otherwise throw `ConflictError`. The version of an object is `store.versionOf(obj)`.
    */
   expectedVersion?: number;
+  /**
+   * For a container: which of the objects it reaches are saved with it, in one batch (atomic
+   * where the backend is): `'new'` those not saved or loaded through this store yet, `'all'`
+   * every one, `'none'` only the container. @default 'new'
+   */
+  cascade?: Cascade;
 }
 
 /** Options of {@link Store.load} and {@link Store.get}. */
 export interface LoadOptions {
   /** `false`: read from the backend, and neither read nor fill the cache. @default true */
   cache?: boolean;
+  /**
+   * For a container whose references name objects that are no longer stored: `'error'` throws
+   * `DanglingReferenceError`, `'undefined'` loads those references as `undefined`.
+   * @default 'error'
+   */
+  dangling?: DanglingMode;
+}
+
+/** Options of {@link Store.gc}. */
+export interface GcOptions {
+  /** Report what would be deleted without deleting it. @default false */
+  dryRun?: boolean;
 }
 
 /** Per-store control of the object cache; `Storage.cache` is the default store's. */
@@ -48,8 +67,8 @@ export interface CacheControl {
   clear(): void;
 }
 
-const SAVE_OPTIONS = ['cache', 'expectedVersion'] as const;
-const LOAD_OPTIONS = ['cache'] as const;
+const SAVE_OPTIONS = ['cache', 'expectedVersion', 'cascade'] as const;
+const LOAD_OPTIONS = ['cache', 'dangling'] as const;
 
 /**
  * A store: saves and loads objects of registered classes through one backend, with an LRU cache
@@ -65,6 +84,7 @@ export class Store {
   readonly cache: CacheControl;
   readonly #codec: Codec;
   readonly #cache: ObjectCache;
+  readonly #graph: GraphContext;
   /** The stored version each live object was last saved or loaded at. */
   readonly #versions = new WeakMap<object, number>();
   /** Loads under way, so concurrent loads of one id share one instance. */
@@ -79,6 +99,13 @@ export class Store {
     this.registry = options.registry ?? new TypeRegistry();
     this.#codec = new Codec(this.registry);
     this.#cache = new ObjectCache(options.cache);
+    this.#graph = {
+      backend: this.backend,
+      codec: this.#codec,
+      registry: this.registry,
+      cached: (key) => this.#cache.peek(key) as Serializable | undefined,
+      isStored: (obj) => this.#versions.has(obj),
+    };
     const cache = this.#cache;
     const registry = this.registry;
     this.cache = Object.freeze({
@@ -102,6 +129,11 @@ export class Store {
     this.#check();
     if (options !== undefined) checkSaveOptions(options);
     const info = this.#infoOf(obj);
+    if (info.kind === 'container') {
+      const planned = planSave(this.#graph, obj, info, options?.cascade ?? 'new', options?.expectedVersion);
+      await this.#writeAll(planned, options?.cache !== false);
+      return obj;
+    }
     checkId(obj.id, info.name);
     const content = this.#codec.encode(obj, info);
     const key = cacheKey(info.name, obj.id);
@@ -133,24 +165,24 @@ export class Store {
   async saveMany<T extends Serializable>(objs: readonly T[]): Promise<T[]> {
     this.#check();
     if (!Array.isArray(objs)) throw new TypeError(`saveMany expects an array of objects, got ${describe(objs)}`);
-    const writes = objs.map((obj) => {
+    const planned: PlannedWrite[] = [];
+    const seen = new Set<Serializable>();
+    for (const obj of objs) {
       const info = this.#infoOf(obj);
-      checkId(obj.id, info.name);
-      return { type: info.name, id: obj.id, kind: info.kind, content: this.#codec.encode(obj, info) };
-    });
-    this.#writes++;
-    let records;
-    try {
-      records = await this.backend.writeMany(writes);
-    } catch (error) {
-      for (const write of writes) this.#cache.delete(cacheKey(write.type, write.id));
-      throw error;
+      if (info.kind === 'container') {
+        // A container brings the new objects it reaches; each object is written once.
+        for (const write of planSave(this.#graph, obj, info, 'new')) {
+          if (seen.has(write.obj)) continue;
+          seen.add(write.obj);
+          planned.push(write);
+        }
+      } else if (!seen.has(obj)) {
+        seen.add(obj);
+        checkId(obj.id, info.name);
+        planned.push({ obj, write: { type: info.name, id: obj.id, kind: info.kind, content: this.#codec.encode(obj, info) } });
+      }
     }
-    records.forEach((record, i) => {
-      const obj = objs[i]!;
-      this.#versions.set(obj, record.version);
-      this.#cache.set(cacheKey(record.type, record.id), obj, record.content);
-    });
+    await this.#writeAll(planned, true);
     return [...objs];
   }
 
@@ -167,9 +199,10 @@ export class Store {
   /** Like {@link Store.load}, but resolves to `undefined` when nothing is stored under `id`. */
   async get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
     this.#check();
-    if (options !== undefined) checkOptions('load', options, LOAD_OPTIONS);
+    if (options !== undefined) checkLoadOptions(options);
     const info = this.registry.register(Class);
     checkId(id, info.name);
+    if (info.kind === 'container') return (await this.#loadContainer(info, id, options)) as T | undefined;
     if (options?.cache === false) return (await this.#read(info, id))?.obj as T | undefined;
     const key = cacheKey(info.name, id);
     const cached = this.#cache.get(key) as T | undefined;
@@ -236,6 +269,42 @@ export class Store {
     await this.backend.clear();
   }
 
+  /**
+   * Deletes every stored object that no root reaches through container references, and drops
+   * them from the cache. Objects held by a Serializable are part of its document, not separate.
+   * @returns what was deleted (with `dryRun`: what would be), by type: `{ Note: ['a', 'b'] }`.
+   * @throws NotFoundError when a root is not stored; nothing is deleted then.
+   */
+  async gc(roots: readonly Serializable[], options: GcOptions = {}): Promise<Record<string, string[]>> {
+    this.#check();
+    checkOptions('gc', options, ['dryRun']);
+    if (!Array.isArray(roots)) throw new TypeError(`gc expects an array of root objects, got ${describe(roots)}`);
+    const keys = roots.map((root) => {
+      const info = this.#infoOf(root);
+      checkId(root.id, info.name);
+      return { type: info.name, id: root.id };
+    });
+    const garbage = await unreachable(this.#graph, keys);
+    if (options.dryRun) return garbage;
+    this.#writes++;
+    for (const [type, ids] of Object.entries(garbage)) {
+      for (const id of ids) {
+        this.#cache.delete(cacheKey(type, id));
+        await this.backend.delete(type, id);
+      }
+    }
+    return garbage;
+  }
+
+  /**
+   * Reads every record once (streaming) and reports those that cannot be read and every
+   * container reference whose target is not stored, with its path.
+   */
+  async verify(): Promise<VerifyReport> {
+    this.#check();
+    return verify(this.#graph);
+  }
+
   /** The stored version `obj` was last saved or loaded at by this store, or `undefined`. */
   versionOf(obj: Serializable): number | undefined {
     return this.#versions.get(obj);
@@ -252,6 +321,43 @@ export class Store {
     this.#closed = true;
     this.#cache.clear();
     await this.backend.close();
+  }
+
+  /** Writes planned records, as one batch when there are several, and caches the objects. */
+  async #writeAll(planned: readonly PlannedWrite[], cache: boolean): Promise<void> {
+    this.#writes++;
+    const writes = planned.map((p) => p.write);
+    let records: StoredRecord[];
+    try {
+      records = writes.length === 1 ? [await this.backend.write(writes[0]!)] : await this.backend.writeMany(writes);
+    } catch (error) {
+      // After a failed write (a conflict above all) cached copies may be out of date.
+      for (const write of writes) this.#cache.delete(cacheKey(write.type, write.id));
+      throw error;
+    }
+    records.forEach((record, i) => {
+      const obj = planned[i]!.obj;
+      const key = cacheKey(record.type, record.id);
+      this.#versions.set(obj, record.version);
+      if (cache) this.#cache.set(key, obj, record.content);
+      else this.#cache.delete(key);
+    });
+  }
+
+  async #loadContainer(info: TypeInfo, id: string, options: LoadOptions | undefined): Promise<Serializable | undefined> {
+    const useCache = options?.cache !== false;
+    const key = cacheKey(info.name, id);
+    if (useCache) {
+      const cached = this.#cache.get(key) as Serializable | undefined;
+      if (cached !== undefined && cached.id === id) return cached;
+    }
+    const writes = this.#writes;
+    const { root, loaded } = await loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
+    for (const { obj, content, version } of loaded.values()) {
+      this.#versions.set(obj, version);
+      if (useCache && writes === this.#writes) this.#cache.set(cacheKey(this.#typeOf(obj), obj.id), obj, content);
+    }
+    return root;
   }
 
   async #readAndCache(info: TypeInfo, id: string, key: string): Promise<Serializable | undefined> {
@@ -274,6 +380,10 @@ export class Store {
     return { obj, content: record.content };
   }
 
+  #typeOf(obj: Serializable): string {
+    return this.registry.register(obj.constructor as SerializableClass).name;
+  }
+
   #infoOf(obj: Serializable): TypeInfo {
     if (!(obj instanceof Serializable)) {
       throw new TypeError(`cuttle stores instances of Serializable or Container subclasses, got ${describe(obj)}`);
@@ -289,4 +399,13 @@ export class Store {
 function checkSaveOptions(options: SaveOptions): void {
   checkOptions('save', options, SAVE_OPTIONS);
   checkInteger('save', 'expectedVersion', options.expectedVersion, 0);
+  checkOneOf('save', 'cascade', options.cascade, CASCADES);
 }
+
+function checkLoadOptions(options: LoadOptions): void {
+  checkOptions('load', options, LOAD_OPTIONS);
+  checkOneOf('load', 'dangling', options.dangling, DANGLING_MODES);
+}
+
+const CASCADES: readonly Cascade[] = ['new', 'all', 'none'];
+const DANGLING_MODES: readonly DanglingMode[] = ['error', 'undefined'];
