@@ -92,6 +92,8 @@ export class Store {
   /** Counts writes; a load that overlapped a write does not fill the cache with what it read. */
   #writes = 0;
   #closed = false;
+  /** Whether the backend was asked about outside changes in this event-loop iteration. */
+  #checkedThisTurn = false;
 
   constructor(options: StoreOptions = {}) {
     checkOptions('Store', options, ['backend', 'cache', 'registry']);
@@ -205,6 +207,7 @@ export class Store {
     if (info.kind === 'container') return (await this.#loadContainer(info, id, options)) as T | undefined;
     if (options?.cache === false) return (await this.#read(info, id))?.obj as T | undefined;
     const key = cacheKey(info.name, id);
+    this.#noticeOutsideChanges();
     const cached = this.#cache.get(key) as T | undefined;
     if (cached !== undefined && cached.id === id) return cached;
     let loading = this.#loading.get(key);
@@ -348,6 +351,7 @@ export class Store {
     const useCache = options?.cache !== false;
     const key = cacheKey(info.name, id);
     if (useCache) {
+      this.#noticeOutsideChanges();
       const cached = this.#cache.get(key) as Serializable | undefined;
       if (cached !== undefined && cached.id === id) return cached;
     }
@@ -379,6 +383,22 @@ export class Store {
     this.#versions.set(obj, record.version);
     return { obj, content: record.content };
   }
+
+  /**
+   * Empties the cache when the backend reports that someone else changed the stored data. Asked
+   * at most once per event-loop iteration: the first cache read sets a flag that a setImmediate
+   * clears, so a busy loop of cached loads pays for one check, not one per load.
+   */
+  #noticeOutsideChanges(): void {
+    if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
+    this.#checkedThisTurn = true;
+    setImmediate(this.#endTurn);
+    if (this.backend.externalChanges()) this.#cache.clearStale();
+  }
+
+  readonly #endTurn = (): void => {
+    this.#checkedThisTurn = false;
+  };
 
   #typeOf(obj: Serializable): string {
     return this.registry.register(obj.constructor as SerializableClass).name;

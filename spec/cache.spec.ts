@@ -1,0 +1,163 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { InMemoryBackend, Serializable, Storage, Store, type RecordWrite, type StoredRecord } from '../src/index.js';
+
+class Item extends Serializable {
+  label = '';
+}
+const item = (id: string, label = id) => Object.assign(new Item(id), { label });
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A memory backend that pretends other processes change it when `outside` is set. */
+class SharedBackend extends InMemoryBackend {
+  outside = false;
+  asked = 0;
+  override externalChanges(): boolean {
+    this.asked++;
+    const changed = this.outside;
+    this.outside = false;
+    return changed;
+  }
+  /** Writes as "another process" would: behind the store's back. */
+  async writeBehind(write: RecordWrite): Promise<StoredRecord> {
+    this.outside = true;
+    return super.write(write);
+  }
+}
+
+const test = suite('cache');
+
+test('max bounds the entry count and evicts the least recently used', async () => {
+  const store = new Store({ cache: { max: 3 } });
+  for (const id of ['a', 'b', 'c']) await store.save(item(id));
+  await store.load(Item, 'a'); // a is now the most recent
+  await store.save(item('d')); // evicts b
+  const stats = store.cache.stats();
+  assert.is(stats.size, 3);
+  assert.is(stats.evictions, 1);
+  assert.is(stats.max, 3);
+  const before = store.cache.stats().misses;
+  await store.load(Item, 'a');
+  await store.load(Item, 'b');
+  assert.is(store.cache.stats().misses - before, 1, 'only b was evicted');
+});
+
+test('maxSize counts UTF-8 bytes of stored content', async () => {
+  const store = new Store({ cache: { maxSize: 200 } });
+  await store.save(item('a', 'x'));
+  const one = store.cache.stats().calculatedSize;
+  assert.is(one, Buffer.byteLength('{"json":{"label":"x"}}'));
+  await store.save(item('b', '😀')); // 4 bytes in UTF-8, 2 UTF-16 units
+  assert.is(store.cache.stats().calculatedSize, one + Buffer.byteLength('{"json":{"label":"😀"}}'));
+  await store.save(item('c', 'y'.repeat(150)));
+  const stats = store.cache.stats();
+  assert.ok(stats.calculatedSize <= 200, `calculatedSize ${stats.calculatedSize} <= maxSize`);
+  assert.ok(stats.evictions >= 1);
+  assert.is(stats.maxSize, 200);
+});
+
+test('stats count hits and misses exactly', async () => {
+  const store = new Store();
+  await store.save(item('a'), { cache: false });
+  await store.load(Item, 'a'); // miss
+  await store.load(Item, 'a'); // hit
+  await store.load(Item, 'a'); // hit
+  await store.get(Item, 'nope'); // miss
+  await store.load(Item, 'a', { cache: false }); // neither
+  const stats = store.cache.stats();
+  assert.equal([stats.hits, stats.misses, stats.hitRate], [2, 2, 0.5]);
+});
+
+test('every invalidation path: save refreshes; delete, clear, conflict, gc, cache.delete/clear drop', async () => {
+  const store = new Store();
+  const a = await store.save(item('a'));
+  const replacement = item('a', 'replacement');
+  await store.save(replacement);
+  assert.is(await store.load(Item, 'a'), replacement, 'save refreshes the entry');
+  assert.is.not(a, replacement);
+
+  await store.delete(Item, 'a');
+  assert.is(await store.get(Item, 'a'), undefined, 'delete drops it');
+
+  await store.save(item('b'));
+  await store.clear();
+  assert.is(store.cache.stats().size, 0, 'clear drops everything');
+
+  const c = await store.save(item('c'));
+  await new Store({ backend: store.backend, registry: store.registry }).save(item('c', 'elsewhere'));
+  await store.save(c, { expectedVersion: 1 }).catch(() => {});
+  assert.is((await store.load(Item, 'c')).label, 'elsewhere', 'a conflict drops the stale entry');
+
+  const keep = await store.save(item('keep'));
+  await store.save(item('orphan'));
+  await store.gc([keep]);
+  assert.is(await store.get(Item, 'orphan'), undefined, 'gc drops what it deletes');
+
+  const cached = await store.load(Item, 'keep');
+  store.cache.delete(Item, 'keep');
+  assert.is.not(await store.load(Item, 'keep'), cached, 'cache.delete drops one entry');
+  store.cache.clear();
+  assert.is(store.cache.stats().size, 0);
+});
+
+test('configure and use start with an empty cache', async () => {
+  Storage.configure('memory');
+  await Storage.save(item('x'));
+  assert.is(Storage.cache.stats().size, 1);
+  Storage.use(new InMemoryBackend());
+  assert.is(Storage.cache.stats().size, 0);
+  assert.is(await Storage.get(Item, 'x'), undefined);
+  Storage.configure('memory');
+  assert.is(Storage.cache.stats().size, 0);
+  await Storage.close();
+});
+
+test('an unsaved change is visible to later cached loads until the entry is dropped', async () => {
+  const store = new Store();
+  const a = await store.save(item('a', 'saved'));
+  a.label = 'changed, not saved';
+  assert.is((await store.load(Item, 'a')).label, 'changed, not saved');
+  assert.is((await store.load(Item, 'a', { cache: false })).label, 'saved');
+  store.cache.delete(Item, 'a');
+  assert.is((await store.load(Item, 'a')).label, 'saved');
+});
+
+test('ttl expires entries on an injected clock', async () => {
+  let now = 1_000;
+  const store = new Store({ cache: { ttl: 500, now: () => now } });
+  const a = await store.save(item('a'));
+  now += 499;
+  assert.is(await store.load(Item, 'a'), a, 'still fresh at 499 ms');
+  now += 2;
+  const reloaded = await store.load(Item, 'a');
+  assert.is.not(reloaded, a, 'expired at 501 ms: read again');
+  assert.is(store.cache.stats().misses, 1);
+});
+
+test('outside changes: asked once per event-loop iteration; a reported change empties the cache', async () => {
+  const backend = new SharedBackend();
+  const store = new Store({ backend });
+  const a = await store.save(item('a', 'mine'));
+  for (let i = 0; i < 100; i++) assert.is(await store.load(Item, 'a'), a);
+  assert.is(backend.asked, 1, 'one check for 100 loads in one iteration');
+
+  await backend.writeBehind({ type: 'Item', id: 'a', kind: 'object', content: '{"json":{"label":"theirs"}}' });
+  assert.is(await store.load(Item, 'a'), a, 'within the same iteration the earlier check stands');
+  await nextTurn();
+  const fresh = await store.load(Item, 'a');
+  assert.is(fresh.label, 'theirs', 'the next iteration sees the change');
+  assert.is(backend.asked, 2);
+  assert.is(store.cache.stats().outsideChanges, 1);
+  await nextTurn();
+  assert.is(await store.load(Item, 'a'), fresh, 'no outside change: the cache serves again');
+});
+
+test('a store with the cache off never asks about outside changes', async () => {
+  const backend = new SharedBackend();
+  const store = new Store({ backend, cache: false });
+  await store.save(item('a'));
+  await store.load(Item, 'a');
+  assert.is(backend.asked, 0);
+});
+
+test.run();
