@@ -1,0 +1,164 @@
+/**
+ * The SQLite backend's pool of reader worker threads, managed by generic-pool. Each reader has
+ * its own read-only connection and streams the whole table, in chunks, from one snapshot, so a
+ * large export neither blocks the event loop with SQLite work nor holds the writer connection.
+ * Saves and ordinary loads never come here: they run on the writer connection, synchronously,
+ * because a round trip to a worker costs more than the statement itself (docs/backends/sqlite.md).
+ * @module
+ */
+import { createPool, type Pool } from 'generic-pool';
+import { Worker } from 'node:worker_threads';
+import { READER_SOURCE, type ReaderData, type ReaderReply, type ReaderRequest, type ReaderRow } from './sqlite-reader-worker.js';
+
+export type { ReaderRow } from './sqlite-reader-worker.js';
+
+/** The pool's state, as generic-pool counts it. */
+export interface PoolStatus {
+  /** Readers started (available + borrowed). */
+  readonly size: number;
+  /** Readers started and idle. */
+  readonly available: number;
+  /** Readers streaming an export right now. */
+  readonly borrowed: number;
+  /** Exports waiting for a reader. */
+  readonly pending: number;
+  /** The most readers the pool starts. */
+  readonly max: number;
+}
+
+/** An error a reader reported; `code` is SQLite's (e.g. `SQLITE_CORRUPT`) when it came from SQLite. */
+export class ReaderError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One worker thread. It starts on the first request and holds the process open only while one is under way. */
+class Reader {
+  readonly #data: ReaderData;
+  #worker: Worker | undefined;
+  #pending: { resolve: (reply: ReaderReply) => void; reject: (error: Error) => void } | undefined;
+  #failure: Error | undefined;
+
+  constructor(data: ReaderData) {
+    this.#data = data;
+  }
+
+  /** Whether the worker died; a dead reader is destroyed, not returned to the pool. */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  request(op: ReaderRequest['op']): Promise<ReaderReply> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const worker = (this.#worker ??= this.#start());
+    worker.ref();
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      worker.postMessage({ op } satisfies ReaderRequest);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.#fail(new ReaderError('the reader was closed'));
+    await this.#worker?.terminate();
+  }
+
+  #start(): Worker {
+    const worker = new Worker(READER_SOURCE, { eval: true, workerData: this.#data });
+    worker.unref();
+    worker.on('message', (reply: ReaderReply) => {
+      worker.unref();
+      const pending = this.#pending;
+      this.#pending = undefined;
+      pending?.resolve(reply);
+    });
+    worker.on('error', (error) => this.#fail(error));
+    worker.on('exit', (code) => this.#fail(new ReaderError(`the reader thread stopped (exit code ${code})`)));
+    return worker;
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(this.#failure);
+  }
+}
+
+/** Reader threads for one database file. */
+export class ReaderPool {
+  readonly #pool: Pool<Reader>;
+  readonly #readers = new Set<Reader>();
+  #closed = false;
+
+  /**
+   * @param size the most readers at once; more exports wait for one.
+   * @param acquireTimeoutMillis how long an export waits for a reader; 0: forever.
+   */
+  constructor(data: ReaderData, size: number, acquireTimeoutMillis: number) {
+    const readers = this.#readers;
+    this.#pool = createPool<Reader>(
+      {
+        create: async () => {
+          const reader = new Reader(data);
+          readers.add(reader);
+          return reader;
+        },
+        destroy: async (reader) => {
+          readers.delete(reader);
+          await reader.terminate();
+        },
+      },
+      { max: size, min: 0, ...(acquireTimeoutMillis > 0 ? { acquireTimeoutMillis } : {}) },
+    );
+  }
+
+  get status(): PoolStatus {
+    const pool = this.#pool;
+    return Object.freeze({ size: pool.size, available: pool.available, borrowed: pool.borrowed, pending: pool.pending, max: pool.max });
+  }
+
+  /**
+   * The table's rows in (type, id) order, a chunk at a time, from one snapshot. The next chunk is
+   * read while the caller handles this one, and no more than that: memory stays at two chunks.
+   * Throws {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
+   */
+  async *scan(): AsyncGenerator<ReaderRow[]> {
+    const reader = await this.#pool.acquire();
+    // The request in flight, if any: the caller may stop iterating while it is.
+    let inFlight: Promise<ReaderReply> | undefined;
+    try {
+      if (this.#closed) throw new ReaderError('the reader pool is closed');
+      let next = (inFlight = reader.request('next'));
+      for (;;) {
+        const reply = await next;
+        inFlight = undefined;
+        if ('error' in reply) throw new ReaderError(reply.error.message, reply.error.code);
+        if (!reply.done) {
+          next = inFlight = reader.request('next');
+          next.catch(() => {}); // awaited on the next turn; not an unhandled rejection meanwhile
+        }
+        if (reply.rows.length > 0) yield reply.rows;
+        if (reply.done) return;
+      }
+    } finally {
+      // Stopped early: wait for the chunk in flight and end the scan, so the reader can be reused.
+      if (inFlight) await inFlight.then(() => reader.request('close')).catch(() => {});
+      if (reader.failed || this.#closed) await this.#pool.destroy(reader);
+      else await this.#pool.release(reader);
+    }
+  }
+
+  /** Stops every reader thread, borrowed or not; scans under way fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    // Refuses new exports. Not awaited: it waits for every borrowed reader to come back, which a
+    // caller that stopped iterating without return() never does.
+    this.#pool.drain().then(() => this.#pool.clear(), () => {});
+    await Promise.all([...this.#readers].map((reader) => reader.terminate()));
+  }
+}

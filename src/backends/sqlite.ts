@@ -1,0 +1,337 @@
+import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../errors.js';
+import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
+import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
+import { ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
+import { migrate } from './sqlite-schema.js';
+
+export type { PoolStatus } from './sqlite-reader.js';
+
+/** Options of {@link SqliteBackend}. */
+export interface SqliteBackendOptions {
+  /**
+   * The database file, created if missing, or `':memory:'` for a private in-memory database that
+   * ends with the backend (for tests). Several processes may open one file.
+   */
+  path: string;
+  /**
+   * SQLite's `synchronous` setting. In WAL mode `'NORMAL'` never corrupts the file; a power cut may
+   * lose the last commits. `'FULL'` syncs every commit. @default 'NORMAL'
+   */
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  /**
+   * How long a write waits, in milliseconds, for another connection or process to finish its own
+   * write before failing with `SQLITE_BUSY`. 0 fails at once. @default 5000
+   */
+  busyTimeout?: number;
+  /**
+   * How many worker threads may stream {@link SqliteBackend.records} (exports) at once, each with
+   * its own read-only connection; more exports wait for one. Threads start on first use. 0 streams
+   * on the writer connection in the main thread instead, a chunk at a time, as `':memory:'` always
+   * does (no other connection can see it). @default 2
+   */
+  readers?: number;
+  /** How long an export waits for a free reader, in milliseconds; 0 waits forever. @default 30000 */
+  acquireTimeoutMillis?: number;
+  /** The clock for `updatedAt` and `created_at`, in ms since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+const OPTIONS = ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'] as const;
+const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+/** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
+const CHUNK_ROWS = 500;
+const CHUNK_BYTES = 1 << 20;
+/** SQLite's codes for a damaged file or one that is no database. */
+const CORRUPT = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+const COLUMNS = 'type, id, kind, content, version, updated_at';
+const SQL = {
+  load: `SELECT kind, content, version, updated_at FROM objects WHERE type = ? AND id = ?`,
+  exists: `SELECT 1 FROM objects WHERE type = ? AND id = ?`,
+  version: `SELECT version FROM objects WHERE type = ? AND id = ?`,
+  // The new version is computed by SQLite in the same statement, so no other writer comes between.
+  write: `INSERT INTO objects (type, id, kind, content, version, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)
+    ON CONFLICT (type, id) DO UPDATE SET kind = excluded.kind, content = excluded.content,
+      version = version + 1, updated_at = excluded.updated_at
+    RETURNING version`,
+  put: `INSERT INTO objects (type, id, kind, content, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (type, id) DO UPDATE SET kind = excluded.kind, content = excluded.content,
+      version = excluded.version, updated_at = excluded.updated_at`,
+  delete: `DELETE FROM objects WHERE type = ? AND id = ?`,
+  count: `SELECT count(*) FROM objects WHERE type = ?`,
+  list: `SELECT id FROM objects WHERE type = ? ORDER BY id`,
+  // A skip-scan: one index seek per type instead of reading every row's key.
+  listTypes: `WITH RECURSIVE t(type) AS (
+      SELECT min(type) FROM objects
+      UNION ALL SELECT (SELECT min(type) FROM objects WHERE type > t.type) FROM t WHERE t.type IS NOT NULL
+    ) SELECT type FROM t WHERE type IS NOT NULL`,
+  clear: `DELETE FROM objects`,
+  page: `SELECT ${COLUMNS} FROM objects WHERE (type, id) > (?, ?) ORDER BY type, id LIMIT ${CHUNK_ROWS}`,
+  dataVersion: `PRAGMA data_version`,
+};
+
+type Statements = { [K in keyof typeof SQL]: Database.Statement };
+
+/**
+ * Keeps records in one SQLite table through better-sqlite3: `objects(type, id, kind, content,
+ * version, created_at, updated_at)`, keyed on (type, id), in WAL mode so readers never wait for
+ * writers. Saves and loads run synchronously on one writer connection (the fastest path);
+ * `writeMany` and `putMany` are one transaction each, all or nothing; {@link records} streams from
+ * a pool of reader threads. Several processes may use one file: writes wait their turn for up to
+ * `busyTimeout`, and `expectedVersion` is checked inside the write.
+ */
+export class SqliteBackend extends StorageBackend {
+  readonly name: string;
+  /** The database file as given (resolved to an absolute path), or `':memory:'`. */
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #sql: Statements;
+  readonly #readers: ReaderPool | undefined;
+  readonly #now: () => number;
+  readonly #writeChecked: (write: RecordWrite, now: number) => number;
+  readonly #writeMany: (writes: readonly RecordWrite[], now: number) => number[];
+  readonly #putMany: (records: Iterable<StoredRecord>) => void;
+  #dataVersion: number;
+  #closed = false;
+
+  constructor(options: SqliteBackendOptions) {
+    super();
+    checkOptions('SqliteBackend', options, OPTIONS);
+    if (options === undefined || typeof options.path !== 'string' || options.path === '') {
+      throw new InvalidOptionError(`SqliteBackend: path must be a file name or ':memory:', got ${describe(options?.path)}`);
+    }
+    checkOneOf('SqliteBackend', 'synchronous', options.synchronous, SYNCHRONOUS);
+    checkInteger('SqliteBackend', 'busyTimeout', options.busyTimeout, 0, 2 ** 31 - 1);
+    checkInteger('SqliteBackend', 'readers', options.readers, 0, 64);
+    checkInteger('SqliteBackend', 'acquireTimeoutMillis', options.acquireTimeoutMillis, 0, 2 ** 31 - 1);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new InvalidOptionError(`SqliteBackend: now must be a function, got ${describe(options.now)}`);
+    }
+    const memory = options.path === ':memory:';
+    this.path = memory ? options.path : resolve(options.path);
+    this.name = `sqlite:${this.path}`;
+    this.#now = options.now ?? Date.now;
+    const busyTimeout = options.busyTimeout ?? 5000;
+
+    try {
+      this.#db = new Database(this.path, { timeout: busyTimeout });
+    } catch (error) {
+      throw new Error(`SqliteBackend: cannot open ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      migrate(this.#db, this.path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+      this.#sql = Object.fromEntries(Object.entries(SQL).map(([key, sql]) => [key, this.#db.prepare(sql)])) as Statements;
+    } catch (error) {
+      this.#db.close();
+      throw this.#wrap(error);
+    }
+    const sql = this.#sql;
+    sql.load.raw();
+    sql.page.raw();
+    for (const statement of [sql.version, sql.write, sql.count, sql.list, sql.listTypes, sql.dataVersion]) statement.pluck();
+    this.#dataVersion = sql.dataVersion.get() as number;
+
+    // IMMEDIATE: take the write lock before reading the stored version, so no process writes between.
+    const writeChecked = this.#db.transaction((write: RecordWrite, now: number) => this.#writeOne(write, now));
+    this.#writeChecked = (write, now) => writeChecked.immediate(write, now);
+    const writeMany = this.#db.transaction((writes: readonly RecordWrite[], now: number) => writes.map((write) => this.#writeOne(write, now)));
+    this.#writeMany = (writes, now) => writeMany.immediate(writes, now);
+    const putMany = this.#db.transaction((records: Iterable<StoredRecord>) => {
+      for (const record of records) this.#putOne(record);
+    });
+    this.#putMany = (records) => putMany.immediate(records);
+
+    const readers = options.readers ?? 2;
+    if (!memory && readers > 0) {
+      this.#readers = new ReaderPool(
+        { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.path, busyTimeout, chunkRows: CHUNK_ROWS, chunkBytes: CHUNK_BYTES },
+        readers,
+        options.acquireTimeoutMillis ?? 30_000,
+      );
+    }
+  }
+
+  /** The reader pool's state (all zero when records() streams on the main thread). */
+  get pool(): PoolStatus {
+    return this.#readers?.status ?? Object.freeze({ size: 0, available: 0, borrowed: 0, pending: 0, max: 0 });
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async load(type: string, id: string): Promise<StoredRecord | undefined> {
+    this.#check();
+    let row;
+    try {
+      row = this.#sql.load.get(type, id) as [RecordKind, string, number, number] | undefined;
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+    return row && { type, id, kind: row[0], content: row[1], version: row[2], updatedAt: row[3] };
+  }
+
+  async write(write: RecordWrite): Promise<StoredRecord> {
+    this.#check();
+    const now = this.#now();
+    let version;
+    try {
+      // Without expectedVersion one statement is the whole write, in its own transaction.
+      if (write.expectedVersion === undefined) version = this.#sql.write.get(write.type, write.id, write.kind, write.content, now, now) as number;
+      else version = this.#writeChecked(write, now);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+    return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: now };
+  }
+
+  /** One IMMEDIATE transaction: a conflict or any failure anywhere in the batch writes none of it. */
+  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+    this.#check();
+    if (writes.length === 0) return [];
+    const now = this.#now();
+    let versions;
+    try {
+      versions = this.#writeMany(writes, now);
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+    return writes.map((write, i) => ({ type: write.type, id: write.id, kind: write.kind, content: write.content, version: versions[i]!, updatedAt: now }));
+  }
+
+  async put(record: StoredRecord): Promise<void> {
+    this.#check();
+    this.#run(() => this.#putOne(record));
+  }
+
+  /** One IMMEDIATE transaction: all or nothing. */
+  override async putMany(records: Iterable<StoredRecord>): Promise<void> {
+    this.#check();
+    this.#run(() => this.#putMany(records));
+  }
+
+  async delete(type: string, id: string): Promise<boolean> {
+    this.#check();
+    return this.#run(() => this.#sql.delete.run(type, id).changes > 0);
+  }
+
+  override async exists(type: string, id: string): Promise<boolean> {
+    this.#check();
+    return this.#run(() => this.#sql.exists.get(type, id) !== undefined);
+  }
+
+  override async count(type: string): Promise<number> {
+    this.#check();
+    return this.#run(() => this.#sql.count.get(type) as number);
+  }
+
+  /** Sorted by SQLite's BINARY collation, the UTF-8 byte order, which is {@link compareIds}' order. */
+  async list(type: string): Promise<string[]> {
+    this.#check();
+    return this.#run(() => this.#sql.list.all(type) as string[]);
+  }
+
+  async listTypes(): Promise<string[]> {
+    this.#check();
+    return this.#run(() => this.#sql.listTypes.all() as string[]);
+  }
+
+  async clear(): Promise<void> {
+    this.#check();
+    this.#run(() => this.#sql.clear.run());
+  }
+
+  /**
+   * Every record in (type, id) order. From a file, a reader thread streams one consistent snapshot
+   * while saves go on; from `':memory:'` (or with `readers: 0`) pages of 500 rows are read on the
+   * writer connection, which is free between pages, so records saved meanwhile may or may not show.
+   * Holds at most two chunks in memory either way.
+   */
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    this.#check();
+    const chunks = this.#readers ? this.#readers.scan() : this.#pages();
+    try {
+      for await (const rows of chunks) {
+        for (const [type, id, kind, content, version, updatedAt] of rows) {
+          yield { type, id, kind: kind as RecordKind, content, version, updatedAt };
+        }
+        this.#check();
+      }
+    } catch (error) {
+      this.#check();
+      throw this.#wrap(error);
+    }
+  }
+
+  /**
+   * For the cache: whether another connection (another process, or another backend on this file)
+   * committed a change since the last call. Reads `PRAGMA data_version` on the writer connection,
+   * which SQLite changes only for other connections' commits. About a microsecond; `false` once closed.
+   */
+  override externalChanges(): boolean {
+    if (this.#closed) return false;
+    const version = this.#run(() => this.#sql.dataVersion.get() as number);
+    const changed = version !== this.#dataVersion;
+    this.#dataVersion = version;
+    return changed;
+  }
+
+  /** Closes the writer connection and stops the reader threads. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+    await this.#readers?.close();
+  }
+
+  async *#pages(): AsyncGenerator<ReaderRow[]> {
+    let last: ReaderRow | undefined;
+    for (;;) {
+      this.#check();
+      const rows = this.#sql.page.all(last?.[0] ?? '', last?.[1] ?? '') as ReaderRow[];
+      if (rows.length > 0) yield rows;
+      if (rows.length < CHUNK_ROWS) return;
+      last = rows.at(-1);
+    }
+  }
+
+  /** Checks `expectedVersion`, if any, then writes; run inside a transaction. @returns the new version. */
+  #writeOne(write: RecordWrite, now: number): number {
+    if (write.expectedVersion !== undefined) {
+      const actual = (this.#sql.version.get(write.type, write.id) as number | undefined) ?? 0;
+      if (actual !== write.expectedVersion) throw new ConflictError(write.type, write.id, write.expectedVersion, actual);
+    }
+    return this.#sql.write.get(write.type, write.id, write.kind, write.content, now, now) as number;
+  }
+
+  #putOne(record: StoredRecord): void {
+    this.#sql.put.run(record.type, record.id, record.kind, record.content, record.version, record.updatedAt, record.updatedAt);
+  }
+
+  #run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw this.#wrap(error);
+    }
+  }
+
+  /** SQLite's "corrupt" and "not a database" become {@link CorruptDataError} naming the file. */
+  #wrap(error: unknown): unknown {
+    const code = (error as { code?: unknown })?.code;
+    if (typeof code === 'string' && CORRUPT.has(code)) {
+      return new CorruptDataError(`${this.path} is damaged or not a SQLite database: ${(error as Error).message}`, { file: this.path }, { cause: error });
+    }
+    return error;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`SqliteBackend (${this.path})`);
+  }
+}
