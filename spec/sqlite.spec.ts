@@ -1,19 +1,359 @@
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
 import { SqliteBackend } from '../src/backends/sqlite.js';
+import { migrate, MIGRATIONS } from '../src/backends/sqlite-schema.js';
+import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../src/errors.js';
+import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { backendSuite } from './conformance.js';
-import { tempDir } from './helpers.js';
+import { rejects, tempDir, throwsError } from './helpers.js';
 
 let dir = tempDir('cuttle-sqlite-');
 const file = () => join(dir.path, 'store.db');
+const teardown = () => {
+  dir.remove();
+  dir = tempDir('cuttle-sqlite-');
+};
 backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
   reopen: async (backend) => {
     await backend.close();
     return new SqliteBackend({ path: file() });
   },
   atomicBatches: true,
-  teardown: () => {
-    dir.remove();
-    dir = tempDir('cuttle-sqlite-');
-  },
+  teardown,
 });
 backendSuite('sqlite :memory:', () => new SqliteBackend({ path: ':memory:' }), { atomicBatches: true });
+
+function w(id: string, extra: Partial<RecordWrite> = {}): RecordWrite {
+  return { type: 'T', id, kind: 'object', content: `{"json":${JSON.stringify(id)}}`, ...extra };
+}
+
+async function collect(records: AsyncIterable<StoredRecord>): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const record of records) seen.push(`${record.type}/${record.id}`);
+  return seen;
+}
+
+/** Opens `path` with better-sqlite3 alone, runs `fn` on it and closes it. */
+function raw<T>(path: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const test = suite('SqliteBackend');
+test.after.each(teardown);
+
+test('schema: one objects table, rowid, one (type, id) index; WAL, synchronous, busy timeout, user_version', async () => {
+  const backend = new SqliteBackend({ path: file(), synchronous: 'FULL', busyTimeout: 1234 });
+  assert.equal(backend.settings(), { journalMode: 'wal', synchronous: 'FULL', busyTimeout: 1234, schemaVersion: MIGRATIONS.length });
+  await backend.close();
+  assert.is(new SqliteBackend({ path: file() }).settings().synchronous, 'NORMAL', 'NORMAL by default');
+  raw(file(), (db) => {
+    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all(), ['objects']);
+    const columns = db.prepare(`SELECT name FROM pragma_table_info('objects')`).pluck().all();
+    assert.equal(columns, ['type', 'id', 'kind', 'content', 'version', 'created_at', 'updated_at']);
+    assert.equal(db.prepare(`SELECT origin FROM pragma_index_list('objects')`).pluck().all(), ['pk'], 'exactly one index');
+    assert.is(db.prepare(`SELECT wr FROM pragma_table_list WHERE name = 'objects'`).pluck().get(), 0, 'an ordinary rowid table');
+    assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.is(db.pragma('user_version', { simple: true }), 1);
+  });
+  assert.equal(new SqliteBackend({ path: ':memory:' }).settings().schemaVersion, 1);
+});
+
+test('lookups and listings use the (type, id) index, never a table scan', () => {
+  raw(':memory:', (db) => {
+    migrate(db, ':memory:');
+    for (const sql of [
+      `SELECT content FROM objects WHERE type = 'T' AND id = 'a'`,
+      `SELECT id FROM objects WHERE type = 'T' ORDER BY id`,
+      `SELECT type, id FROM objects WHERE (type, id) > ('T', 'a') ORDER BY type, id LIMIT 500`,
+    ]) {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => (row as { detail: string }).detail).join('; ');
+      assert.match(plan, /USING (COVERING )?INDEX sqlite_autoindex_objects_1/, sql);
+      assert.not.match(plan, /TEMP B-TREE/, `${sql}: no sort`);
+    }
+  });
+});
+
+test('writeMany and putMany are all or nothing: a failure mid-batch leaves nothing', async () => {
+  const backend = new SqliteBackend({ path: file() });
+  await backend.write(w('a'));
+  // SQLite itself refuses the middle record (kind is checked by the table).
+  const bad = w('bad', { kind: 'nonsense' as never });
+  await rejects(backend.writeMany([w('a'), w('b'), bad, w('c')]), Error);
+  assert.equal(await backend.list('T'), ['a']);
+  assert.is((await backend.load('T', 'a'))?.version, 1, 'a was not rewritten');
+  const record: StoredRecord = { type: 'T', id: 'p', kind: 'object', content: '{"json":1}', version: 3, updatedAt: 5 };
+  await rejects(backend.putMany([record, { ...record, id: 'q' }, { ...record, id: 'r', kind: 'nonsense' as never }]), Error);
+  assert.equal(await backend.list('T'), ['a']);
+  await rejects(backend.writeMany([w('d'), w('a', { expectedVersion: 0 })]), ConflictError);
+  assert.equal(await backend.list('T'), ['a']);
+  await backend.close();
+});
+
+test('two processes writing one new file: no lost writes, no SQLITE_BUSY, one winner per expectedVersion race', async () => {
+  const count = 150;
+  const fixture = fileURLToPath(new URL('./fixtures/sqlite-writer.ts', import.meta.url));
+  const children = ['p1', 'p2'].map((name) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, file(), name, String(count)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+    const ready = new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    const done = new Promise<{ created: string[]; updated: string[] }>((resolve, reject) =>
+      child.on('close', (code) => {
+        if (code !== 0) reject(new Error(`writer ${name} exited with ${code}:\n${err}`));
+        else resolve(JSON.parse(out.trim().split('\n').at(-1)!));
+      }),
+    );
+    return { child, ready, done };
+  });
+  await Promise.all(children.map((c) => c.ready));
+  for (const { child } of children) child.stdin.end('go\n');
+  const [a, b] = await Promise.all(children.map((c) => c.done));
+
+  const backend = new SqliteBackend({ path: file() });
+  assert.is((await backend.load('Shared', 'counter'))?.version, 2 * count, 'every increment of the shared record counted');
+  assert.is(await backend.count('Own'), 2 * count);
+  assert.is(await backend.count('Batch'), 2 * (count / 10) * 5);
+  for (const stage of ['created', 'updated'] as const) {
+    const winners = [...a![stage], ...b![stage]].sort();
+    assert.equal(winners, Array.from({ length: count }, (_, i) => `r${i}`).sort(), `exactly one process won each ${stage} race`);
+  }
+  assert.is((await backend.load('Race', 'r0'))?.version, 2);
+  await backend.close();
+});
+
+test('externalChanges: false after own writes and reads, true once after another connection commits', async () => {
+  const mine = new SqliteBackend({ path: file() });
+  const other = new SqliteBackend({ path: file() });
+  assert.is(mine.externalChanges(), false, 'nothing since opening');
+  await mine.write(w('a'));
+  await mine.writeMany([w('b'), w('c')]);
+  await mine.delete('T', 'c');
+  assert.is(mine.externalChanges(), false, 'own writes');
+  assert.equal(await collect(mine.records()), ['T/a', 'T/b']);
+  assert.is(mine.externalChanges(), false, 'own reader threads write nothing');
+  await other.load('T', 'a');
+  assert.is(mine.externalChanges(), false, "another connection's reads");
+  await other.write(w('a'));
+  assert.is(mine.externalChanges(), true, "another connection's write");
+  assert.is(mine.externalChanges(), false, 'reported once');
+  assert.is(other.externalChanges(), true, "the first backend's writes, seen from the second");
+  await other.clear();
+  assert.is(mine.externalChanges(), true);
+  assert.is(other.externalChanges(), false);
+  await other.close();
+  await mine.close();
+  assert.is(mine.externalChanges(), false, 'closed: nothing to report');
+});
+
+test('records() streams from a reader thread in chunks, from one snapshot, while writes go on', async () => {
+  const backend = new SqliteBackend({ path: file(), readers: 1 });
+  assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 }, 'no thread before the first export');
+  const ids = Array.from({ length: 1234 }, (_, i) => `id-${String(i).padStart(5, '0')}`);
+  await backend.writeMany(ids.map((id) => w(id)));
+  await backend.write({ ...w('first'), type: 'A' });
+  const seen: string[] = [];
+  for await (const record of backend.records()) {
+    if (seen.length === 0) {
+      assert.is(backend.pool.borrowed, 1);
+      await backend.write(w('zzz-written-during-the-export')); // the writer is not blocked
+      await backend.delete('T', ids[1000]!);
+    }
+    seen.push(`${record.type}/${record.id}`);
+  }
+  assert.equal(seen, ['A/first', ...ids.map((id) => `T/${id}`)], 'the snapshot taken when the export began');
+  assert.equal(backend.pool, { size: 1, available: 1, borrowed: 0, pending: 0, max: 1 });
+  // Stopping early gives the reader back, and the next export reuses it.
+  for await (const _ of backend.records()) break;
+  assert.equal(backend.pool, { size: 1, available: 1, borrowed: 0, pending: 0, max: 1 });
+  assert.is((await collect(backend.records())).length, ids.length + 1);
+  await backend.close();
+  assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 });
+});
+
+test('records() on the main thread (readers: 0, :memory:) pages through the table in order', async () => {
+  for (const path of [file(), ':memory:']) {
+    const backend = new SqliteBackend({ path, readers: 0 });
+    const ids = Array.from({ length: 1001 }, (_, i) => `${i}`);
+    await backend.writeMany([...ids.map((id) => w(id)), { ...w('x'), type: 'A' }, { ...w('x'), type: 'U' }]);
+    const expected = ['A/x', ...[...ids].sort().map((id) => `T/${id}`), 'U/x'];
+    assert.equal(await collect(backend.records()), expected, path);
+    assert.is(backend.pool.max, 0);
+    await backend.close();
+  }
+});
+
+test('a closed backend: every method throws ClosedError, an export under way stops with it', async () => {
+  const backend = new SqliteBackend({ path: file() });
+  await backend.writeMany(Array.from({ length: 2000 }, (_, i) => w(`${i}`)));
+  const records = backend.records();
+  assert.ok(!(await records.next()).done);
+  await backend.close();
+  await rejects(async () => {
+    for (;;) if ((await records.next()).done) break;
+  }, ClosedError);
+  for (const call of [
+    () => backend.load('T', 'a'),
+    () => backend.write(w('a')),
+    () => backend.writeMany([w('a')]),
+    () => backend.put({ ...w('a'), version: 1, updatedAt: 1 }),
+    () => backend.putMany([]),
+    () => backend.delete('T', 'a'),
+    () => backend.exists('T', 'a'),
+    () => backend.count('T'),
+    () => backend.list('T'),
+    () => backend.listTypes(),
+    () => backend.clear(),
+    () => backend.records().next(),
+  ]) {
+    const error = await rejects(call, ClosedError, /SqliteBackend .*store\.db.* is closed/);
+    assert.is(error.code, 'ERR_CLOSED');
+  }
+  throwsError(() => backend.settings(), ClosedError);
+  await backend.close();
+});
+
+test('reopening after close keeps records, versions and timestamps', async () => {
+  let backend = new SqliteBackend({ path: file(), now: () => 1_700_000_000_000 });
+  await backend.write(w('a'));
+  await backend.write(w('a'));
+  await backend.put({ type: 'U', id: 'p', kind: 'container', content: '{"json":[]}', version: 9, updatedAt: 42 });
+  await backend.close();
+  backend = new SqliteBackend({ path: file() });
+  assert.equal(await backend.load('T', 'a'), { type: 'T', id: 'a', kind: 'object', content: '{"json":"a"}', version: 2, updatedAt: 1_700_000_000_000 });
+  assert.equal(await backend.load('U', 'p'), { type: 'U', id: 'p', kind: 'container', content: '{"json":[]}', version: 9, updatedAt: 42 });
+  await backend.close();
+});
+
+test('a file that is not a cuttle database is a CorruptDataError naming it, and is left unchanged', async () => {
+  const cases: Record<string, (path: string) => void> = {
+    'a text file': (path) => writeFileSync(path, 'just some notes\n'.repeat(100)),
+    'a damaged header': (path) => {
+      raw(path, (db) => migrate(db, path));
+      const bytes = readFileSync(path);
+      bytes.write('not sqlite at all', 0);
+      writeFileSync(path, bytes);
+    },
+    'a foreign objects table': (path) => raw(path, (db) => db.exec('CREATE TABLE objects (name TEXT PRIMARY KEY, size INTEGER)')),
+    'a foreign objects table of the same columns, without a version': (path) =>
+      raw(path, (db) => {
+        migrate(db, path);
+        db.pragma('user_version = 0');
+      }),
+    'a schema version of another application': (path) => raw(path, (db) => db.pragma('user_version = 1')),
+    'a newer schema version': (path) =>
+      raw(path, (db) => {
+        migrate(db, path);
+        db.pragma('user_version = 99');
+      }),
+    'a second index': (path) =>
+      raw(path, (db) => {
+        migrate(db, path);
+        db.exec('CREATE INDEX objects_by_type ON objects (type)');
+      }),
+  };
+  for (const [name, make] of Object.entries(cases)) {
+    const path = join(dir.path, `${name.replaceAll(' ', '-')}.db`);
+    make(path);
+    const before = readFileSync(path);
+    const error = throwsError(() => new SqliteBackend({ path }), CorruptDataError);
+    assert.ok(error.message.includes(path), `${name}: ${error.message}`);
+    assert.is(error.where.file, path);
+    assert.is(error.code, 'ERR_CORRUPT_DATA');
+    assert.ok(readFileSync(path).equals(before), `${name}: unchanged`);
+  }
+});
+
+test('a file damaged after it was written: reads fail with CorruptDataError, not a crash', async () => {
+  let backend = new SqliteBackend({ path: file() });
+  await backend.writeMany(Array.from({ length: 500 }, (_, i) => w(`id-${i}`, { content: JSON.stringify({ json: 'x'.repeat(500) }) })));
+  await backend.close();
+  const bytes = readFileSync(file());
+  const page = 4096;
+  bytes.fill(0xa5, 3 * page, bytes.length - page); // every page but the first three and the last
+  writeFileSync(file(), bytes);
+  backend = new SqliteBackend({ path: file() });
+  const errors = [];
+  for (const call of [() => backend.list('T'), () => backend.load('T', 'id-250'), () => collect(backend.records())]) {
+    errors.push(await rejects(call, CorruptDataError));
+  }
+  for (const error of errors) assert.ok(error.message.includes(file()), error.message);
+  await backend.close();
+});
+
+test('migration: a version 0 file holding other tables gets the objects table, and keeps its own', async () => {
+  raw(file(), (db) => {
+    db.exec(`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT); INSERT INTO settings VALUES ('theme', 'dark')`);
+    assert.is(db.pragma('user_version', { simple: true }), 0);
+  });
+  const backend = new SqliteBackend({ path: file() });
+  assert.is(backend.settings().schemaVersion, 1);
+  await backend.write(w('a'));
+  await backend.close();
+  raw(file(), (db) => assert.is(db.prepare(`SELECT value FROM settings WHERE key = 'theme'`).pluck().get(), 'dark'));
+});
+
+test('migration: steps run in order in one transaction; a failing step leaves the file as it was', () => {
+  const path = file();
+  raw(path, (db) => {
+    db.exec('CREATE TABLE keep (x)');
+    const ran: number[] = [];
+    const failing = [...MIGRATIONS, () => ran.push(1), () => {
+      throw new Error('step 2 fails');
+    }];
+    throwsError(() => migrate(db, path, failing), Error, /step 2 fails/);
+    assert.is(db.pragma('user_version', { simple: true }), 0);
+    assert.equal(db.prepare(`SELECT name FROM sqlite_schema`).pluck().all(), ['keep'], 'no objects table either');
+    const steps = [...MIGRATIONS, (d: Database.Database) => d.exec('CREATE TABLE extra (y)')];
+    migrate(db, path, steps);
+    assert.is(db.pragma('user_version', { simple: true }), 2);
+    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(), ['extra', 'keep', 'objects']);
+    migrate(db, path, steps); // up to date: nothing runs
+    // A file at version 1 opened by code that knows version 2 runs only the new step.
+    const at1 = join(dir.path, 'v1.db');
+    raw(at1, (old) => migrate(old, at1));
+    raw(at1, (old) => {
+      migrate(old, at1, steps);
+      assert.is(old.pragma('user_version', { simple: true }), 2);
+      assert.ok(old.prepare(`SELECT 1 FROM sqlite_schema WHERE name = 'extra'`).get());
+    });
+  });
+});
+
+test('options are checked where they enter, with messages that say what is wrong', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ pth: 'x' }, /SqliteBackend: unknown option "pth" \(did you mean "path"\?\); known options: path, synchronous, busyTimeout, readers, acquireTimeoutMillis, now/],
+    [{ path: 'x', poolSize: 2 }, /unknown option "poolSize"/],
+    [undefined, /SqliteBackend: path must be a file name or ':memory:', got undefined/],
+    [{}, /path must be a file name/],
+    [{ path: '' }, /path must be a file name or ':memory:', got ""/],
+    [{ path: 'x', synchronous: 'normal' }, /SqliteBackend: synchronous must be one of "OFF", "NORMAL", "FULL", "EXTRA", got "normal"/],
+    [{ path: 'x', busyTimeout: -1 }, /SqliteBackend: busyTimeout must be an integer in 0\.\.2147483647, got number -1/],
+    [{ path: 'x', readers: 1.5 }, /SqliteBackend: readers must be an integer in 0\.\.64, got number 1.5/],
+    [{ path: 'x', acquireTimeoutMillis: '5' }, /acquireTimeoutMillis must be an integer/],
+    [{ path: 'x', now: 5 }, /SqliteBackend: now must be a function, got number 5/],
+    ['x.db', /SqliteBackend: options must be an object, got "x.db"/],
+  ];
+  for (const [options, message] of bad) {
+    const error = throwsError(() => new SqliteBackend(options as never), InvalidOptionError, message);
+    assert.is(error.code, 'ERR_INVALID_OPTION');
+  }
+});
+
+test('a path in a folder that does not exist fails naming the file', () => {
+  const path = join(dir.path, 'missing', 'store.db');
+  throwsError(() => new SqliteBackend({ path }), Error, new RegExp(`cannot open ${path.replaceAll('/', '\\/')}`));
+});
+
+test.run();

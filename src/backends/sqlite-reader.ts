@@ -119,6 +119,8 @@ export class ReaderPool {
 
   get status(): PoolStatus {
     const pool = this.#pool;
+    // Once closed every thread is stopped, though generic-pool's clear() leaves them counted as available.
+    if (this.#closed) return Object.freeze({ size: 0, available: 0, borrowed: 0, pending: 0, max: pool.max });
     return Object.freeze({ size: pool.size, available: pool.available, borrowed: pool.borrowed, pending: pool.pending, max: pool.max });
   }
 
@@ -156,9 +158,11 @@ export class ReaderPool {
   /** Stops every reader thread, borrowed or not; scans under way fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    // Refuses new exports. Not awaited: it waits for every borrowed reader to come back, which a
-    // caller that stopped iterating without return() never does.
-    this.#pool.drain().then(() => this.#pool.clear(), () => {});
+    // Refuses new exports, and once every borrowed reader is back, destroys them all. A caller
+    // that stopped iterating without return() never gives its reader back: wait only when none is out.
+    const drained = this.#pool.drain().then(() => this.#pool.clear());
     await Promise.all([...this.#readers].map((reader) => reader.terminate()));
+    if (this.#pool.borrowed === 0) await drained;
+    else drained.catch(() => {});
   }
 }

@@ -39,6 +39,17 @@ export interface SqliteBackendOptions {
   now?: () => number;
 }
 
+/** What {@link SqliteBackend.settings} reports. */
+export interface SqliteSettings {
+  /** `'wal'` for a file, `'memory'` for `':memory:'`. */
+  readonly journalMode: string;
+  readonly synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
+  /** In milliseconds. */
+  readonly busyTimeout: number;
+  /** `PRAGMA user_version`: the schema version of the file. */
+  readonly schemaVersion: number;
+}
+
 const OPTIONS = ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'] as const;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 /** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
@@ -159,6 +170,18 @@ export class SqliteBackend extends StorageBackend {
   /** The reader pool's state (all zero when records() streams on the main thread). */
   get pool(): PoolStatus {
     return this.#readers?.status ?? Object.freeze({ size: 0, available: 0, borrowed: 0, pending: 0, max: 0 });
+  }
+
+  /** The writer connection's settings as SQLite reports them, for diagnostics and tests. */
+  settings(): SqliteSettings {
+    this.#check();
+    const pragma = (name: string) => this.#db.pragma(name, { simple: true });
+    return Object.freeze({
+      journalMode: pragma('journal_mode') as string,
+      synchronous: SYNCHRONOUS[pragma('synchronous') as number]!,
+      busyTimeout: pragma('busy_timeout') as number,
+      schemaVersion: pragma('user_version') as number,
+    });
   }
 
   /** Whether {@link close} was called. */
