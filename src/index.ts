@@ -2,6 +2,22 @@ export { Storage, type BackendKind, type BackendOptionsByKind, type FacadeOption
 export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type GcOptions, type CacheControl } from './store.js';
 export type { Cascade, DanglingMode, VerifyReport, DanglingReference, UnreadableObject } from './graph.js';
 export { Serializable, Container, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
+export {
+  readDump,
+  recordLine,
+  DUMP_FORMAT,
+  DUMP_END_FORMAT,
+  DUMP_VERSION,
+  type Dump,
+  type DumpHeader,
+  type DumpTrailer,
+  type DumpProgress,
+  type ExportOptions,
+  type ExportSummary,
+  type ImportMode,
+  type ImportOptions,
+  type ImportSummary,
+} from './dump.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, MAX_ID_LENGTH } from './codec.js';
 export { StorageBackend, compareIds, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';

@@ -9,6 +9,8 @@ import type { CacheOptions } from './cache.js';
 import { InvalidOptionError } from './errors.js';
 import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import { checkOptions, describe } from './options.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump.js';
 import type { VerifyReport } from './graph.js';
 import { Store, type CacheControl, type GcOptions, type LoadOptions, type SaveOptions } from './store.js';
 
@@ -142,6 +144,26 @@ export class Storage {
   /** See {@link Store.verify}. */
   static verify(): Promise<VerifyReport> {
     return Storage.store.verify();
+  }
+
+  /** See {@link Store.exportTo}. */
+  static exportTo(destination: string | Writable, options?: ExportOptions): Promise<ExportSummary> {
+    return Storage.store.exportTo(destination, options);
+  }
+
+  /** See {@link Store.importFrom}. */
+  static importFrom(source: string | Readable, options?: ImportOptions): Promise<ImportSummary> {
+    return Storage.store.importFrom(source, options);
+  }
+
+  /** See {@link Store.exportData}. */
+  static exportData(): Promise<Dump> {
+    return Storage.store.exportData();
+  }
+
+  /** See {@link Store.importData}. */
+  static importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
+    return Storage.store.importData(dump, options);
   }
 
   /** See {@link Store.versionOf}. */

@@ -3,10 +3,12 @@
  * default Store; tests and multi-tenant apps make their own with `new Store(...)`.
  * @module
  */
+import type { Readable, Writable } from 'node:stream';
 import type { StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
 import { cacheKey, ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
+import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
 import { ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
@@ -308,6 +310,38 @@ export class Store {
     return verify(this.#graph);
   }
 
+  /**
+   * Streams every stored record to a file path or a writable stream as an NDJSON dump
+   * (docs/dump-format.md), in constant memory. A path is written to a temp file and renamed into
+   * place when complete.
+   */
+  async exportTo(destination: string | Writable, options?: ExportOptions): Promise<ExportSummary> {
+    this.#check();
+    return exportTo(this.backend, destination, options);
+  }
+
+  /**
+   * Imports an NDJSON dump from a file path or a readable stream, validating every line before
+   * the import can no longer be undone (see docs/dump-format.md). Empties the cache.
+   * @throws DumpFormatError naming the line of the first problem.
+   */
+  async importFrom(source: string | Readable, options?: ImportOptions): Promise<ImportSummary> {
+    this.#check();
+    return this.#importing(() => importFrom(this.backend, source, options));
+  }
+
+  /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */
+  async exportData(): Promise<Dump> {
+    this.#check();
+    return exportData(this.backend);
+  }
+
+  /** Imports a dump held in memory (what `exportData` returns, or NDJSON text). Empties the cache. */
+  async importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
+    this.#check();
+    return this.#importing(() => importData(this.backend, dump, options));
+  }
+
   /** The stored version `obj` was last saved or loaded at by this store, or `undefined`. */
   versionOf(obj: Serializable): number | undefined {
     return this.#versions.get(obj);
@@ -324,6 +358,16 @@ export class Store {
     this.#closed = true;
     this.#cache.clear();
     await this.backend.close();
+  }
+
+  async #importing(run: () => Promise<ImportSummary>): Promise<ImportSummary> {
+    this.#writes++;
+    try {
+      return await run();
+    } finally {
+      // Even a failed import may have changed a non-atomic backend.
+      this.#cache.clear();
+    }
   }
 
   /** Writes planned records, as one batch when there are several, and caches the objects. */

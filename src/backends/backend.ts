@@ -105,6 +105,30 @@ export abstract class StorageBackend {
     for (const record of records) await this.put(record);
   }
 
+  /**
+   * Whether {@link StorageBackend.importRecords} is all or nothing: when the records iterable
+   * throws part-way, nothing of the import remains (SQLite: one transaction). When false, the
+   * importer validates the whole dump before calling `importRecords`.
+   */
+  get atomicImport(): boolean {
+    return false;
+  }
+
+  /**
+   * Stores every record from `records` exactly as given (like {@link StorageBackend.put}), after
+   * removing everything first when `replace` is set. The default clears and puts one by one.
+   * @returns how many records were stored.
+   */
+  async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
+    if (options.replace) await this.clear();
+    let count = 0;
+    for await (const record of records) {
+      await this.put(record);
+      count++;
+    }
+    return count;
+  }
+
   /** Every stored record, ordered by type and then id (the dump order). */
   async *records(): AsyncIterableIterator<StoredRecord> {
     for (const type of await this.listTypes()) {

@@ -47,6 +47,21 @@ export class InMemoryBackend extends StorageBackend {
     this.#put(Object.freeze({ ...record }));
   }
 
+  /** All or nothing: nothing changes until every record has been read. */
+  override get atomicImport(): boolean {
+    return true;
+  }
+
+  override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
+    this.#check();
+    const incoming: StoredRecord[] = [];
+    for await (const record of records) incoming.push(Object.freeze({ ...record }));
+    this.#check();
+    if (options.replace) this.#types.clear();
+    for (const record of incoming) this.#put(record);
+    return incoming.length;
+  }
+
   async delete(type: string, id: string): Promise<boolean> {
     this.#check();
     const ids = this.#types.get(type);
