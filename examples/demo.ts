@@ -1,5 +1,6 @@
-// `npm start`: saves and loads a few objects, the way an application would.
-import { Serializable, Storage } from 'cuttle';
+// `npm start`: saves and loads a few objects in ./data/cuttle.db, the way an application would.
+import { mkdirSync } from 'node:fs';
+import { Container, Serializable, Storage } from 'cuttle';
 
 class Note extends Serializable {
   title = '';
@@ -7,7 +8,14 @@ class Note extends Serializable {
   createdAt = new Date();
 }
 
-Storage.configure('memory');
+class Notebook extends Container {
+  name = '';
+  notes: Note[] = [];
+}
+
+mkdirSync('data', { recursive: true });
+Storage.configure('sqlite', { path: './data/cuttle.db' });
+console.log(`store   ${Storage.store.backend.name}`);
 
 const note = Object.assign(new Note(), { title: 'Buy milk', tags: new Set(['home']) });
 await Storage.save(note);
@@ -18,9 +26,15 @@ await note.save();
 console.log(`saved   Note ${note.id} again (version ${Storage.versionOf(note)})`);
 
 const loaded = await Storage.load(Note, note.id, { cache: false });
-console.log(`loaded  ${loaded.constructor.name} "${loaded.title}", tags ${[...loaded.tags].join(', ')}, created ${loaded.createdAt.toISOString()}`);
+console.log(`loaded  ${loaded.constructor.name} "${loaded.title}", tags: ${[...loaded.tags].join(', ')}, created ${loaded.createdAt.toISOString()}`);
 
-await Storage.saveMany(['Call mum', 'Water plants'].map((title) => Object.assign(new Note(), { title })));
-console.log(`stored  ${await Storage.count(Note)} notes:`, await Storage.list(Note));
-console.log('cache  ', Storage.cache.stats());
+const book = Object.assign(new Notebook('demo-notebook'), { name: 'Errands' });
+book.notes.push(note, Object.assign(new Note(), { title: 'Call mum' }));
+await Storage.save(book);
+const back = await Storage.load(Notebook, 'demo-notebook', { cache: false });
+console.log(`loaded  Notebook "${back.name}" with ${back.notes.length} notes: ${back.notes.map((n) => n.title).join(', ')}`);
+
+console.log(`stored  ${await Storage.count(Note)} notes and ${await Storage.count(Notebook)} notebook in ./data/cuttle.db (run again: the notes add up)`);
+const { hits, misses, size } = Storage.cache.stats();
+console.log(`cache   ${hits} hits, ${misses} misses, ${size} objects held`);
 await Storage.close();

@@ -5,6 +5,7 @@
  */
 import type { StorageBackend } from './backends/backend.js';
 import { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+import { SqliteBackend, type SqliteBackendOptions } from './backends/sqlite.js';
 import type { CacheOptions } from './cache.js';
 import { InvalidOptionError } from './errors.js';
 import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
@@ -17,6 +18,7 @@ import { Store, type CacheControl, type GcOptions, type LoadOptions, type SaveOp
 /** The backends `Storage.configure` can open by name, with their options. */
 export interface BackendOptionsByKind {
   memory: InMemoryBackendOptions;
+  sqlite: SqliteBackendOptions;
 }
 
 /** A backend name for {@link Storage.configure}. */
@@ -31,6 +33,10 @@ export interface FacadeOptions {
 /** How configure opens each kind, and the option names it takes besides `cache`. */
 const FACTORIES: { [K in BackendKind]: { open: (options: BackendOptionsByKind[K]) => StorageBackend; options: readonly string[] } } = {
   memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
+  sqlite: {
+    open: (options) => new SqliteBackend(options),
+    options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
+  },
 };
 
 /**
@@ -56,7 +62,7 @@ export class Storage {
   /**
    * Opens a backend by name and makes it the default store, closing the store it replaces.
    *
-   *     Storage.configure('memory')
+   *     Storage.configure('sqlite', { path: './data/app.db' })
    *     Storage.configure('memory', { cache: { max: 1000 } })
    */
   static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
