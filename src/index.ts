@@ -1,4 +1,5 @@
-export { Storage, type BackendKind, type BackendOptionsByKind, type FacadeOptions } from './storage.js';
+export { Storage, type FacadeOptions } from './storage.js';
+export { type BackendKind, type BackendOptionsByKind } from './backends/kinds.js';
 export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type GcOptions, type CacheControl } from './store.js';
 export type { Cascade, DanglingMode, VerifyReport, DanglingReference, UnreadableObject } from './graph.js';
 export { Serializable, Container, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';

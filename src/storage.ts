@@ -3,41 +3,20 @@
  * `Storage.save(note)` anywhere. Until `configure` or `use` is called it is an in-memory store.
  * @module
  */
-import type { StorageBackend } from './backends/backend.js';
-import { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
-import { SqliteBackend, type SqliteBackendOptions } from './backends/sqlite.js';
-import type { CacheOptions } from './cache.js';
-import { InvalidOptionError } from './errors.js';
-import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
-import { checkOptions, describe } from './options.js';
 import type { Readable, Writable } from 'node:stream';
+import type { StorageBackend } from './backends/backend.js';
+import { openBackend, type BackendKind, type BackendOptionsByKind } from './backends/kinds.js';
+import type { CacheOptions } from './cache.js';
 import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump.js';
 import type { VerifyReport } from './graph.js';
+import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import { Store, type CacheControl, type GcOptions, type LoadOptions, type SaveOptions } from './store.js';
-
-/** The backends `Storage.configure` can open by name, with their options. */
-export interface BackendOptionsByKind {
-  memory: InMemoryBackendOptions;
-  sqlite: SqliteBackendOptions;
-}
-
-/** A backend name for {@link Storage.configure}. */
-export type BackendKind = keyof BackendOptionsByKind;
 
 /** What every kind of `Storage.configure` also accepts. */
 export interface FacadeOptions {
   /** The object cache's bounds, or `false` for none. @default { max: 10000 } */
   cache?: CacheOptions | false;
 }
-
-/** How configure opens each kind, and the option names it takes besides `cache`. */
-const FACTORIES: { [K in BackendKind]: { open: (options: BackendOptionsByKind[K]) => StorageBackend; options: readonly string[] } } = {
-  memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
-  sqlite: {
-    open: (options) => new SqliteBackend(options),
-    options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
-  },
-};
 
 /**
  * The static facade: every method forwards to the default {@link Store} (`Storage.store`).
@@ -66,15 +45,9 @@ export class Storage {
    *     Storage.configure('memory', { cache: { max: 1000 } })
    */
   static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
-    const factory = Object.hasOwn(FACTORIES, kind) ? FACTORIES[kind] : undefined;
-    if (!factory) {
-      throw new InvalidOptionError(
-        `Storage.configure: unknown backend ${describe(kind)}; known: ${Object.keys(FACTORIES).join(', ')}`,
-      );
-    }
-    checkOptions(`Storage.configure('${kind}')`, options, [...factory.options, 'cache']);
-    const { cache, ...backendOptions } = options;
-    return Storage.#replace(new Store({ backend: factory.open(backendOptions as never), cache, registry: Storage.#registry }));
+    const { cache, ...backendOptions } = options ?? {};
+    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache']);
+    return Storage.#replace(new Store({ backend, cache, registry: Storage.#registry }));
   }
 
   /**

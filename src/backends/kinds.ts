@@ -1,0 +1,47 @@
+/**
+ * The backends cuttle can open by name — for `Storage.configure(kind, options)` and for the
+ * `cuttle` command's store arguments (`sqlite:./app.db`, `file:./data`).
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import { checkOptions, describe } from '../options.js';
+import type { StorageBackend } from './backend.js';
+import { InMemoryBackend, type InMemoryBackendOptions } from './memory.js';
+import { SqliteBackend, type SqliteBackendOptions } from './sqlite.js';
+
+/** The options of each backend kind. */
+export interface BackendOptionsByKind {
+  memory: InMemoryBackendOptions;
+  sqlite: SqliteBackendOptions;
+}
+
+/** A backend name: `'memory'`, `'sqlite'`. */
+export type BackendKind = keyof BackendOptionsByKind;
+
+interface Kind<K extends BackendKind> {
+  open(options: BackendOptionsByKind[K]): StorageBackend;
+  /** The option names the backend takes. */
+  options: readonly string[];
+}
+
+const KINDS: { [K in BackendKind]: Kind<K> } = {
+  memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
+  sqlite: {
+    open: (options) => new SqliteBackend(options),
+    options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
+  },
+};
+
+/** The kinds {@link openBackend} knows. */
+export const BACKEND_KINDS = Object.keys(KINDS) as BackendKind[];
+
+/**
+ * Opens a backend by kind. `extra` names further option keys the caller accepts and strips
+ * itself (so a misspelt key is reported with every valid one as a suggestion).
+ */
+export function openBackend<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K], where: string, extra: readonly string[] = []): StorageBackend {
+  const entry = Object.hasOwn(KINDS, kind) ? (KINDS[kind] as Kind<K>) : undefined;
+  if (!entry) throw new InvalidOptionError(`${where}: unknown backend ${describe(kind)}; known: ${BACKEND_KINDS.join(', ')}`);
+  checkOptions(where, options, [...entry.options, ...extra]);
+  return entry.open(options);
+}
