@@ -16,6 +16,7 @@ export type CuttleErrorCode =
   | 'ERR_DANGLING_REFERENCE'
   | 'ERR_DUMP_FORMAT'
   | 'ERR_INVALID_OPTION'
+  | 'ERR_LOCK_TIMEOUT'
   | 'ERR_CLOSED';
 
 /** Base class of every error cuttle throws on purpose. */
@@ -133,6 +134,24 @@ export class DumpFormatError extends CuttleError {
 export class InvalidOptionError extends CuttleError {
   constructor(message: string) {
     super(message, 'ERR_INVALID_OPTION');
+  }
+}
+
+/** Another process held an object's lock longer than the backend's `lockTimeout`. */
+export class LockTimeoutError extends CuttleError {
+  constructor(
+    /** The lock file. */
+    readonly file: string,
+    /** How long the write waited, in ms. */
+    readonly timeout: number,
+    /** What the lock file holds: the owner's pid, host and nonce. */
+    readonly owner: string,
+  ) {
+    super(
+      `lock ${file} is still held after ${timeout} ms by ${owner}; ` +
+        `if that process is gone, delete the lock file`,
+      'ERR_LOCK_TIMEOUT',
+    );
   }
 }
 
