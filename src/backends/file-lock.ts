@@ -1,0 +1,181 @@
+/**
+ * Per-object locks of the file backend, shared by every process using one root (on one machine,
+ * or several machines or containers that share a local filesystem).
+ *
+ * A lock is a symbolic link whose target is its owner, `{"pid":…,"host":…,"nonce":…}` (as Emacs
+ * and Mercurial do): creating it fails with EEXIST if it exists, so exactly one process can, and it
+ * appears with its owner already in it, so nobody ever reads a half-made lock. Where symbolic links
+ * are not allowed (Windows without developer mode, FAT), it is a file created with `O_EXCL`
+ * instead. Releasing deletes it. A lock is stale, and is
+ * broken, when its owner cannot be running any more:
+ * - same host and the pid is not alive (a crash, SIGKILL);
+ * - same host, our own pid, and not a lock this process holds (a restarted container reuses pids);
+ * - otherwise (another host, an unreadable lock, a reused pid) once it is older than
+ *   {@link STALE_AFTER_MS}; no write holds a lock that long unless its process is frozen.
+ * Breaking is itself guarded by a second exclusive file, `<lock>.break`, and deletes the lock only
+ * if it still holds the stale owner, so two processes breaking one stale lock at once cannot
+ * delete the fresh lock a third took in between.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, readFile, readlink, symlink, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LockTimeoutError } from '../errors.js';
+
+/** After this long, a lock or temp file whose owner cannot be checked is taken as abandoned. */
+export const STALE_AFTER_MS = 60_000;
+
+/** This machine's name, as written in locks and temp file names. */
+export const HOST = hostname();
+
+/** Nonces of the locks this process holds now (across every backend object). */
+const held = new Set<string>();
+
+interface Owner {
+  pid: number;
+  host: string;
+  nonce: string;
+}
+
+/** Whether process `pid` on this host is running (EPERM: running, as another user). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `fn` holding the lock file `path`, one caller at a time per path in this process and
+ * across processes. Waits up to `timeout` ms for another holder, then throws `LockTimeoutError`.
+ * Errors creating the lock (ENOENT when its folder is missing) are the caller's to handle.
+ */
+export class FileLocks {
+  readonly #timeout: number;
+  /** The tail of the queue of callers per lock path in this process. */
+  readonly #queues = new Map<string, Promise<unknown>>();
+
+  constructor(timeout: number) {
+    this.#timeout = timeout;
+  }
+
+  async with<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(path);
+    const run = (previous ?? Promise.resolve()).then(async () => {
+      const nonce = await this.#acquire(path);
+      try {
+        return await fn();
+      } finally {
+        held.delete(nonce);
+        await unlink(path).catch(() => {});
+      }
+    });
+    const tail = run.catch(() => {});
+    this.#queues.set(path, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.#queues.get(path) === tail) this.#queues.delete(path);
+    }
+  }
+
+  async #acquire(path: string): Promise<string> {
+    const nonce = randomBytes(8).toString('hex');
+    const owner = JSON.stringify({ pid: process.pid, host: HOST, nonce } satisfies Owner);
+    const deadline = Date.now() + this.#timeout;
+    for (let attempt = 0; ; attempt++) {
+      // Marked held before it exists, so that nobody in this process ever takes it for stale.
+      held.add(nonce);
+      try {
+        await createLock(path, owner);
+        return nonce;
+      } catch (error) {
+        held.delete(nonce);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const current = await readLock(path);
+      if (current === undefined) continue; // released in between
+      if (await isStale(path, current)) {
+        await breakLock(path, current);
+        continue;
+      }
+      if (Date.now() >= deadline) throw new LockTimeoutError(path, this.#timeout, current);
+      await sleep(Math.min(2 ** attempt, 25) * (0.5 + Math.random()));
+    }
+  }
+}
+
+/** Deletes the lock file `path` if its owner is gone (used when opening a root). */
+export async function removeIfStale(path: string): Promise<void> {
+  const current = await readLock(path);
+  if (current !== undefined && (await isStale(path, current))) await breakLock(path, current);
+}
+
+async function isStale(path: string, content: string): Promise<boolean> {
+  const owner = parseOwner(content);
+  if (owner?.host === HOST) {
+    if (owner.pid === process.pid ? !held.has(owner.nonce) : !isAlive(owner.pid)) return true;
+  }
+  const info = await lstat(path).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs > STALE_AFTER_MS;
+}
+
+async function breakLock(path: string, staleContent: string): Promise<void> {
+  const guard = `${path}.break`;
+  try {
+    await createLock(guard, String(process.pid));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Someone is breaking it right now (microseconds), or died doing so long ago.
+    const info = await lstat(guard).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > STALE_AFTER_MS) await unlink(guard).catch(() => {});
+    await sleep(1);
+    return;
+  }
+  try {
+    const current = await readLock(path);
+    if (current === staleContent) await unlink(path).catch(() => {});
+  } finally {
+    await unlink(guard).catch(() => {});
+  }
+}
+
+/** Creates the lock `path` holding `owner`, atomically; EEXIST if it exists. */
+async function createLock(path: string, owner: string): Promise<void> {
+  if (useFiles) return writeFile(path, owner, { flag: 'wx' });
+  try {
+    await symlink(owner, path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
+    useFiles = true;
+    await writeFile(path, owner, { flag: 'wx' });
+  }
+}
+
+/** Whether this process makes locks as files because symbolic links failed. */
+let useFiles = false;
+
+/** The owner in lock `path`, or `undefined` when there is no lock. */
+async function readLock(path: string): Promise<string | undefined> {
+  try {
+    return await readlink(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'EINVAL' && code !== 'UNKNOWN') throw error;
+    return readFile(path, 'utf8').catch(() => undefined); // a lock made as a file
+  }
+}
+
+function parseOwner(content: string): Owner | undefined {
+  try {
+    const owner = JSON.parse(content) as Owner;
+    return typeof owner.pid === 'number' && typeof owner.host === 'string' && typeof owner.nonce === 'string' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}

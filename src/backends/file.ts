@@ -1,0 +1,430 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { lstat, mkdir, opendir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
+import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
+import { compareIds, StorageBackend, type RecordWrite, type StoredRecord } from './backend.js';
+import { isStaleTemp, isTempName, syncDir, writeAtomic } from './file-atomic.js';
+import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
+import { FileLocks, removeIfStale, STALE_AFTER_MS } from './file-lock.js';
+import { addLongId, LONG_IDS_FILE, readLongIds } from './file-long-ids.js';
+import { decodeId, decodeType, encodeId, encodeType, isHashedStem } from './file-names.js';
+import { formatRecord, parseRecord, readHeader } from './file-records.js';
+
+/** Options of {@link FileBackend}. */
+export interface FileBackendOptions {
+  /** The root folder, created (with its parents) if missing. Required. */
+  path: string;
+  /**
+   * `true`: fsync each file before renaming it into place and its folder after, so a save
+   * survives a power loss once it resolves. `false`: skip both fsyncs, several times faster; a
+   * crash of the process still loses nothing and tears nothing (the rename is atomic), but a power
+   * loss or kernel crash may lose the last seconds of saves or bring back an older version.
+   * @default true
+   */
+  durable?: boolean;
+  /**
+   * How long a save or delete waits for another process (or backend object) holding the same
+   * object's lock, in ms, before throwing `LockTimeoutError`. 0: do not wait.
+   * @default 10000
+   */
+  lockTimeout?: number;
+  /**
+   * What {@link FileBackend.records} (the export) does with a file that is not a valid record:
+   * `'throw'` its `CorruptDataError`, or call this function with it and skip the file. `load`
+   * always throws.
+   * @default 'throw'
+   */
+  onCorrupt?: 'throw' | ((error: CorruptDataError) => void);
+  /** The clock for `updatedAt`, in ms since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+const OPTIONS = ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
+const SUFFIX = '.json';
+/** How many files `writeMany`, `putMany` and `clear` work on at once. */
+const PARALLEL = 16;
+
+/**
+ * Keeps each object in its own JSON file, `<root>/<type>/<encoded id>.json`, that a person can
+ * read. Saves are atomic (temp file, fsync, rename), serialized per object across processes by a
+ * lock file, and announced to other processes through a change counter, so several processes can
+ * share one root. See docs/backends/file.md.
+ */
+export class FileBackend extends StorageBackend {
+  readonly name: string;
+  /** The root folder, absolute. */
+  readonly path: string;
+  /** Whether saves are fsynced (see {@link FileBackendOptions.durable}). */
+  readonly durable: boolean;
+  readonly #locks: FileLocks;
+  readonly #changes: ChangeCounter;
+  readonly #onCorrupt: 'throw' | ((error: CorruptDataError) => void);
+  readonly #now: () => number;
+  /** Whether names differing only in case are one file here (macOS, Windows). */
+  readonly #ignoresCase: boolean;
+  /** Type folders known to exist with their exact name. */
+  readonly #folders = new Set<string>();
+  readonly #cleanup: Promise<void>;
+  #closed = false;
+
+  constructor(options: FileBackendOptions) {
+    super();
+    checkOptions('FileBackend', options, OPTIONS);
+    checkFileOptions(options);
+    this.path = resolve(options.path);
+    this.name = `file:${this.path}`;
+    this.durable = options.durable ?? true;
+    this.#locks = new FileLocks(options.lockTimeout ?? 10_000);
+    this.#onCorrupt = options.onCorrupt ?? 'throw';
+    this.#now = options.now ?? Date.now;
+    mkdirSync(this.path, { recursive: true });
+    this.#changes = new ChangeCounter(this.path);
+    this.#ignoresCase = existsSync(join(this.path, CHANGES_FILE.toUpperCase()));
+    this.#cleanup = this.#removeLeftovers().catch(() => {});
+  }
+
+  async load(type: string, id: string): Promise<StoredRecord | undefined> {
+    this.#check();
+    const folder = await this.#folder(type);
+    if (folder === undefined) return undefined;
+    const file = join(folder, encodeId(id) + SUFFIX);
+    const text = await readFile(file, 'utf8').catch(ifMissing(undefined));
+    return text === undefined ? undefined : Object.freeze(parseRecord(text, file, type, id));
+  }
+
+  override async exists(type: string, id: string): Promise<boolean> {
+    this.#check();
+    const folder = await this.#folder(type);
+    if (folder === undefined) return false;
+    return (await stat(join(folder, encodeId(id) + SUFFIX)).catch(ifMissing(undefined))) !== undefined;
+  }
+
+  async write(write: RecordWrite): Promise<StoredRecord> {
+    this.#check();
+    const { type, id, expectedVersion } = write;
+    const stem = encodeId(id);
+    return this.#locked(type, stem, async (folder) => {
+      const previous = await readHeader(join(folder, stem + SUFFIX), type, id);
+      const actual = previous?.version ?? 0;
+      if (expectedVersion !== undefined && expectedVersion !== actual) throw new ConflictError(type, id, expectedVersion, actual);
+      const record: StoredRecord = Object.freeze({
+        type,
+        id,
+        kind: write.kind,
+        content: write.content,
+        version: actual + 1,
+        updatedAt: this.#now(),
+      });
+      await this.#store(folder, stem, record, previous === undefined);
+      return record;
+    });
+  }
+
+  /**
+   * Writes in parallel, several objects at a time; writes to one id stay in order. Not atomic:
+   * on the first failure no further write starts, and those under way finish.
+   */
+  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+    this.#check();
+    const stored: StoredRecord[] = new Array(writes.length);
+    await inParallel(writes, async (write, i) => {
+      stored[i] = await this.write(write);
+    });
+    return stored;
+  }
+
+  /** Puts in parallel, like {@link FileBackend.writeMany}. */
+  override async putMany(records: Iterable<StoredRecord>): Promise<void> {
+    this.#check();
+    await inParallel([...records], (record) => this.put(record));
+  }
+
+  async put(record: StoredRecord): Promise<void> {
+    this.#check();
+    const stem = encodeId(record.id);
+    const { type, id, kind, content, version, updatedAt } = record;
+    await this.#locked(type, stem, (folder) => this.#store(folder, stem, { type, id, kind, content, version, updatedAt }, true));
+  }
+
+  async delete(type: string, id: string): Promise<boolean> {
+    this.#check();
+    if ((await this.#folder(type)) === undefined) return false;
+    const stem = encodeId(id);
+    return this.#locked(type, stem, async (folder) => {
+      if ((await unlink(join(folder, stem + SUFFIX)).catch(ifMissing(false))) === false) return false;
+      if (this.durable) await syncDir(folder);
+      this.#changes.note();
+      return true;
+    });
+  }
+
+  /** Reads the folder's file names only, never the files (see file-long-ids.ts for long ids). */
+  async list(type: string): Promise<string[]> {
+    this.#check();
+    const folder = await this.#folder(type);
+    if (folder === undefined) return [];
+    const { ids, hashed } = await this.#scan(folder);
+    if (hashed.length > 0) ids.push(...(await this.#hashedIds(folder, type, hashed)));
+    return ids.sort(compareIds);
+  }
+
+  override async count(type: string): Promise<number> {
+    this.#check();
+    const folder = await this.#folder(type);
+    if (folder === undefined) return 0;
+    const { ids, hashed } = await this.#scan(folder);
+    return ids.length + hashed.length;
+  }
+
+  async listTypes(): Promise<string[]> {
+    this.#check();
+    const types: string[] = [];
+    for (const entry of await readdir(this.path, { withFileTypes: true })) {
+      const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
+      if (type !== undefined && (await hasObjects(join(this.path, entry.name)))) types.push(type);
+    }
+    return types.sort(compareIds);
+  }
+
+  /**
+   * Deletes every object file, and the folders left empty. Files cuttle did not write (other names,
+   * other folders) stay, and so do the locks and temp files of saves under way in other processes.
+   * Not atomic: another process saving during `clear()` may keep its object.
+   */
+  async clear(): Promise<void> {
+    this.#check();
+    for (const entry of await readdir(this.path, { withFileTypes: true })) {
+      const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
+      if (type === undefined) continue;
+      const folder = join(this.path, entry.name);
+      await this.#sweep(folder, true);
+      this.#folders.delete(type);
+      const removed = await rmdir(folder).then(() => true, () => false);
+      if (!removed && this.durable) await syncDir(folder);
+    }
+    if (this.durable) await syncDir(this.path);
+    this.#changes.note();
+  }
+
+  /** Like the default, but a corrupt file goes to {@link FileBackendOptions.onCorrupt}. */
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    for (const type of await this.listTypes()) {
+      for (const id of await this.list(type)) {
+        let record;
+        try {
+          record = await this.load(type, id);
+        } catch (error) {
+          if (!(error instanceof CorruptDataError) || this.#onCorrupt === 'throw') throw error;
+          this.#onCorrupt(error);
+          continue;
+        }
+        if (record) yield record;
+      }
+    }
+  }
+
+  /**
+   * One `stat` of `<root>/.cuttle-changes`: true when another process or backend object saved,
+   * deleted or cleared since the previous call; this object's own changes do not count.
+   */
+  override externalChanges(): boolean {
+    this.#check();
+    return this.#changes.changedElsewhere();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#cleanup;
+  }
+
+  async #store(folder: string, stem: string, record: StoredRecord, isNew: boolean): Promise<void> {
+    const text = formatRecord(record);
+    // The index entry goes first, so that a hashed file is never listed without it.
+    if (isNew && isHashedStem(stem)) await addLongId(folder, stem, record.id);
+    await writeAtomic(folder, stem + SUFFIX, text, this.durable);
+    this.#changes.note();
+  }
+
+  /** Runs `fn` holding the lock of (type, stem), in the type's folder, made if missing. */
+  async #locked<T>(type: string, stem: string, fn: (folder: string) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const folder = await this.#makeFolder(type);
+      try {
+        return await this.#locks.with(join(folder, `.${stem}.lock`), () => fn(folder));
+      } catch (error) {
+        // Another process's clear() removed the folder between our mkdir and our lock: again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw error;
+        this.#folders.delete(type);
+      }
+    }
+  }
+
+  /** The folder of `type` if it exists (with this exact name), else `undefined`. */
+  async #folder(type: string): Promise<string | undefined> {
+    const folder = join(this.path, encodeType(type));
+    if (this.#folders.has(type) || !this.#ignoresCase) return folder;
+    if (!(await readdir(this.path)).includes(encodeType(type))) return undefined;
+    this.#folders.add(type);
+    return folder;
+  }
+
+  async #makeFolder(type: string): Promise<string> {
+    const name = encodeType(type);
+    const folder = join(this.path, name);
+    if (this.#folders.has(type)) return folder;
+    try {
+      await mkdir(folder);
+      if (this.durable) await syncDir(this.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        await mkdir(this.path, { recursive: true }); // someone removed the root
+        return this.#makeFolder(type);
+      }
+      if (code !== 'EEXIST') throw error;
+    }
+    if (this.#ignoresCase && !(await readdir(this.path)).includes(name)) {
+      const other = (await readdir(this.path)).find((entry) => entry.toLowerCase() === name.toLowerCase());
+      throw new InvalidIdError(
+        `FileBackend: cannot store type "${type}" in ${this.path}: this filesystem ignores case, ` +
+          `and folder "${other}" holds another type`,
+        type,
+      );
+    }
+    this.#folders.add(type);
+    return folder;
+  }
+
+  /** The object file names in `folder`: decoded ids, and hashed stems to look up. */
+  async #scan(folder: string): Promise<{ ids: string[]; hashed: string[] }> {
+    const ids: string[] = [];
+    const hashed: string[] = [];
+    for (const name of await readdir(folder).catch(ifMissing([]))) {
+      if (!name.endsWith(SUFFIX)) continue;
+      const stem = name.slice(0, -SUFFIX.length);
+      const id = decodeId(stem);
+      if (id !== undefined) ids.push(id);
+      else if (isHashedStem(stem)) hashed.push(stem);
+    }
+    return { ids, hashed };
+  }
+
+  /** The ids of hashed stems: from the index, or else from the file's header. */
+  async #hashedIds(folder: string, type: string, stems: string[]): Promise<string[]> {
+    const index = await readLongIds(folder);
+    const ids: string[] = [];
+    for (const stem of stems) {
+      let id = index.get(stem);
+      if (id === undefined) {
+        const header = await readHeader(join(folder, stem + SUFFIX), type).catch(() => undefined);
+        if (header !== undefined && encodeId(header.id) === stem) id = header.id;
+      }
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * Deletes leftovers in `folder`: temp files and locks of writers that are gone, and lock-break
+   * guards older than {@link STALE_AFTER_MS}; with `objects`, also every object file and the index.
+   */
+  async #sweep(folder: string, objects: boolean): Promise<void> {
+    const names = await readdir(folder).catch(ifMissing([]));
+    const sweepOne = async (name: string): Promise<void> => {
+      const file = join(folder, name);
+      if (name.startsWith('.')) {
+        if (name.endsWith('.lock')) return removeIfStale(file);
+        const stale =
+          (objects && name === LONG_IDS_FILE) ||
+          (isTempName(name) && (await isStaleTemp(folder, name))) ||
+          (name.endsWith('.lock.break') && Date.now() - ((await lstat(file).catch(() => undefined))?.mtimeMs ?? Infinity) > STALE_AFTER_MS);
+        if (!stale) return;
+      } else if (!objects || !name.endsWith(SUFFIX) || !isObjectStem(name.slice(0, -SUFFIX.length))) {
+        return;
+      }
+      await unlink(file).catch(ifMissing(undefined));
+    };
+    for (let i = 0; i < names.length; i += PARALLEL) await Promise.all(names.slice(i, i + PARALLEL).map(sweepOne));
+  }
+
+  /** Deletes what killed writers left behind: temp files and locks, in the root and type folders. */
+  async #removeLeftovers(): Promise<void> {
+    await this.#sweep(this.path, false);
+    for (const entry of await readdir(this.path, { withFileTypes: true })) {
+      if (entry.isDirectory() && decodeType(entry.name) !== undefined) await this.#sweep(join(this.path, entry.name), false);
+    }
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`FileBackend (${this.path})`);
+  }
+}
+
+function checkFileOptions(options: FileBackendOptions): void {
+  if (options === undefined || typeof options.path !== 'string' || options.path === '') {
+    throw new InvalidOptionError(`FileBackend: path (the root folder) must be a non-empty string, got ${describe(options?.path)}`);
+  }
+  checkOneOf('FileBackend', 'durable', options.durable, [true, false]);
+  checkInteger('FileBackend', 'lockTimeout', options.lockTimeout, 0);
+  if (options.onCorrupt !== undefined && options.onCorrupt !== 'throw' && typeof options.onCorrupt !== 'function') {
+    throw new InvalidOptionError(`FileBackend: onCorrupt must be "throw" or a function, got ${describe(options.onCorrupt)}`);
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new InvalidOptionError(`FileBackend: now must be a function, got ${describe(options.now)}`);
+  }
+}
+
+/**
+ * Runs `fn` on every item, {@link PARALLEL} at a time, items with one type and id one after the
+ * other in their order. Stops starting new ones at the first failure, which it throws.
+ */
+async function inParallel<T extends { type: string; id: string }>(items: readonly T[], fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = `${item.type}/${item.id}`;
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  });
+  const queue = [...groups.values()];
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < queue.length && !failed) {
+      for (const i of queue[next++]!) {
+        if (failed) return;
+        try {
+          await fn(items[i]!, i);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
+}
+
+function isObjectStem(stem: string): boolean {
+  return decodeId(stem) !== undefined || isHashedStem(stem);
+}
+
+/** Whether `folder` holds at least one object file; stops at the first. */
+async function hasObjects(folder: string): Promise<boolean> {
+  const dir = await opendir(folder).catch(ifMissing(undefined));
+  if (dir === undefined) return false;
+  for await (const entry of dir) {
+    if (entry.name.endsWith(SUFFIX) && isObjectStem(entry.name.slice(0, -SUFFIX.length))) return true;
+  }
+  return false;
+}
+
+/** A `.catch` handler: `value` when the error is ENOENT, else the error again. */
+function ifMissing<T>(value: T): (error: NodeJS.ErrnoException) => T {
+  return (error) => {
+    if (error.code === 'ENOENT') return value;
+    throw error;
+  };
+}
