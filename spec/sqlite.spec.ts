@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -66,6 +66,16 @@ test('schema: one objects table, rowid, one (type, id) index; WAL, synchronous, 
     assert.is(db.pragma('user_version', { simple: true }), 1);
   });
   assert.equal(new SqliteBackend({ path: ':memory:' }).settings().schemaVersion, 1);
+});
+
+test('the WAL file stays bounded under autocommit saves (bug: get() on the RETURNING upsert kept it growing)', async () => {
+  const backend = new SqliteBackend({ path: file() });
+  const content = JSON.stringify({ json: 'x'.repeat(1000) });
+  // About two pages per save, so 3000 saves pass SQLite's 1000-page automatic checkpoint several times.
+  for (let i = 0; i < 3000; i++) await backend.write(w(`id-${i}`, { content }));
+  const wal = statSync(`${file()}-wal`).size;
+  assert.ok(wal < 1500 * 4096, `the WAL is ${wal} bytes`);
+  await backend.close();
 });
 
 test('lookups and listings use the (type, id) index, never a table scan', () => {
