@@ -1,6 +1,17 @@
-import { FileBackend } from '../src/backends/file.js';
-import { backendSuite } from './conformance.js';
-import { tempDir } from './helpers.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FileBackend, type FileBackendOptions } from '../src/backends/file.js';
+import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/backends/file-names.js';
+import { ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError } from '../src/errors.js';
+import { compareIds, type RecordWrite } from '../src/index.js';
+import { AWKWARD_IDS, backendSuite } from './conformance.js';
+import { rejects, tempDir } from './helpers.js';
 
 let dir: ReturnType<typeof tempDir> | undefined;
 backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-')).path, durable: false }), {
@@ -10,3 +21,468 @@ backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-'
   },
   teardown: () => dir?.remove(),
 });
+
+interface Context {
+  root: string;
+  remove: () => void;
+  backends: FileBackend[];
+  open: (options?: Partial<FileBackendOptions>) => FileBackend;
+}
+
+const w = (type: string, id: string, content = '{"json":{}}', extra: Partial<RecordWrite> = {}): RecordWrite => ({ type, id, kind: 'object', content, ...extra });
+const fixture = fileURLToPath(new URL('./fixtures/file-worker.ts', import.meta.url));
+/** A pid that belonged to a process that has exited. */
+const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+const hostTag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+
+/** Runs the worker fixture to its end; resolves to its stdout. */
+function runWorker(root: string, ...args: string[]): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, root, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`worker ${args.join(' ')} exited with ${code}: ${err}`)))),
+  );
+}
+
+/** Every file under `folder`, as paths relative to it. */
+function walk(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => relative(folder, join(entry.parentPath ?? entry.path, entry.name)));
+}
+
+function fileSuite(title: string) {
+  const test = suite<Context>(title, {} as Context);
+  test.before.each((context) => {
+    const temp = tempDir('cuttle-file-');
+    context.root = join(temp.path, 'root');
+    context.remove = temp.remove;
+    context.backends = [];
+    context.open = (options = {}) => {
+      const backend = new FileBackend({ path: context.root, durable: false, ...options });
+      context.backends.push(backend);
+      return backend;
+    };
+  });
+  test.after.each(async (context) => {
+    for (const backend of context.backends) await backend.close();
+    context.remove();
+  });
+  return test;
+}
+
+// ---------------------------------------------------------------------------------------------
+const layout = fileSuite('file backend: layout and names');
+
+layout('each object is <root>/<type>/<id>.json, a readable record with the content inlined', async ({ open, root }) => {
+  const backend = open({ now: () => 1700000000000 });
+  await backend.write(w('Note', 'a', '{"json":{"title":"hi"}}'));
+  await backend.write(w('Note', 'a', '{"json":{"title":"hi again"}}', { kind: 'container' }));
+  assert.equal(walk(root).sort(), ['.cuttle-changes', 'Note/a.json']);
+  assert.is(
+    readFileSync(join(root, 'Note', 'a.json'), 'utf8'),
+    '{\n  "type": "Note",\n  "id": "a",\n  "kind": "container",\n  "version": 2,\n  "updatedAt": 1700000000000,\n' +
+      '  "content": {"json":{"title":"hi again"}}\n}\n',
+  );
+});
+
+layout('content round-trips byte for byte: key order, spacing, text that is not JSON', async ({ open }) => {
+  const backend = open();
+  const contents = ['{"b":1,"10":2,"1":3}', ' { "spaced" : [ 1 ,2 ] } ', '{"n":1.0,"e":1E3,"big":12345678901234567890}', 'not json', '', '{"x":"\ud800"}', '"\u2028"'];
+  for (const [i, content] of contents.entries()) await backend.write(w('T', `c${i}`, content));
+  for (const [i, content] of contents.entries()) assert.is((await backend.load('T', `c${i}`))?.content, content, JSON.stringify(content));
+});
+
+layout('a file reformatted by hand still loads, its content re-serialized', async ({ open, root }) => {
+  const backend = open();
+  await backend.write(w('T', 'a', '{"json":{"x":[1,2]}}'));
+  const file = join(root, 'T', 'a.json');
+  writeFileSync(file, JSON.stringify(JSON.parse(readFileSync(file, 'utf8')), null, 4));
+  const record = await backend.load('T', 'a');
+  assert.is(record?.content, '{"json":{"x":[1,2]}}');
+  assert.is((await backend.write(w('T', 'a'))).version, 2);
+});
+
+layout('ids: safe names stay as they are, anything else is escaped', () => {
+  const cases: Record<string, string> = {
+    'note-1': 'note-1',
+    'a.b_c': 'a.b_c',
+    '3f2c1e0a-5b6d-4c7e-8f90-a1b2c3d4e5f6': '3f2c1e0a-5b6d-4c7e-8f90-a1b2c3d4e5f6',
+    Ab: '%41b',
+    '../x': '%2e.%2fx',
+    '.': '%2e',
+    '..': '%2e%2e',
+    '.hidden': '%2ehidden',
+    'trailing.': 'trailing%2e',
+    'trailing ': 'trailing%20',
+    'a/b': 'a%2fb',
+    'a\\b': 'a%5cb',
+    '*?<>|"': '%2a%3f%3c%3e%7c%22',
+    'a:b': 'a%3ab',
+    '%': '%25',
+    'é': '%c3%a9',
+    con: '%63on',
+    CON: '%43%4f%4e',
+    'nul.txt': '%6eul.txt',
+    'lpt9.json': '%6cpt9.json',
+    console: 'console',
+    'x.json': 'x.json',
+  };
+  for (const [id, stem] of Object.entries(cases)) {
+    assert.is(encodeId(id), stem, `encodeId(${JSON.stringify(id)})`);
+    assert.is(decodeId(stem), id, `decodeId(${JSON.stringify(stem)})`);
+  }
+  for (const foreign of ['Foo', 'a b', '%2', '%61', 'con', '.x', 'x.', 'a%2Fb']) assert.is(decodeId(foreign), undefined, `foreign ${foreign}`);
+});
+
+layout('every awkward id gets a short, portable, lowercase name of its own that decodes back', () => {
+  const ids = [...AWKWARD_IDS, 'ÉTÉ', 'été', 'Ω', 'ω', 'a'.repeat(256), 'A'.repeat(256), 'é'.repeat(256), 'x\u0000y', 'x\ny'];
+  const seen = new Map<string, string>();
+  for (const id of ids) {
+    const stem = encodeId(id);
+    const name = `${stem}.json`;
+    assert.ok(Buffer.byteLength(`.${stem}.lock.break`) <= 255, `short enough: ${JSON.stringify(id)}`);
+    assert.ok(stem.length <= MAX_STEM + 0, `stem length of ${JSON.stringify(id)}`);
+    assert.match(name, /^[a-z0-9_%-][a-z0-9._%#-]*\.json$/, `portable characters: ${JSON.stringify(id)}`);
+    assert.is(name, name.toLowerCase());
+    assert.not.ok(/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/.test(stem), `not a device name: ${JSON.stringify(id)}`);
+    const decoded = decodeId(stem);
+    if (decoded !== undefined) assert.is(decoded, id);
+    else assert.ok(stem.includes('#'), `only hashed names do not decode: ${JSON.stringify(id)}`);
+    // Case- and normalization-insensitive filesystems compare names folded; no two may meet there.
+    const folded = name.toLowerCase().normalize('NFD');
+    const other = seen.get(folded);
+    assert.ok(other === undefined || other === id, `${JSON.stringify(id)} and ${JSON.stringify(other)} share ${name}`);
+    seen.set(folded, id);
+  }
+});
+
+layout('ids differing only in case or Unicode normalization are separate files', async ({ open, root }) => {
+  const backend = open();
+  const ids = ['ab', 'Ab', 'aB', 'AB', 'é', 'e\u0301', 'É'];
+  for (const id of ids) await backend.write(w('T', id, JSON.stringify({ json: id })));
+  const names = readdirSync(join(root, 'T'));
+  assert.is(new Set(names.map((name) => name.toLowerCase().normalize('NFC'))).size, ids.length);
+  for (const id of ids) assert.is((await backend.load('T', id))?.content, JSON.stringify({ json: id }));
+});
+
+layout('path traversal: no id writes outside <root>/<type>', async ({ open, root }) => {
+  const backend = open();
+  const attempts = [...AWKWARD_IDS, '../../../../tmp/evil', '..\\..\\evil', '/etc/passwd', 'C:\\Windows\\x', 'a/../../b', '\\\\server\\share'];
+  for (const id of attempts) await backend.write(w('T', id));
+  const parent = join(root, '..');
+  for (const file of walk(parent)) assert.ok(file === join('root', '.cuttle-changes') || file.startsWith(join('root', 'T') + '/'), `${file} is outside the root`);
+  assert.equal(readdirSync(parent), ['root']);
+  assert.is(await backend.count('T'), new Set(attempts).size);
+});
+
+layout('type folders: names kept, device names and trailing dots escaped, bad type names refused', async ({ open, root }) => {
+  assert.is(encodeType('Note'), 'Note');
+  assert.is(encodeType('CON'), '%43ON');
+  assert.is(encodeType('nul.x'), '%6eul.x');
+  assert.is(encodeType('a.'), 'a%2e');
+  for (const type of ['Note', 'CON', 'nul.x', 'a.', 'A_b.c-d']) assert.is(decodeType(encodeType(type)), type);
+  for (const folder of ['CON', 'a.', '..', 'my stuff', '%4eote']) assert.is(decodeType(folder), undefined, folder);
+  const backend = open();
+  await backend.write(w('CON', 'x'));
+  await backend.write(w('a.', 'y'));
+  assert.equal(readdirSync(root).sort(), ['%43ON', '.cuttle-changes', 'a%2e']);
+  assert.equal(await backend.listTypes(), ['CON', 'a.']);
+  for (const type of ['../x', 'a/b', '', '.', 'x'.repeat(129)]) await rejects(backend.write(w(type, 'a')), InvalidIdError);
+});
+
+layout('long ids get hashed names, and list finds their ids in the index, not in the files', async ({ open, root }) => {
+  const backend = open();
+  const long = ['😀'.repeat(256), 'z'.repeat(256), 'Z'.repeat(201)];
+  for (const id of long) await backend.write(w('T', id, JSON.stringify({ json: id.length })));
+  const names = readdirSync(join(root, 'T')).filter((name) => name.endsWith('.json'));
+  assert.is(names.length, 3);
+  for (const name of names) assert.match(name, /#[0-9a-f]{64}\.json$/);
+  for (const id of long) assert.is((await backend.load('T', id))?.content, JSON.stringify({ json: id.length }));
+  const sorted = [...long].sort(compareIds);
+  // Garbage in the files does not matter to list: it reads names and the index only.
+  for (const name of names) writeFileSync(join(root, 'T', name), 'garbage');
+  assert.equal(await backend.list('T'), sorted);
+  assert.is(await backend.count('T'), 3);
+  // Without the index, list falls back to each file's header; unreadable ones are left out.
+  unlinkSync(join(root, 'T', '.long-ids'));
+  await backend.put({ type: 'T', id: long[0]!, kind: 'object', content: '{}', version: 1, updatedAt: 0 });
+  unlinkSync(join(root, 'T', '.long-ids'));
+  assert.equal(await backend.list('T'), [long[0]]);
+  for (const id of long) assert.ok(await backend.delete('T', id));
+  assert.equal(await backend.list('T'), []);
+});
+
+layout('list and count read names only; files cuttle did not write are ignored', async ({ open, root }) => {
+  const backend = open();
+  for (const id of ['a', 'B', 'c d']) await backend.write(w('T', id));
+  for (const name of readdirSync(join(root, 'T'))) writeFileSync(join(root, 'T', name), '{ not read by list');
+  for (const foreign of ['README.md', 'Foo.json', 'a b.json', '.hidden.json', 'notes.txt']) writeFileSync(join(root, 'T', foreign), 'x');
+  mkdirSync(join(root, 'T', 'sub.json'));
+  mkdirSync(join(root, 'my stuff'));
+  writeFileSync(join(root, 'my stuff', 'x.json'), '{}');
+  mkdirSync(join(root, 'Empty'));
+  writeFileSync(join(root, 'Other'), 'a file, not a folder');
+  assert.equal(await backend.list('T'), ['B', 'a', 'c d']);
+  assert.is(await backend.count('T'), 3);
+  assert.equal(await backend.listTypes(), ['T']);
+});
+
+layout('clear removes what cuttle wrote and leaves everything else', async ({ open, root }) => {
+  const backend = open();
+  await backend.write(w('T', 'a'));
+  await backend.write(w('T', '😀'.repeat(100)));
+  await backend.write(w('U', 'b'));
+  writeFileSync(join(root, 'T', 'README.md'), 'mine');
+  writeFileSync(join(root, 'notes.txt'), 'mine');
+  mkdirSync(join(root, 'T', 'folder.json'));
+  writeFileSync(join(root, 'T', 'folder.json', 'x.json'), '{}');
+  mkdirSync(join(root, 'my stuff'));
+  writeFileSync(join(root, 'my stuff', 'x.json'), '{}');
+  await backend.clear();
+  assert.equal(walk(root).sort(), ['.cuttle-changes', 'T/README.md', 'T/folder.json/x.json', 'my stuff/x.json', 'notes.txt']);
+  assert.equal(await backend.listTypes(), []);
+});
+
+layout('leftover temp files are never listed and are removed on open', async ({ open, root }) => {
+  const first = open();
+  await first.write(w('T', 'a'));
+  const dead = deadPid();
+  const leftovers = [`.${hostTag}-${dead}-0123456789ab.tmp`, `.${hostTag}-${dead}-cdef.tmp`];
+  const live = `.${hostTag}-${process.pid}-aaaa.tmp`;
+  for (const name of [...leftovers, live]) writeFileSync(join(root, 'T', name), '{"type":"T","id":"a"');
+  writeFileSync(join(root, leftovers[0]!), '');
+  assert.equal(await first.list('T'), ['a']);
+  await first.close();
+  await open().close(); // waits for the cleanup
+  assert.equal(readdirSync(join(root, 'T')).sort(), [live, 'a.json']);
+  assert.not.ok(existsSync(join(root, leftovers[0]!)));
+});
+
+layout('locks: a dead owner\'s lock is broken; a live owner\'s makes a write wait, then time out', async ({ open, root }) => {
+  const backend = open({ lockTimeout: 300 });
+  await backend.write(w('T', 'a'));
+  const lock = join(root, 'T', '.a.lock');
+  symlinkSync(JSON.stringify({ pid: deadPid(), host: hostname(), nonce: 'x' }), lock);
+  assert.is((await backend.write(w('T', 'a'))).version, 2, 'dead owner');
+  // Our own pid, but not a lock this process holds: a restarted container reusing its pid.
+  symlinkSync(JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'y' }), lock);
+  assert.is((await backend.write(w('T', 'a'))).version, 3, 'own pid, not held');
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  try {
+    symlinkSync(JSON.stringify({ pid: sleeper.pid, host: hostname(), nonce: 'z' }), lock);
+    const error = await rejects(backend.write(w('T', 'a')), LockTimeoutError);
+    assert.is(error.code, 'ERR_LOCK_TIMEOUT');
+    assert.is(error.file, lock);
+    assert.match(error.message, String(sleeper.pid));
+    assert.is((await backend.load('T', 'a'))?.version, 3, 'nothing written');
+  } finally {
+    sleeper.kill('SIGKILL');
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+  }
+  assert.is((await backend.write(w('T', 'a'))).version, 4, 'owner gone');
+  assert.not.ok(existsSync(lock));
+});
+
+layout('concurrent writes to one id from one backend are serialized and all counted', async ({ open }) => {
+  const backend = open();
+  const other = open();
+  const stored = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? backend : other).write(w('T', 'a', `{"json":${i}}`))));
+  assert.equal(stored.map((record) => record.version).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.is((await backend.load('T', 'a'))?.version, 40);
+});
+
+layout('options are checked where they enter', async ({ root }) => {
+  const make = (options: unknown) => () => new FileBackend(options as FileBackendOptions);
+  assert.throws(make({ pth: root }), (error: Error) => error instanceof InvalidOptionError && /unknown option "pth" \(did you mean "path"\?\)/.test(error.message));
+  assert.throws(make({}), /FileBackend: path \(the root folder\) must be a non-empty string, got undefined/);
+  assert.throws(make(undefined), /path \(the root folder\) must be a non-empty string/);
+  assert.throws(make({ path: root, durable: 'yes' }), /FileBackend: durable must be one of true, false, got "yes"/);
+  assert.throws(make({ path: root, lockTimeout: -1 }), /FileBackend: lockTimeout must be an integer >= 0, got number -1/);
+  assert.throws(make({ path: root, onCorrupt: 'skip' }), /FileBackend: onCorrupt must be "throw" or a function, got "skip"/);
+  assert.throws(make({ path: root, now: 5 }), /FileBackend: now must be a function/);
+  assert.not.ok(existsSync(root), 'nothing made for bad options');
+});
+
+// ---------------------------------------------------------------------------------------------
+const damage = fileSuite('file backend: damaged files');
+
+damage('a corrupt file is a CorruptDataError naming it; other objects stay readable and listable', async ({ open, root }) => {
+  const backend = open();
+  const ids = ['good', 'bad-json', 'truncated', 'array', 'no-version', 'bad-kind', 'renamed', 'cut-content'];
+  for (const id of ids) await backend.write(w('T', id, '{"json":{"x":"some text"}}'));
+  const file = (id: string) => join(root, 'T', `${id}.json`);
+  writeFileSync(file('bad-json'), '{"type": "T", oops');
+  writeFileSync(file('truncated'), readFileSync(file('truncated'), 'utf8').slice(0, 40));
+  writeFileSync(file('cut-content'), readFileSync(file('cut-content'), 'utf8').slice(0, -10));
+  writeFileSync(file('array'), '[1, 2]');
+  writeFileSync(file('no-version'), JSON.stringify({ type: 'T', id: 'no-version', kind: 'object', updatedAt: 1, content: {} }));
+  writeFileSync(file('bad-kind'), readFileSync(file('bad-kind'), 'utf8').replace('"object"', '"thing"'));
+  writeFileSync(file('renamed'), readFileSync(file('good'), 'utf8'));
+  const expected: Record<string, RegExp> = {
+    'bad-json': /bad-json\.json is not valid JSON/,
+    truncated: /truncated\.json is not valid JSON/,
+    array: /array\.json does not hold a cuttle record/,
+    'no-version': /no-version\.json has an invalid "version"/,
+    'bad-kind': /bad-kind\.json has an invalid "kind": "thing"/,
+    renamed: /renamed\.json holds T "good", not T "renamed"/,
+  };
+  for (const [id, message] of Object.entries(expected)) {
+    const error = await rejects(backend.load('T', id), CorruptDataError, message);
+    assert.is(error.code, 'ERR_CORRUPT_DATA');
+    assert.equal(error.where, { type: 'T', id, file: file(id) });
+    assert.ok(error.message.includes(file(id)), 'the message names the file');
+    await rejects(backend.write(w('T', id)), CorruptDataError, new RegExp(`${id}\\.json`));
+  }
+  // A save reads only the header for the version: damage after it is overwritten, not reported.
+  await rejects(backend.load('T', 'cut-content'), CorruptDataError, /cut-content\.json is not valid JSON/);
+  assert.is((await backend.write(w('T', 'cut-content'))).version, 2);
+  assert.is((await backend.load('T', 'good'))?.content, '{"json":{"x":"some text"}}');
+  assert.equal(await backend.list('T'), [...ids].sort());
+  assert.ok(await backend.delete('T', 'bad-json'), 'a corrupt object can be deleted');
+  assert.is((await backend.write(w('T', 'bad-json'))).version, 1);
+  await backend.put({ type: 'T', id: 'array', kind: 'object', content: '{}', version: 5, updatedAt: 0 });
+  assert.is((await backend.load('T', 'array'))?.version, 5, 'put replaces a corrupt file');
+});
+
+damage('records() fails on a corrupt file by default; with onCorrupt it reports and skips it', async ({ open, root }) => {
+  const writer = open();
+  for (const id of ['a', 'b', 'c']) await writer.write(w('T', id));
+  writeFileSync(join(root, 'T', 'b.json'), 'not json');
+  const collect = async (backend: FileBackend) => {
+    const ids: string[] = [];
+    for await (const record of backend.records()) ids.push(record.id);
+    return ids;
+  };
+  await rejects(collect(writer), CorruptDataError, /b\.json/);
+  for await (const record of writer.records()) if (record.id === 'a') break; // before the damage: no error
+  const reported: CorruptDataError[] = [];
+  const tolerant = open({ onCorrupt: (error) => reported.push(error) });
+  assert.equal(await collect(tolerant), ['a', 'c']);
+  assert.is(reported.length, 1);
+  assert.is(reported[0]!.where.file, join(root, 'T', 'b.json'));
+});
+
+// ---------------------------------------------------------------------------------------------
+const processes = fileSuite('file backend: several processes');
+
+processes('externalChanges: false for own changes, true once after another process saves or deletes', async ({ open, root }) => {
+  const mine = open();
+  assert.is(mine.externalChanges(), false, 'nothing since opening');
+  await mine.write(w('T', 'a'));
+  await mine.writeMany([w('T', 'b'), w('T', 'c')]);
+  await mine.delete('T', 'c');
+  await mine.load('T', 'a');
+  assert.is(mine.externalChanges(), false, 'own changes');
+  await runWorker(root, 'write', 'T', 'a');
+  assert.is(mine.externalChanges(), true, 'another process saved');
+  assert.is(mine.externalChanges(), false, 'reported once');
+  await runWorker(root, 'delete', 'T', 'b');
+  assert.is(mine.externalChanges(), true, 'another process deleted');
+  const other = open();
+  await other.write(w('T', 'x'));
+  assert.is(mine.externalChanges(), true, 'another backend object in this process');
+  assert.is(other.externalChanges(), false);
+  await other.clear();
+  assert.is(mine.externalChanges(), true, 'clear');
+  assert.is((await mine.load('T', 'a')), undefined);
+});
+
+processes('atomic replace: a reader never sees a partial file while another process rewrites it', async ({ open, root }) => {
+  const backend = open();
+  await backend.write(w('T', 'big', '{"json":{"i":-1}}'));
+  const file = join(root, 'T', 'big.json');
+  let done = false;
+  const writer = runWorker(root, 'rewrite', '150').finally(() => (done = true));
+  const seen = new Set<number>();
+  while (!done) {
+    const record = JSON.parse(readFileSync(file, 'utf8')); // throws on a partial file
+    assert.is(record.id, 'big');
+    const { i, text } = record.content.json;
+    if (i >= 0) assert.is(text, String(i % 10).repeat(i % 2 ? 300_000 : 50_000));
+    seen.add((await backend.load('T', 'big'))!.version);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await writer;
+  assert.is((await backend.load('T', 'big'))?.version, 151);
+  assert.ok(seen.size > 1, 'the reader ran while the writer did');
+});
+
+processes('SIGKILL of a writer: every file parses, every acknowledged save is there, its locks and temp files are recovered', async ({ open, root }) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, root, 'loop', '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const acked = new Map<string, { version: number; i: number }>();
+  let buffer = '';
+  let count = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`the writer exited with ${code} before it was killed`)));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        const [, id, version, i] = line.split(' ');
+        acked.set(id!, { version: Number(version), i: Number(i) });
+        if (++count === 150) {
+          child.removeAllListeners('exit');
+          child.kill('SIGKILL');
+          child.on('exit', () => resolve());
+        }
+      }
+    });
+  });
+  for (const name of readdirSync(join(root, 'T')).filter((name) => name.endsWith('.json'))) {
+    JSON.parse(readFileSync(join(root, 'T', name), 'utf8'));
+  }
+  const backend = open({ lockTimeout: 5000 });
+  assert.equal(await backend.list('T'), [...acked.keys()].sort());
+  for (const [id, ack] of acked) {
+    const record = (await backend.load('T', id))!;
+    assert.ok(record.version >= ack.version, `${id}: version ${record.version} >= acknowledged ${ack.version}`);
+    if (record.version === ack.version) assert.is(JSON.parse(record.content).json.i, ack.i);
+    // Whatever lock the writer held is recovered at once: its pid is dead.
+    assert.is((await backend.write(w('T', id))).version, record.version + 1);
+  }
+  await backend.close();
+  await open().close(); // waits for the cleanup of the killed writer's temp files
+  assert.equal(readdirSync(join(root, 'T')).filter((name) => !name.endsWith('.json')), []);
+});
+
+processes('two processes racing with expectedVersion: exactly one wins each race; versions count every save', async ({ root }) => {
+  const count = 40;
+  const start = (name: string) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, root, 'race', name, String(count)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+    const ready = new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
+    const done = new Promise<{ created: string[]; updated: string[] }>((resolve, reject) =>
+      child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('\n') + 1))) : reject(new Error(`worker ${name}: ${err}`)))),
+    );
+    return { child, ready, done };
+  };
+  const workers = [start('one'), start('two')];
+  await Promise.all(workers.map((worker) => worker.ready));
+  for (const worker of workers) worker.child.stdin.end('go\n');
+  const [one, two] = await Promise.all(workers.map((worker) => worker.done));
+  const backend = new FileBackend({ path: root });
+  try {
+    for (let i = 0; i < count; i++) {
+      const id = `r${i}`;
+      assert.is(Number(one!.created.includes(id)) + Number(two!.created.includes(id)), 1, `one creator of ${id}`);
+      assert.is(Number(one!.updated.includes(id)) + Number(two!.updated.includes(id)), 1, `one updater of ${id}`);
+      assert.is((await backend.load('Race', id))?.version, 2);
+    }
+    assert.is((await backend.load('Shared', 'counter'))?.version, 2 * count, 'no save lost');
+    await rejects(backend.write(w('Race', 'r0', '{}', { expectedVersion: 1 })), ConflictError);
+  } finally {
+    await backend.close();
+  }
+});
+
+layout.run();
+damage.run();
+processes.run();

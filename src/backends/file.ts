@@ -149,7 +149,8 @@ export class FileBackend extends StorageBackend {
 
   async delete(type: string, id: string): Promise<boolean> {
     this.#check();
-    if ((await this.#folder(type)) === undefined) return false;
+    const folder = await this.#folder(type);
+    if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
     const stem = encodeId(id);
     return this.#locked(type, stem, async (folder) => {
       if ((await unlink(join(folder, stem + SUFFIX)).catch(ifMissing(false))) === false) return false;
@@ -207,19 +208,24 @@ export class FileBackend extends StorageBackend {
     this.#changes.note();
   }
 
-  /** Like the default, but a corrupt file goes to {@link FileBackendOptions.onCorrupt}. */
+  /**
+   * Every record, ordered by type and then id, reading {@link PARALLEL} files at a time. A corrupt
+   * file goes to {@link FileBackendOptions.onCorrupt}: thrown, or reported and skipped.
+   */
   override async *records(): AsyncIterableIterator<StoredRecord> {
     for (const type of await this.listTypes()) {
-      for (const id of await this.list(type)) {
-        let record;
-        try {
-          record = await this.load(type, id);
-        } catch (error) {
-          if (!(error instanceof CorruptDataError) || this.#onCorrupt === 'throw') throw error;
-          this.#onCorrupt(error);
-          continue;
+      const ids = await this.list(type);
+      for (let i = 0; i < ids.length; i += PARALLEL) {
+        const loads = await Promise.allSettled(ids.slice(i, i + PARALLEL).map((id) => this.load(type, id)));
+        for (const load of loads) {
+          if (load.status === 'fulfilled') {
+            if (load.value) yield load.value; // undefined: deleted since the listing
+          } else if (load.reason instanceof CorruptDataError && this.#onCorrupt !== 'throw') {
+            this.#onCorrupt(load.reason);
+          } else {
+            throw load.reason;
+          }
         }
-        if (record) yield record;
       }
     }
   }
@@ -301,8 +307,9 @@ export class FileBackend extends StorageBackend {
   async #scan(folder: string): Promise<{ ids: string[]; hashed: string[] }> {
     const ids: string[] = [];
     const hashed: string[] = [];
-    for (const name of await readdir(folder).catch(ifMissing([]))) {
-      if (!name.endsWith(SUFFIX)) continue;
+    for (const entry of await readdir(folder, { withFileTypes: true }).catch(ifMissing([]))) {
+      const name = entry.name;
+      if (!name.endsWith(SUFFIX) || entry.isDirectory()) continue;
       const stem = name.slice(0, -SUFFIX.length);
       const id = decodeId(stem);
       if (id !== undefined) ids.push(id);
@@ -331,7 +338,9 @@ export class FileBackend extends StorageBackend {
    * guards older than {@link STALE_AFTER_MS}; with `objects`, also every object file and the index.
    */
   async #sweep(folder: string, objects: boolean): Promise<void> {
-    const names = await readdir(folder).catch(ifMissing([]));
+    const names = (await readdir(folder, { withFileTypes: true }).catch(ifMissing([])))
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => entry.name);
     const sweepOne = async (name: string): Promise<void> => {
       const file = join(folder, name);
       if (name.startsWith('.')) {
@@ -416,7 +425,7 @@ async function hasObjects(folder: string): Promise<boolean> {
   const dir = await opendir(folder).catch(ifMissing(undefined));
   if (dir === undefined) return false;
   for await (const entry of dir) {
-    if (entry.name.endsWith(SUFFIX) && isObjectStem(entry.name.slice(0, -SUFFIX.length))) return true;
+    if (entry.name.endsWith(SUFFIX) && !entry.isDirectory() && isObjectStem(entry.name.slice(0, -SUFFIX.length))) return true;
   }
   return false;
 }
