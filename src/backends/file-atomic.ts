@@ -22,7 +22,7 @@ const TEMP_NAME = /^\.([0-9a-f]{8})-(\d+)-[0-9a-f]+\.tmp$/;
  */
 export async function writeAtomic(dir: string, name: string, data: string, durable: boolean): Promise<void> {
   const temp = join(dir, tempName());
-  const handle = await open(temp, 'wx');
+  const handle = await open(temp, 'w'); // the name is unique: pid and 48 random bits
   try {
     try {
       await handle.writeFile(data, 'utf8');

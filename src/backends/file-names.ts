@@ -23,7 +23,9 @@ export const MAX_STEM = 200;
 /** How much of a too-long stem a hashed name keeps, for people reading `ls`. */
 const HASHED_PREFIX = 120;
 
-const SAFE_CHAR = /[a-z0-9_-]/;
+/** 1 for the ASCII characters a stem keeps as they are: a-z, 0-9, '-', '_'. */
+const SAFE_ASCII = Uint8Array.from({ length: 128 }, (_, code) => Number(/[a-z0-9_-]/.test(String.fromCharCode(code))));
+const ESCAPED_ASCII = Array.from({ length: 128 }, (_, code) => '%' + code.toString(16).padStart(2, '0'));
 /** A stem that needs no escaping: safe characters, inner dots. */
 const PLAIN_STEM = /^[a-z0-9_-](?:[a-z0-9._-]*[a-z0-9_-])?$/;
 /** Windows device names, which stay reserved with any extension (`con.json`). */
@@ -39,11 +41,17 @@ export function encodeId(id: string): string {
   let stem = id;
   if (!PLAIN_STEM.test(id) || DEVICE_NAME.test(id)) {
     stem = '';
-    const chars = [...id];
-    chars.forEach((char, i) => {
-      const plain = SAFE_CHAR.test(char) || (char === '.' && i > 0 && i < chars.length - 1);
-      stem += plain ? char : escape(char);
-    });
+    for (let i = 0; i < id.length; i++) {
+      const code = id.charCodeAt(i);
+      if (code < 0x80) {
+        const plain = SAFE_ASCII[code] === 1 || (code === 0x2e && i > 0 && i < id.length - 1);
+        stem += plain ? id[i] : ESCAPED_ASCII[code];
+      } else {
+        const char = String.fromCodePoint(id.codePointAt(i)!);
+        stem += escape(char);
+        i += char.length - 1;
+      }
+    }
     if (DEVICE_NAME.test(stem)) stem = escape(stem[0]!) + stem.slice(1);
   }
   if (stem.length <= MAX_STEM) return stem;
