@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,7 +135,7 @@ layout('ids: safe names stay as they are, anything else is escaped', () => {
     assert.is(encodeId(id), stem, `encodeId(${JSON.stringify(id)})`);
     assert.is(decodeId(stem), id, `decodeId(${JSON.stringify(stem)})`);
   }
-  for (const foreign of ['Foo', 'a b', '%2', '%61', 'con', '.x', 'x.', 'a%2Fb']) assert.is(decodeId(foreign), undefined, `foreign ${foreign}`);
+  for (const foreign of ['Foo', 'a b', '%2', '%61', 'con', '.x', 'x.', 'a%2Fb', 'a'.repeat(MAX_STEM + 1), 'x#1234']) assert.is(decodeId(foreign), undefined, `foreign ${foreign}`);
 });
 
 layout('every awkward id gets a short, portable, lowercase name of its own that decodes back', () => {
@@ -145,7 +145,7 @@ layout('every awkward id gets a short, portable, lowercase name of its own that 
     const stem = encodeId(id);
     const name = `${stem}.json`;
     assert.ok(Buffer.byteLength(`.${stem}.lock.break`) <= 255, `short enough: ${JSON.stringify(id)}`);
-    assert.ok(stem.length <= MAX_STEM + 0, `stem length of ${JSON.stringify(id)}`);
+    assert.ok(stem.length <= MAX_STEM, `stem length of ${JSON.stringify(id)}`);
     assert.match(name, /^[a-z0-9_%-][a-z0-9._%#-]*\.json$/, `portable characters: ${JSON.stringify(id)}`);
     assert.is(name, name.toLowerCase());
     assert.not.ok(/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/.test(stem), `not a device name: ${JSON.stringify(id)}`);
@@ -262,7 +262,7 @@ layout('leftover temp files are never listed and are removed on open', async ({ 
   assert.not.ok(existsSync(join(root, leftovers[0]!)));
 });
 
-layout('locks: a dead owner\'s lock is broken; a live owner\'s makes a write wait, then time out', async ({ open, root }) => {
+layout('stale locks are broken (dead pid, own pid not held, old lock of another host); live ones make a write time out', async ({ open, root }) => {
   const backend = open({ lockTimeout: 300 });
   await backend.write(w('T', 'a'));
   const lock = join(root, 'T', '.a.lock');
@@ -284,7 +284,20 @@ layout('locks: a dead owner\'s lock is broken; a live owner\'s makes a write wai
     await new Promise((resolve) => sleeper.once('exit', resolve));
   }
   assert.is((await backend.write(w('T', 'a'))).version, 4, 'owner gone');
-  assert.not.ok(existsSync(lock));
+  // Another host's pid means nothing here: its lock is broken only once older than a minute.
+  symlinkSync(JSON.stringify({ pid: process.pid, host: 'elsewhere', nonce: 'h' }), lock);
+  await rejects(backend.write(w('T', 'a')), LockTimeoutError);
+  const longAgo = new Date(Date.now() - 120_000);
+  lutimesSync(lock, longAgo, longAgo);
+  assert.is((await backend.write(w('T', 'a'))).version, 5, 'old lock from another host');
+  // A process that died while breaking a stale lock left its guard: waiting still ends in time,
+  // and the guard itself counts as abandoned after a minute.
+  symlinkSync(JSON.stringify({ pid: deadPid(), host: hostname(), nonce: 'g' }), lock);
+  symlinkSync('12345', `${lock}.break`);
+  await rejects(backend.write(w('T', 'a')), LockTimeoutError);
+  lutimesSync(`${lock}.break`, longAgo, longAgo);
+  assert.is((await backend.write(w('T', 'a'))).version, 6, 'abandoned guard');
+  assert.equal(readdirSync(join(root, 'T')), ['a.json']);
 });
 
 layout('concurrent writes to one id from one backend are serialized and all counted', async ({ open }) => {

@@ -98,10 +98,7 @@ export class FileLocks {
       }
       const current = await readLock(path);
       if (current === undefined) continue; // released in between
-      if (await isStale(path, current)) {
-        await breakLock(path, current);
-        continue;
-      }
+      if ((await isStale(path, current)) && (await breakLock(path, current))) continue;
       if (Date.now() >= deadline) throw new LockTimeoutError(path, this.#timeout, current);
       await sleep(Math.min(2 ** attempt, 25) * (0.5 + Math.random()));
     }
@@ -117,13 +114,16 @@ export async function removeIfStale(path: string): Promise<void> {
 async function isStale(path: string, content: string): Promise<boolean> {
   const owner = parseOwner(content);
   if (owner?.host === HOST) {
-    if (owner.pid === process.pid ? !held.has(owner.nonce) : !isAlive(owner.pid)) return true;
+    if (owner.pid === process.pid) return !held.has(owner.nonce);
+    if (!isAlive(owner.pid)) return true;
   }
+  // Another host, an unreadable lock, or a running pid that may have been reused since.
   const info = await lstat(path).catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > STALE_AFTER_MS;
 }
 
-async function breakLock(path: string, staleContent: string): Promise<void> {
+/** Deletes lock `path` if it still holds `staleContent`. @returns false when someone else is breaking it. */
+async function breakLock(path: string, staleContent: string): Promise<boolean> {
   const guard = `${path}.break`;
   try {
     await createLock(guard, String(process.pid));
@@ -132,12 +132,11 @@ async function breakLock(path: string, staleContent: string): Promise<void> {
     // Someone is breaking it right now (microseconds), or died doing so long ago.
     const info = await lstat(guard).catch(() => undefined);
     if (info && Date.now() - info.mtimeMs > STALE_AFTER_MS) await unlink(guard).catch(() => {});
-    await sleep(1);
-    return;
+    return false;
   }
   try {
-    const current = await readLock(path);
-    if (current === staleContent) await unlink(path).catch(() => {});
+    if ((await readLock(path)) === staleContent) await unlink(path).catch(() => {});
+    return true;
   } finally {
     await unlink(guard).catch(() => {});
   }

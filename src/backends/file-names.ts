@@ -67,7 +67,7 @@ export function encodeId(id: string): string {
  * name cuttle would not have written (a foreign file), which callers skip.
  */
 export function decodeId(stem: string): string | undefined {
-  if (PLAIN_STEM.test(stem)) return DEVICE_NAME.test(stem) ? undefined : stem;
+  if (PLAIN_STEM.test(stem)) return DEVICE_NAME.test(stem) || stem.length > MAX_STEM ? undefined : stem;
   if (stem.includes('#')) return undefined;
   let id: string;
   try {
