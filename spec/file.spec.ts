@@ -78,15 +78,21 @@ function fileSuite(title: string) {
 const layout = fileSuite('file backend: layout and names');
 
 layout('each object is <root>/<type>/<id>.json, a readable record with the content inlined', async ({ open, root }) => {
-  const backend = open({ now: () => 1700000000000 });
+  const backend = open({ now: () => 1700000000000, durable: true });
+  assert.is(backend.durable, true);
+  assert.is(backend.name, `file:${root}`);
   await backend.write(w('Note', 'a', '{"json":{"title":"hi"}}'));
   await backend.write(w('Note', 'a', '{"json":{"title":"hi again"}}', { kind: 'container' }));
+  await backend.write(w('Note', 'b'));
+  assert.ok(await backend.delete('Note', 'b'));
   assert.equal(walk(root).sort(), ['.cuttle-changes', 'Note/a.json']);
   assert.is(
     readFileSync(join(root, 'Note', 'a.json'), 'utf8'),
     '{\n  "type": "Note",\n  "id": "a",\n  "kind": "container",\n  "version": 2,\n  "updatedAt": 1700000000000,\n' +
       '  "content": {"json":{"title":"hi again"}}\n}\n',
   );
+  await backend.clear();
+  assert.equal(walk(root), ['.cuttle-changes']);
 });
 
 layout('content round-trips byte for byte: key order, spacing, text that is not JSON', async ({ open }) => {

@@ -20,6 +20,8 @@ import { InvalidIdError } from '../errors.js';
  * for `.json` and for the lock file `.<stem>.lock.break`.
  */
 export const MAX_STEM = 200;
+/** What follows the stem in an object file's name. */
+export const SUFFIX = '.json';
 /** How much of a too-long stem a hashed name keeps, for people reading `ls`. */
 const HASHED_PREFIX = 120;
 
@@ -76,6 +78,13 @@ export function decodeId(stem: string): string | undefined {
     return undefined;
   }
   return encodeId(id) === stem ? id : undefined;
+}
+
+/** Whether `name` is an object file cuttle could have written: `<stem>.json`, stem decodable or hashed. */
+export function isObjectName(name: string): boolean {
+  if (!name.endsWith(SUFFIX)) return false;
+  const stem = name.slice(0, -SUFFIX.length);
+  return decodeId(stem) !== undefined || isHashedStem(stem);
 }
 
 /** Whether `stem` is a hashed name, whose id only the index or the file itself knows. */
