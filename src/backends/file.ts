@@ -20,7 +20,8 @@ export interface FileBackendOptions {
    * `true`: fsync each file before renaming it into place and its folder after, so a save
    * survives a power loss once it resolves. `false`: skip both fsyncs, about twice as fast; a
    * crash of the process still loses nothing and tears nothing (the rename is atomic), but a power
-   * loss or kernel crash may lose the last seconds of saves or bring back an older version.
+   * loss or kernel crash may lose the last seconds of saves, bring back older versions or, on
+   * some filesystems, leave an empty file (a `CorruptDataError` on load).
    * @default true
    */
   durable?: boolean;
