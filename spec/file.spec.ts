@@ -306,7 +306,7 @@ layout('stale locks are broken (dead pid, own pid not held, old lock of another 
   assert.equal(readdirSync(join(root, 'T')), ['a.json']);
 });
 
-layout('concurrent writes to one id from one backend are serialized and all counted', async ({ open }) => {
+layout('concurrent writes to one id, through one backend object or two, are serialized and all counted', async ({ open }) => {
   const backend = open();
   const other = open();
   const stored = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? backend : other).write(w('T', 'a', `{"json":${i}}`))));

@@ -31,6 +31,8 @@ export const HOST = hostname();
 
 /** Nonces of the locks this process holds now (across every backend object). */
 const held = new Set<string>();
+/** Per lock path, the tail of the queue of callers in this process (across every backend object). */
+const queues = new Map<string, Promise<unknown>>();
 
 interface Owner {
   pid: number;
@@ -49,21 +51,19 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * Runs `fn` holding the lock file `path`, one caller at a time per path in this process and
- * across processes. Waits up to `timeout` ms for another holder, then throws `LockTimeoutError`.
+ * Runs `fn` holding the lock file `path`, one caller at a time per path: queued in this process,
+ * then locked across processes. Waits up to `timeout` ms for another holder, then throws `LockTimeoutError`.
  * Errors creating the lock (ENOENT when its folder is missing) are the caller's to handle.
  */
 export class FileLocks {
   readonly #timeout: number;
-  /** The tail of the queue of callers per lock path in this process. */
-  readonly #queues = new Map<string, Promise<unknown>>();
 
   constructor(timeout: number) {
     this.#timeout = timeout;
   }
 
   async with<T>(path: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(path);
+    const previous = queues.get(path);
     const run = (previous ?? Promise.resolve()).then(async () => {
       const nonce = await this.#acquire(path);
       try {
@@ -74,11 +74,11 @@ export class FileLocks {
       }
     });
     const tail = run.catch(() => {});
-    this.#queues.set(path, tail);
+    queues.set(path, tail);
     try {
       return await run;
     } finally {
-      if (this.#queues.get(path) === tail) this.#queues.delete(path);
+      if (queues.get(path) === tail) queues.delete(path);
     }
   }
 
