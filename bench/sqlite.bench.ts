@@ -9,23 +9,26 @@ import { createPool } from 'generic-pool';
 import Keyv from 'keyv';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { SqliteBackend } from '../src/backends/sqlite.js';
-import { Store } from '../src/index.js';
+import { Codec } from '../src/codec.js';
+import { StorageBackend, Store, TypeRegistry, type RecordWrite, type StoredRecord } from '../src/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 
 const n = quick ? 10_000 : 100_000;
 const keyvOps = quick ? 1_000 : 5_000;
-const rounds = 3;
+const rounds = quick ? 3 : 5;
 const dir = mkdtempSync(join(tmpdir(), 'cuttle-bench-'));
 const results: Record<string, Measurement[]> = {};
 let files = 0;
 const newFile = () => join(dir, `db-${files++}.db`);
 console.log(`${machine()}; N = ${n}${quick ? ' (--quick)' : ''}; documents of ${JSON.stringify(new BenchDoc('doc-0')).length} bytes`);
+// Other work on the machine skews every figure; the load average tells whether there was any.
+console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 
 /** One way of storing the documents: raw driver, cuttle's backend alone, cuttle's Store. */
 interface Contender {
@@ -156,7 +159,65 @@ console.log('\ntargets');
 for (const [what, ratio, target] of targets) {
   console.log(`  ${what.padEnd(46)} ${ratio.toFixed(2).padStart(6)}x  (target >= ${target}x: ${ratio >= target ? 'met' : 'NOT MET'})`);
 }
+// The codec's share of the Store's: the backend contender already pays JSON.stringify/JSON.parse.
+const registry = new TypeRegistry();
+const codec = new Codec(registry);
+const info = registry.register(BenchDoc);
+const sample = new BenchDoc('doc-sample');
+const sampleContent = codec.encode(sample, info);
+const sampleJson = JSON.stringify(sample);
+const codecRows = [
+  await measure('JSON.stringify', n, () => JSON.stringify(sample), rounds),
+  await measure('codec.encode', n, () => codec.encode(sample, info), rounds),
+  await measure('JSON.parse', n, () => JSON.parse(sampleJson), rounds),
+  await measure('codec.decode', n, () => codec.decode(sampleContent, info, 'doc-sample'), rounds),
+];
+// The Store's own cost, without SQLite's noise: the same calls on a backend that does nothing.
+class NullBackend extends StorageBackend {
+  readonly name = 'null';
+  readonly #record: StoredRecord = { type: 'Doc', id: 'doc-sample', kind: 'object', content: sampleContent, version: 1, updatedAt: 0 };
+  async load(): Promise<StoredRecord> {
+    return this.#record;
+  }
+  async write(write: RecordWrite): Promise<StoredRecord> {
+    return { ...write, version: 1, updatedAt: 0 };
+  }
+  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+    return writes.map((write) => ({ ...write, version: 1, updatedAt: 0 }));
+  }
+  async put(): Promise<void> {}
+  async delete(): Promise<boolean> {
+    return false;
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  async listTypes(): Promise<string[]> {
+    return [];
+  }
+  async clear(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+const nullStore = new Store({ backend: new NullBackend(), cache: false });
+const manyDocs = Array.from({ length: 1000 }, (_, i) => new BenchDoc(`doc-many-${i}`));
+codecRows.push(
+  await measure('Store.save on a null backend', n, () => nullStore.save(sample), rounds),
+  await measure('Store.saveMany on a null backend, per document', Math.ceil(n / 1000), () => nullStore.saveMany(manyDocs), rounds),
+  await measure('Store.load on a null backend', n, () => nullStore.load(BenchDoc, 'doc-sample'), rounds),
+);
+codecRows.at(-2)!.opsPerSec *= 1000;
+results.codec = codecRows;
+const codecUs = (name: string) => 1e6 / pick(codecRows, name);
 console.log('\nmicroseconds per operation (where the time goes)');
+console.log(
+  `  codec.encode ${codecUs('codec.encode').toFixed(1)} µs vs JSON.stringify ${codecUs('JSON.stringify').toFixed(1)} µs; ` +
+    `codec.decode ${codecUs('codec.decode').toFixed(1)} µs vs JSON.parse ${codecUs('JSON.parse').toFixed(1)} µs (one document, no GC pressure)`,
+);
+console.log(
+  `  on a backend that does nothing: Store.save ${codecUs('Store.save on a null backend').toFixed(1)} µs, ` +
+    `Store.saveMany ${codecUs('Store.saveMany on a null backend, per document').toFixed(1)} µs per document, ` +
+    `Store.load ${codecUs('Store.load on a null backend').toFixed(1)} µs`,
+);
 for (const [label, rows] of [['save', saves], ['saveMany, per document', batches], ['load', loads]] as const) {
   const us = (name: string) => 1e6 / pick(rows, name);
   const raw = us('raw better-sqlite3');
