@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { FileBackend, type FileBackendOptions } from '../src/backends/file.js';
 import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/backends/file-names.js';
 import { ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError } from '../src/errors.js';
-import { compareIds, type RecordWrite } from '../src/index.js';
+import { compareIds, Serializable, Store, type RecordWrite } from '../src/index.js';
 import { AWKWARD_IDS, backendSuite } from './conformance.js';
 import { rejects, tempDir } from './helpers.js';
 
@@ -408,6 +408,25 @@ processes('externalChanges: false for own changes, true once after another proce
   await other.clear();
   assert.is(mine.externalChanges(), true, 'clear');
   assert.is((await mine.load('T', 'a')), undefined);
+});
+
+processes('through a Store: own saves keep the cache, another process\'s save is seen by the next load', async ({ open, root }) => {
+  class Item extends Serializable {
+    label = '';
+  }
+  const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
+  const store = new Store({ backend: open() });
+  const mine = await store.save(Object.assign(new Item('a'), { label: 'mine' }));
+  await store.save(Object.assign(new Item('b'), { label: 'mine too' }));
+  await nextIteration();
+  assert.is(await store.load(Item, 'a'), mine, 'served from the cache');
+  assert.is(store.cache.stats().outsideChanges, 0);
+  await runWorker(root, 'write', 'Item', 'a', '{"json":{"label":"theirs"}}');
+  await nextIteration();
+  const loaded = await store.load(Item, 'a');
+  assert.is(loaded.label, 'theirs');
+  assert.is(store.versionOf(loaded), 2);
+  assert.is(store.cache.stats().outsideChanges, 1);
 });
 
 processes('atomic replace: a reader never sees a partial file while another process rewrites it', async ({ open, root }) => {
