@@ -196,6 +196,27 @@ test('records() streams from a reader thread in chunks, from one snapshot, while
   assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 });
 });
 
+test('records(): with every reader busy, an export waits for one, or fails after acquireTimeoutMillis', async () => {
+  const backend = new SqliteBackend({ path: file(), readers: 1 });
+  await backend.writeMany(Array.from({ length: 1200 }, (_, i) => w(`${i}`)));
+  const first = backend.records();
+  await first.next();
+  const second = collect(backend.records());
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(backend.pool, { size: 1, available: 0, borrowed: 1, pending: 1, max: 1 });
+  for await (const _ of first);
+  assert.is((await second).length, 1200, 'the second export ran once the first gave its reader back');
+  await backend.close();
+
+  const impatient = new SqliteBackend({ path: file(), readers: 1, acquireTimeoutMillis: 1 });
+  const holding = impatient.records();
+  await holding.next();
+  await rejects(collect(impatient.records()), Error, /records\(\): every reader thread stayed busy for acquireTimeoutMillis \(1 ms\)/);
+  await holding.return?.(undefined);
+  assert.is(impatient.pool.borrowed, 0);
+  await impatient.close();
+});
+
 test('records() on the main thread (readers: 0, :memory:) pages through the table in order', async () => {
   for (const path of [file(), ':memory:']) {
     const backend = new SqliteBackend({ path, readers: 0 });

@@ -93,6 +93,7 @@ class Reader {
 export class ReaderPool {
   readonly #pool: Pool<Reader>;
   readonly #readers = new Set<Reader>();
+  readonly #acquireTimeout: number;
   #closed = false;
 
   /**
@@ -100,6 +101,7 @@ export class ReaderPool {
    * @param acquireTimeoutMillis how long an export waits for a reader; 0: forever.
    */
   constructor(data: ReaderData, size: number, acquireTimeoutMillis: number) {
+    this.#acquireTimeout = acquireTimeoutMillis;
     const readers = this.#readers;
     this.#pool = createPool<Reader>(
       {
@@ -130,7 +132,13 @@ export class ReaderPool {
    * Throws {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
    */
   async *scan(): AsyncGenerator<ReaderRow[]> {
-    const reader = await this.#pool.acquire();
+    let reader: Reader;
+    try {
+      reader = await this.#pool.acquire();
+    } catch (error) {
+      if ((error as Error).name !== 'TimeoutError') throw error;
+      throw new ReaderError(`every reader thread stayed busy for acquireTimeoutMillis (${this.#acquireTimeout} ms)`);
+    }
     // The request in flight, if any: the caller may stop iterating while it is.
     let inFlight: Promise<ReaderReply> | undefined;
     try {

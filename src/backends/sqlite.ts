@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
-import { ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
+import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { migrate } from './sqlite-schema.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
@@ -290,6 +290,9 @@ export class SqliteBackend extends StorageBackend {
       }
     } catch (error) {
       this.#check();
+      if (error instanceof ReaderError && error.code === undefined) {
+        throw new Error(`SqliteBackend (${this.path}): records(): ${error.message}`, { cause: error });
+      }
       throw this.#wrap(error);
     }
   }
