@@ -25,6 +25,7 @@ const COMPACT_BYTES = 1 << 20;
 /** How many own appends between two looks at the file's size for compaction. */
 const COMPACT_EVERY = 4096;
 
+/** One root's change counter, as seen by one backend object. */
 export class ChangeCounter {
   readonly #path: string;
   readonly #root: string;

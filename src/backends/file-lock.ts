@@ -50,11 +50,7 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/**
- * Runs `fn` holding the lock file `path`, one caller at a time per path: queued in this process,
- * then locked across processes. Waits up to `timeout` ms for another holder, then throws `LockTimeoutError`.
- * Errors creating the lock (ENOENT when its folder is missing) are the caller's to handle.
- */
+/** Takes and releases per-object locks, waiting at most `timeout` ms for another process. */
 export class FileLocks {
   readonly #timeout: number;
 
@@ -62,6 +58,11 @@ export class FileLocks {
     this.#timeout = timeout;
   }
 
+  /**
+   * Runs `fn` holding the lock `path`, one caller at a time per path: queued in this process, then
+   * locked across processes. Waits up to the timeout for another process, then throws
+   * `LockTimeoutError`. Errors creating the lock (ENOENT when its folder is missing) are thrown.
+   */
   async with<T>(path: string, fn: () => Promise<T>): Promise<T> {
     const previous = queues.get(path);
     const run = (previous ?? Promise.resolve()).then(async () => {
