@@ -33,7 +33,7 @@ try {
 
   const raw = new Database(path, { readonly: true });
   const select = raw.prepare('SELECT content FROM objects WHERE type = ? AND id = ?').pluck();
-  const lru = new LRUCache<string, unknown>({ max: n });
+  const lru = new LRUCache<string, object>({ max: n });
   for (const id of ids) lru.set('Doc:' + id, JSON.parse(select.get('Doc', id) as string));
 
   const rows = [

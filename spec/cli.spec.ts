@@ -93,6 +93,23 @@ test('migrate copies one store into another', async ({ dir }) => {
   await store.close();
 });
 
+test('migrate SQLite -> file store -> SQLite; a folder is a file store', async ({ dir }) => {
+  const from = join(dir.path, 'from.db');
+  await seed(from);
+  const folder = join(dir.path, 'files');
+  assert.is(cuttle(['migrate', from, `file:${folder}`, '-q']).code, 0);
+  assert.ok(existsSync(join(folder, 'Note')), 'one folder per type');
+  const verified = cuttle(['verify', folder]);
+  assert.is(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /checked 3 objects/);
+  const back = join(dir.path, 'back.db');
+  assert.is(cuttle(['migrate', folder, back, '-q']).code, 0);
+  assert.is(cuttle(['export', back, '-q', '--no-timestamp']).stdout.split('\n').slice(1).join('\n'), cuttle(['export', from, '-q', '--no-timestamp']).stdout.split('\n').slice(1).join('\n'));
+  const stats = JSON.parse(cuttle(['stats', folder, '--json']).stdout);
+  assert.is(stats.total.objects, 3);
+  assert.ok(stats.bytesOnDisk > 0);
+});
+
 test('stats reports objects, containers, versions and size on disk', async ({ dir }) => {
   const db = join(dir.path, 'app.db');
   await seed(db);

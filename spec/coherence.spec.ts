@@ -18,6 +18,7 @@ const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
 
 const PERSISTENT: Array<{ kind: BackendKind; path: (dir: string) => string }> = [
   { kind: 'sqlite', path: (dir) => join(dir, 'shared.db') },
+  { kind: 'file', path: (dir) => join(dir, 'data') },
 ];
 
 for (const { kind, path: pathIn } of PERSISTENT) {

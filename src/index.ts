@@ -23,6 +23,7 @@ export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.j
 export { checkId, MAX_ID_LENGTH } from './codec.js';
 export { StorageBackend, compareIds, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+export { FileBackend, type FileBackendOptions } from './backends/file.js';
 export { SqliteBackend, type SqliteBackendOptions, type SqliteSettings, type PoolStatus } from './backends/sqlite.js';
 export {
   CuttleError,
@@ -36,5 +37,6 @@ export {
   DumpFormatError,
   InvalidOptionError,
   ClosedError,
+  LockTimeoutError,
   type CuttleErrorCode,
 } from './errors.js';

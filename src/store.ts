@@ -437,7 +437,11 @@ export class Store {
     if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
     setImmediate(this.#endTurn);
-    if (this.backend.externalChanges()) this.#cache.clearStale();
+    if (this.backend.externalChanges()) {
+      this.#cache.clearStale();
+      // A load reading right now may have read the old version: it must not cache it.
+      this.#writes++;
+    }
   }
 
   readonly #endTurn = (): void => {

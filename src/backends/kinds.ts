@@ -6,16 +6,18 @@
 import { InvalidOptionError } from '../errors.js';
 import { checkOptions, describe } from '../options.js';
 import type { StorageBackend } from './backend.js';
+import { FileBackend, type FileBackendOptions } from './file.js';
 import { InMemoryBackend, type InMemoryBackendOptions } from './memory.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite.js';
 
 /** The options of each backend kind. */
 export interface BackendOptionsByKind {
   memory: InMemoryBackendOptions;
+  file: FileBackendOptions;
   sqlite: SqliteBackendOptions;
 }
 
-/** A backend name: `'memory'`, `'sqlite'`. */
+/** A backend name: `'memory'`, `'file'`, `'sqlite'`. */
 export type BackendKind = keyof BackendOptionsByKind;
 
 interface Kind<K extends BackendKind> {
@@ -26,6 +28,7 @@ interface Kind<K extends BackendKind> {
 
 const KINDS: { [K in BackendKind]: Kind<K> } = {
   memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
+  file: { open: (options) => new FileBackend(options), options: ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'] },
   sqlite: {
     open: (options) => new SqliteBackend(options),
     options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
