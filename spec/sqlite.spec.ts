@@ -55,7 +55,10 @@ test('schema: one objects table, rowid, one (type, id) index; WAL, synchronous, 
   const backend = new SqliteBackend({ path: file(), synchronous: 'FULL', busyTimeout: 1234 });
   assert.equal(backend.settings(), { journalMode: 'wal', synchronous: 'FULL', busyTimeout: 1234, schemaVersion: MIGRATIONS.length });
   await backend.close();
-  assert.is(new SqliteBackend({ path: file() }).settings().synchronous, 'NORMAL', 'NORMAL by default');
+  const byDefault = new SqliteBackend({ path: file() });
+  assert.is(byDefault.settings().synchronous, 'NORMAL', 'NORMAL by default');
+  assert.is(byDefault.settings().busyTimeout, 5000);
+  await byDefault.close();
   raw(file(), (db) => {
     assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all(), ['objects']);
     const columns = db.prepare(`SELECT name FROM pragma_table_info('objects')`).pluck().all();
@@ -65,7 +68,9 @@ test('schema: one objects table, rowid, one (type, id) index; WAL, synchronous, 
     assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
     assert.is(db.pragma('user_version', { simple: true }), 1);
   });
-  assert.equal(new SqliteBackend({ path: ':memory:' }).settings().schemaVersion, 1);
+  const memory = new SqliteBackend({ path: ':memory:' });
+  assert.equal(memory.settings().schemaVersion, 1);
+  await memory.close();
 });
 
 test('the WAL file stays bounded under many small writes (bug: get() on the RETURNING upsert kept it growing)', async () => {
