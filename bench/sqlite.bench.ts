@@ -182,8 +182,8 @@ class NullBackend extends StorageBackend {
   async write(write: RecordWrite): Promise<StoredRecord> {
     return { ...write, version: 1, updatedAt: 0 };
   }
-  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
-    return writes.map((write) => ({ ...write, version: 1, updatedAt: 0 }));
+  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
+    return Array.from(writes, (write) => ({ ...write, version: 1, updatedAt: 0 }));
   }
   async put(): Promise<void> {}
   async delete(): Promise<boolean> {

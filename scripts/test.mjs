@@ -9,7 +9,7 @@ const require = createRequire(import.meta.url);
 // uvu's package exports hide bin.js; it sits beside dist/.
 const uvu = join(dirname(require.resolve('uvu')), '..', 'bin.js');
 const filter = process.argv[2];
-const pattern = filter ? `${filter}.*\\.spec\\.ts$` : '\\.spec\\.ts$';
+const pattern = filter ? `(?:${filter}).*\\.spec\\.ts$` : '\\.spec\\.ts$';
 
 const color = process.stdout.isTTY ? [] : ['--no-color'];
 const child = spawn(process.execPath, ['--import', 'tsx', uvu, 'spec', pattern, ...color], {

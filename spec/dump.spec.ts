@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, DumpFormatError, InMemoryBackend, Serializable, Store, recordLine, type StoredRecord } from '../src/index.js';
+import { Container, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
 import { rejects, tempDir } from './helpers.js';
 
 class Note extends Serializable {
@@ -16,7 +16,7 @@ class Box extends Container {
 
 /** A memory backend whose imports are not atomic, like the file backend's. */
 class PlainImportBackend extends InMemoryBackend {
-  override get atomicImport(): boolean {
+  override get atomic(): boolean {
     return false;
   }
   override importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
@@ -148,17 +148,49 @@ const hostile: Record<string, { text: string; line: number; message: RegExp }> =
 
 for (const [name, { text, line, message }] of Object.entries(hostile)) {
   test(`hostile dump: ${name}`, async () => {
-    for (const backend of [new InMemoryBackend(), new PlainImportBackend()]) {
-      const store = new Store({ backend });
-      await store.save(Object.assign(new Note('keep'), { text: 'kept' }));
-      const error = await rejects(store.importFrom(fromText(text), { mode: 'replace' }), DumpFormatError, message);
-      assert.is(error.line, line, `${name}: line ${error.line}`);
-      assert.is(error.code, 'ERR_DUMP_FORMAT');
-      assert.equal(await store.listAll(), { Note: ['keep'] }, `${backend.constructor.name}: nothing changed`);
-      assert.is(({} as Record<string, unknown>).polluted, undefined);
+    const dir = tempDir();
+    const backends = [
+      new InMemoryBackend(),
+      new PlainImportBackend(),
+      new SqliteBackend({ path: join(dir.path, 'store.db') }),
+      new FileBackend({ path: join(dir.path, 'files'), durable: false }),
+    ];
+    try {
+      for (const backend of backends) {
+        const store = new Store({ backend });
+        await store.save(Object.assign(new Note('keep'), { text: 'kept' }));
+        const error = await rejects(store.importFrom(fromText(text), { mode: 'replace' }), DumpFormatError, message);
+        assert.is(error.line, line, `${name}: line ${error.line}`);
+        assert.is(error.code, 'ERR_DUMP_FORMAT');
+        assert.equal(await store.listAll(), { Note: ['keep'] }, `${backend.name}: nothing changed`);
+        assert.is(({} as Record<string, unknown>).polluted, undefined);
+        await store.close();
+      }
+    } finally {
+      dir.remove();
     }
   });
 }
+
+test('SQLite: a save made while an import runs waits for it, and survives its rollback', async () => {
+  const store = new Store({ backend: new SqliteBackend({ path: ':memory:' }) });
+  await store.save(Object.assign(new Note('before'), { text: 'old' }));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slowDump = async function* () {
+    yield Buffer.from(`${header}\n${rec({ id: 'a' })}\n`);
+    await gate; // the import's transaction is open now
+    yield Buffer.from(`${rec({ id: 'b', kind: 'broken' })}\n`);
+  };
+  const importing = store.importFrom(Readable.from(slowDump()), { mode: 'replace' });
+  await new Promise((resolve) => setImmediate(resolve));
+  const saving = store.save(Object.assign(new Note('during'), { text: 'mine' }));
+  release();
+  await rejects(importing, DumpFormatError, /kind must be/);
+  await saving;
+  assert.equal(await store.listAll(), { Note: ['before', 'during'] }, 'the rollback kept the old data and the concurrent save');
+  await store.close();
+});
 
 test('bytes that are not UTF-8 are refused with the line', async () => {
   const store = new Store();

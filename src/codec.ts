@@ -211,12 +211,17 @@ function isTypeAndId(value: unknown): value is RefJson {
   );
 }
 
+/** The stored properties of `obj`: own, enumerable, not `id`, not functions. */
 function ownData(obj: Serializable): Record<string, unknown> {
-  const data: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(obj)) {
-    if (key === 'id') continue;
+  // A plain {} rather than Object.create(null): V8 keeps it in fast mode, so JSON.stringify and
+  // the plainness walk run faster on it.
+  const data: Record<string, unknown> = {};
+  for (const key in obj) {
+    if (key === 'id' || !Object.hasOwn(obj, key)) continue;
     const value = (obj as unknown as Record<string, unknown>)[key];
-    if (typeof value !== 'function') data[key] = value;
+    if (typeof value === 'function') continue;
+    if (key === '__proto__') defineData(data, key, value);
+    else data[key] = value;
   }
   return data;
 }
@@ -242,16 +247,14 @@ function isPlainJson(value: unknown, seen: Set<object>): boolean {
       if (seen.has(value)) return false;
       seen.add(value);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) {
-          if (!(i in value) || !isPlainJson(value[i], seen)) return false;
-        }
+        // A hole reads as undefined, which is not plain: no separate check needed.
+        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], seen)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
-      for (const key of Object.keys(value)) {
-        if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
-      }
+      // for-in sees inherited enumerable keys too, but a plain object's prototype has none.
+      for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
       return true;
     }
     default:

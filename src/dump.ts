@@ -179,7 +179,7 @@ export async function exportData(backend: StorageBackend): Promise<Dump> {
  */
 export async function importFrom(backend: StorageBackend, source: string | Readable, options: ImportOptions = {}): Promise<ImportSummary> {
   checkImportOptions(options);
-  if (backend.atomicImport) return storeDump(backend, readDump(source, options), options);
+  if (backend.atomic) return storeDump(backend, readDump(source, options), options);
   let path = typeof source === 'string' ? source : undefined;
   let spool: string | undefined;
   try {

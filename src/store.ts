@@ -195,29 +195,34 @@ export class Store {
    * @throws NotFoundError when nothing is stored under `id`.
    */
   async load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
-    const obj = await this.get(Class, id, options);
+    const obj = (await this.#find(Class, id, options)) as T | undefined;
     if (obj === undefined) throw new NotFoundError(this.registry.register(Class).name, id);
     return obj;
   }
 
   /** Like {@link Store.load}, but resolves to `undefined` when nothing is stored under `id`. */
   async get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
+    return (await this.#find(Class, id, options)) as T | undefined;
+  }
+
+  /** What load and get share: the cached instance itself, or a promise of the object read. */
+  #find(Class: SerializableClass, id: string, options: LoadOptions | undefined): Serializable | undefined | Promise<Serializable | undefined> {
     this.#check();
     if (options !== undefined) checkLoadOptions(options);
     const info = this.registry.register(Class);
     checkId(id, info.name);
-    if (info.kind === 'container') return (await this.#loadContainer(info, id, options)) as T | undefined;
-    if (options?.cache === false) return (await this.#read(info, id))?.obj as T | undefined;
+    if (info.kind === 'container') return this.#loadContainer(info, id, options);
+    if (options?.cache === false || !this.#cache.enabled) return this.#read(info, id);
     const key = cacheKey(info.name, id);
     this.#noticeOutsideChanges();
-    const cached = this.#cache.get(key) as T | undefined;
+    const cached = this.#cache.get(key) as Serializable | undefined;
     if (cached !== undefined && cached.id === id) return cached;
     let loading = this.#loading.get(key);
     if (!loading) {
       loading = this.#readAndCache(info, id, key);
       this.#loading.set(key, loading);
     }
-    return (await loading) as T | undefined;
+    return loading;
   }
 
   /** Deletes an object, given itself or its class and id. @returns whether it was stored. */
@@ -409,23 +414,23 @@ export class Store {
   }
 
   async #readAndCache(info: TypeInfo, id: string, key: string): Promise<Serializable | undefined> {
-    const writes = this.#writes;
     try {
-      const read = await this.#read(info, id);
-      // A write since the read began may have made this copy stale: hand it out, do not cache it.
-      if (read && writes === this.#writes) this.#cache.set(key, read.obj, read.content);
-      return read?.obj;
+      return await this.#read(info, id, key);
     } finally {
       this.#loading.delete(key);
     }
   }
 
-  async #read(info: TypeInfo, id: string): Promise<{ obj: Serializable; content: string } | undefined> {
+  /** Reads and decodes (info.name, id); caches it under `key` when given, unless a write overlapped. */
+  async #read(info: TypeInfo, id: string, key?: string): Promise<Serializable | undefined> {
+    const writes = this.#writes;
     const record = await this.backend.load(info.name, id);
     if (record === undefined) return undefined;
     const obj = this.#codec.decode(record.content, info, id);
     this.#versions.set(obj, record.version);
-    return { obj, content: record.content };
+    // A write since the read began may have made this copy stale: hand it out, do not cache it.
+    if (key !== undefined && writes === this.#writes) this.#cache.set(key, obj, record.content);
+    return obj;
   }
 
   /**

@@ -93,8 +93,12 @@ export abstract class StorageBackend {
     return (await this.list(type)).length;
   }
 
-  /** Writes several records; the default is a loop (not atomic). SQLite overrides it with one transaction. */
-  async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+  /**
+   * Writes several records, in order; the default is a loop (not atomic). On an {@link atomic}
+   * backend the records are taken from `writes` one at a time inside the batch, and an exception
+   * thrown by the iterable undoes the whole batch.
+   */
+  async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     const stored: StoredRecord[] = [];
     for (const write of writes) stored.push(await this.write(write));
     return stored;
@@ -106,11 +110,12 @@ export abstract class StorageBackend {
   }
 
   /**
-   * Whether {@link StorageBackend.importRecords} is all or nothing: when the records iterable
-   * throws part-way, nothing of the import remains (SQLite: one transaction). When false, the
-   * importer validates the whole dump before calling `importRecords`.
+   * Whether {@link StorageBackend.writeMany} and {@link StorageBackend.importRecords} are all or
+   * nothing: when one write fails, or the iterable they read throws part-way, nothing of the batch
+   * remains (SQLite: one transaction). When false, callers prepare and validate everything before
+   * calling them.
    */
-  get atomicImport(): boolean {
+  get atomic(): boolean {
     return false;
   }
 

@@ -126,10 +126,11 @@ export class FileBackend extends StorageBackend {
    * Writes in parallel, several objects at a time; writes to one id stay in order. Not atomic:
    * on the first failure no further write starts, and those under way finish.
    */
-  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     this.#check();
-    const stored: StoredRecord[] = new Array(writes.length);
-    await inParallel(writes, async (write, i) => {
+    const all = [...writes];
+    const stored: StoredRecord[] = new Array(all.length);
+    await inParallel(all, async (write, i) => {
       stored[i] = await this.write(write);
     });
     return stored;

@@ -35,11 +35,12 @@ export class InMemoryBackend extends StorageBackend {
     return this.#write(write);
   }
 
-  /** All or nothing: every `expectedVersion` is checked before anything is written. */
-  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+  /** All or nothing: every write is read and its `expectedVersion` checked before any is made. */
+  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     this.#check();
-    for (const write of writes) this.#checkVersion(write);
-    return writes.map((write) => this.#write(write));
+    const all = [...writes];
+    for (const write of all) this.#checkVersion(write);
+    return all.map((write) => this.#write(write));
   }
 
   async put(record: StoredRecord): Promise<void> {
@@ -47,8 +48,8 @@ export class InMemoryBackend extends StorageBackend {
     this.#put(Object.freeze({ ...record }));
   }
 
-  /** All or nothing: nothing changes until every record has been read. */
-  override get atomicImport(): boolean {
+  /** Batches and imports are all or nothing: nothing changes until every record has been read. */
+  override get atomic(): boolean {
     return true;
   }
 

@@ -103,9 +103,11 @@ export class SqliteBackend extends StorageBackend {
   readonly #readers: ReaderPool | undefined;
   readonly #now: () => number;
   readonly #writeChecked: (write: RecordWrite, now: number) => number;
-  readonly #writeMany: (writes: readonly RecordWrite[], now: number) => number[];
+  readonly #writeMany: (writes: Iterable<RecordWrite>, now: number) => StoredRecord[];
   readonly #putMany: (records: Iterable<StoredRecord>) => void;
   #dataVersion: number;
+  /** Set while {@link importRecords} holds a transaction open on the writer connection. */
+  #importing: Promise<void> | undefined;
   #closed = false;
 
   constructor(options: SqliteBackendOptions) {
@@ -152,7 +154,12 @@ export class SqliteBackend extends StorageBackend {
     // IMMEDIATE: take the write lock before reading the stored version, so no process writes between.
     const writeChecked = this.#db.transaction((write: RecordWrite, now: number) => this.#writeOne(write, now));
     this.#writeChecked = (write, now) => writeChecked.immediate(write, now);
-    const writeMany = this.#db.transaction((writes: readonly RecordWrite[], now: number) => writes.map((write) => this.#writeOne(write, now)));
+    const writeMany = this.#db.transaction((writes: Iterable<RecordWrite>, now: number) =>
+      Array.from(writes, (write): StoredRecord => {
+        const version = this.#writeOne(write, now);
+        return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: now };
+      }),
+    );
     this.#writeMany = (writes, now) => writeMany.immediate(writes, now);
     const putMany = this.#db.transaction((records: Iterable<StoredRecord>) => {
       for (const record of records) this.#putOne(record);
@@ -193,6 +200,7 @@ export class SqliteBackend extends StorageBackend {
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
     this.#check();
+    if (this.#importing) await this.#importing;
     let row;
     try {
       row = this.#sql.load.get(type, id) as [RecordKind, string, number, number] | undefined;
@@ -204,6 +212,7 @@ export class SqliteBackend extends StorageBackend {
 
   async write(write: RecordWrite): Promise<StoredRecord> {
     this.#check();
+    if (this.#importing) await this.#importing;
     const now = this.#now();
     let version;
     try {
@@ -216,59 +225,68 @@ export class SqliteBackend extends StorageBackend {
     return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: now };
   }
 
-  /** One IMMEDIATE transaction: a conflict or any failure anywhere in the batch writes none of it. */
-  override async writeMany(writes: readonly RecordWrite[]): Promise<StoredRecord[]> {
+  /**
+   * One IMMEDIATE transaction: a conflict or any failure anywhere in the batch, including an
+   * exception from the `writes` iterable, writes none of it.
+   */
+  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     this.#check();
-    if (writes.length === 0) return [];
+    if (this.#importing) await this.#importing;
     const now = this.#now();
-    let versions;
     try {
-      versions = this.#writeMany(writes, now);
+      return this.#writeMany(writes, now);
     } catch (error) {
       throw this.#wrap(error);
     }
-    return writes.map((write, i) => ({ type: write.type, id: write.id, kind: write.kind, content: write.content, version: versions[i]!, updatedAt: now }));
   }
 
   async put(record: StoredRecord): Promise<void> {
     this.#check();
+    if (this.#importing) await this.#importing;
     this.#run(() => this.#putOne(record));
   }
 
   /** One IMMEDIATE transaction: all or nothing. */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
     this.#check();
+    if (this.#importing) await this.#importing;
     this.#run(() => this.#putMany(records));
   }
 
   async delete(type: string, id: string): Promise<boolean> {
     this.#check();
+    if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.delete.run(type, id).changes > 0);
   }
 
   override async exists(type: string, id: string): Promise<boolean> {
     this.#check();
+    if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.exists.get(type, id) !== undefined);
   }
 
   override async count(type: string): Promise<number> {
     this.#check();
+    if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.count.get(type) as number);
   }
 
   /** Sorted by SQLite's BINARY collation, the UTF-8 byte order, which is {@link compareIds}' order. */
   async list(type: string): Promise<string[]> {
     this.#check();
+    if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.list.all(type) as string[]);
   }
 
   async listTypes(): Promise<string[]> {
     this.#check();
+    if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.listTypes.all() as string[]);
   }
 
   async clear(): Promise<void> {
     this.#check();
+    if (this.#importing) await this.#importing;
     this.#run(() => this.#sql.clear.run());
   }
 
@@ -280,6 +298,7 @@ export class SqliteBackend extends StorageBackend {
    */
   override async *records(): AsyncIterableIterator<StoredRecord> {
     this.#check();
+    if (this.#importing) await this.#importing;
     const chunks = this.#readers ? this.#readers.scan() : this.#pages();
     try {
       for await (const rows of chunks) {
@@ -311,6 +330,44 @@ export class SqliteBackend extends StorageBackend {
   }
 
   /** Closes the writer connection and stops the reader threads. Idempotent. */
+  /** Batches and imports are one transaction each: all or nothing. */
+  override get atomic(): boolean {
+    return true;
+  }
+
+  /**
+   * One IMMEDIATE transaction held open while `records` is read, so a bad record anywhere (the
+   * iterable throws) or any failure rolls back everything, including the clearing for `replace`.
+   * Other calls on this backend wait until the import ends, since they would otherwise run
+   * inside its transaction; other processes' writes wait up to `busyTimeout`.
+   */
+  override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
+    this.#check();
+    while (this.#importing) await this.#importing;
+    let finished!: () => void;
+    this.#importing = new Promise((resolve) => (finished = resolve));
+    try {
+      this.#run(() => this.#db.exec('BEGIN IMMEDIATE'));
+      try {
+        if (options.replace) this.#run(() => this.#sql.clear.run());
+        let count = 0;
+        for await (const record of records) {
+          this.#check();
+          this.#run(() => this.#putOne(record));
+          count++;
+        }
+        this.#run(() => this.#db.exec('COMMIT'));
+        return count;
+      } catch (error) {
+        if (this.#db.open && this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      this.#importing = undefined;
+      finished();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
