@@ -1,5 +1,4 @@
 // `npm start`: saves and loads a few objects in ./data/cuttle.db, the way an application would.
-import { mkdirSync } from 'node:fs';
 import { Container, Serializable, Storage } from 'cuttle';
 
 class Note extends Serializable {
@@ -13,7 +12,6 @@ class Notebook extends Container {
   notes: Note[] = [];
 }
 
-mkdirSync('data', { recursive: true });
 Storage.configure('sqlite', { path: './data/cuttle.db' });
 console.log(`store   ${Storage.store.backend.name}`);
 

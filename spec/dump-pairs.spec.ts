@@ -1,6 +1,5 @@
 // A dump from any backend imports into any other unchanged: every pair, compared record by
 // record and object by object.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { suite } from 'uvu';
@@ -22,10 +21,7 @@ class Folder extends Container {
 const MAKERS: Record<string, (dir: string) => StorageBackend> = {
   memory: () => new InMemoryBackend(),
   file: (dir) => new FileBackend({ path: join(dir, 'files'), durable: false }),
-  sqlite: (dir) => {
-    mkdirSync(dir, { recursive: true });
-    return new SqliteBackend({ path: join(dir, 'store.db') });
-  },
+  sqlite: (dir) => new SqliteBackend({ path: join(dir, 'store.db') }),
 };
 
 async function fill(store: Store): Promise<void> {

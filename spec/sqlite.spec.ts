@@ -391,8 +391,12 @@ test('options are checked where they enter, with messages that say what is wrong
   }
 });
 
-test('a path in a folder that does not exist fails naming the file', () => {
-  const path = join(dir.path, 'missing', 'store.db');
+test('a missing folder is created; a path that cannot be a database folder fails naming the file', async () => {
+  const created = new SqliteBackend({ path: join(dir.path, 'missing', 'deeper', 'store.db') });
+  await created.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":{}}' });
+  await created.close();
+  writeFileSync(join(dir.path, 'plain-file'), 'not a folder');
+  const path = join(dir.path, 'plain-file', 'store.db');
   throwsError(() => new SqliteBackend({ path }), Error, new RegExp(`cannot open ${path.replaceAll('/', '\\/')}`));
 });
 

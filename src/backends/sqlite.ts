@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
@@ -12,7 +13,7 @@ export type { PoolStatus } from './sqlite-reader.js';
 /** Options of {@link SqliteBackend}. */
 export interface SqliteBackendOptions {
   /**
-   * The database file, created if missing, or `':memory:'` for a private in-memory database that
+   * The database file, created (with its folder) if missing, or `':memory:'` for a private in-memory database that
    * ends with the backend (for tests). Several processes may open one file.
    */
   path: string;
@@ -130,6 +131,8 @@ export class SqliteBackend extends StorageBackend {
     const busyTimeout = options.busyTimeout ?? 5000;
 
     try {
+      // Like the file backend's root, the folder is created when missing.
+      if (!memory) mkdirSync(dirname(this.path), { recursive: true });
       this.#db = new Database(this.path, { timeout: busyTimeout });
     } catch (error) {
       throw new Error(`SqliteBackend: cannot open ${this.path}: ${(error as Error).message}`, { cause: error });
