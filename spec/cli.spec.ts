@@ -110,6 +110,27 @@ test('migrate SQLite -> file store -> SQLite; a folder is a file store', async (
   assert.ok(stats.bytesOnDisk > 0);
 });
 
+test('a damaged file in a file store: verify reports it (exit 3), export fails or skips it with --skip-corrupt', async ({ dir }) => {
+  const from = join(dir.path, 'from.db');
+  await seed(from);
+  const folder = join(dir.path, 'files');
+  assert.is(cuttle(['migrate', from, `file:${folder}`, '-q']).code, 0);
+  const damaged = join(folder, 'Note', 'a.json');
+  writeFileSync(damaged, '{"type":"Note","id":"a", this is not JSON');
+  const verified = cuttle(['verify', folder]);
+  assert.is(verified.code, 3, verified.stderr);
+  assert.match(verified.stdout, /checked 3 objects: 1 problem$/m);
+  assert.match(verified.stdout, new RegExp(`unreadable  Note "a": .*${damaged.replaceAll('/', '\\/')}`));
+  const failed = cuttle(['export', folder, join(dir.path, 'out.ndjson'), '-q']);
+  assert.is(failed.code, 1);
+  assert.match(failed.stderr, /ERR_CORRUPT_DATA/);
+  assert.not.ok(existsSync(join(dir.path, 'out.ndjson')), 'no partial dump');
+  const skipped = cuttle(['export', folder, join(dir.path, 'out.ndjson'), '-q', '--skip-corrupt']);
+  assert.is(skipped.code, 0, skipped.stderr);
+  assert.match(skipped.stderr, /skipped: .*a\.json[\s\S]*1 damaged object left out of the dump/);
+  assert.is(readFileSync(join(dir.path, 'out.ndjson'), 'utf8').trim().split('\n').length, 4, 'header, two records, trailer');
+});
+
 test('stats reports objects, containers, versions and size on disk', async ({ dir }) => {
   const db = join(dir.path, 'app.db');
   await seed(db);

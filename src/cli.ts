@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
 import { openBackend, type BackendKind } from './backends/kinds.js';
-import { CuttleError } from './errors.js';
+import { CuttleError, type CorruptDataError } from './errors.js';
 import { Progress } from './progress.js';
 import { Store } from './store.js';
 
@@ -48,15 +48,25 @@ const COMMANDS: Record<string, Command> = {
       'Writes to [file] (through a temp file, renamed when complete) or to standard output.',
       'Options:',
       '  --no-timestamp   leave createdAt out of the header, so equal stores give identical files',
+      '  --skip-corrupt   leave damaged objects (a file store\'s unreadable files) out of the dump,',
+      '                   naming each on standard error, instead of failing',
       '  -q, --quiet      no progress on standard error',
     ].join('\n'),
-    options: { ...QUIET, 'no-timestamp': { type: 'boolean' } },
+    options: { ...QUIET, 'no-timestamp': { type: 'boolean' }, 'skip-corrupt': { type: 'boolean' } },
     positionals: [1, 2],
     async run([storeSpec, file], values) {
       return withStore(storeSpec!, async (store) => {
         const progress = new Progress('exported', { quiet: values.quiet === true });
-        await store.exportTo(file ?? process.stdout, { timestamp: values['no-timestamp'] !== true, onProgress: progress.update });
+        let skipped = 0;
+        const onCorrupt = values['skip-corrupt']
+          ? (error: CorruptDataError) => {
+              skipped++;
+              console.error(`skipped: ${error.message}`);
+            }
+          : undefined;
+        await store.exportTo(file ?? process.stdout, { timestamp: values['no-timestamp'] !== true, onProgress: progress.update, onCorrupt });
         progress.finish();
+        if (skipped > 0) console.error(`${skipped} damaged object${skipped === 1 ? '' : 's'} left out of the dump`);
         return 0;
       });
     },
@@ -145,7 +155,7 @@ const COMMANDS: Record<string, Command> = {
           console.log(JSON.stringify(report, null, 2));
         } else {
           console.log(`checked ${report.checked.toLocaleString('en')} objects: ${problems === 0 ? 'no problems' : `${problems} problem${problems === 1 ? '' : 's'}`}`);
-          for (const { type, id, error } of report.unreadable) console.log(`unreadable  ${type} ${JSON.stringify(id)}: ${error}`);
+          for (const { type, id, file, error } of report.unreadable) console.log(`unreadable  ${type} ${id === undefined ? file : JSON.stringify(id)}: ${error}`);
           for (const { from, path, target } of report.dangling) {
             console.log(`dangling    ${from.type} ${JSON.stringify(from.id)} at ${path} -> ${target.type} ${JSON.stringify(target.id)}`);
           }

@@ -13,7 +13,7 @@ import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { compareIds, type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
 import { checkId } from './codec.js';
-import { DumpFormatError } from './errors.js';
+import { DumpFormatError, type CorruptDataError } from './errors.js';
 import { checkTypeName } from './model.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
@@ -68,6 +68,11 @@ export interface ExportOptions {
   timestamp?: boolean;
   /** Called every 1,000 records and at the end. */
   onProgress?: (progress: DumpProgress) => void;
+  /**
+   * Called with each unreadable record (a damaged file on the file backend), which is then left
+   * out of the dump. Unset: the export fails on it.
+   */
+  onCorrupt?: (error: CorruptDataError) => void;
 }
 
 /** How an import treats what the store already holds. */
@@ -121,7 +126,7 @@ export function recordLine(record: StoredRecord): string {
  * file and renamed into place at the end, so a failed export never leaves a partial dump there.
  */
 export async function exportTo(backend: StorageBackend, destination: string | Writable, options: ExportOptions = {}): Promise<ExportSummary> {
-  checkOptions('exportTo', options, ['timestamp', 'onProgress']);
+  checkOptions('exportTo', options, ['timestamp', 'onProgress', 'onCorrupt']);
   if (typeof destination !== 'string') return writeDump(backend, destination, options);
   const temp = join(dirname(destination), `.${basename(destination)}.${process.pid}.${Date.now()}.tmp`);
   const out = createWriteStream(temp);
@@ -146,7 +151,7 @@ async function writeDump(backend: StorageBackend, out: Writable, options: Export
   const hash = createHash('sha256');
   let chunk = JSON.stringify(header) + '\n';
   let count = 0;
-  for await (const record of backend.records()) {
+  for await (const record of backend.records({ onCorrupt: options.onCorrupt })) {
     const line = recordLine(record) + '\n';
     hash.update(line);
     chunk += line;

@@ -7,7 +7,7 @@
 import type { RecordWrite, StorageBackend } from './backends/backend.js';
 import { cacheKey } from './cache.js';
 import { checkId, type Codec } from './codec.js';
-import { DanglingReferenceError, NotFoundError } from './errors.js';
+import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
 import type { Serializable, TypeInfo, TypeRegistry } from './model.js';
 import { findRefs, replaceRefs, replaceRefsInProperties, type FoundRef, type Ref } from './references.js';
 
@@ -156,13 +156,16 @@ export interface DanglingReference {
 /** A record whose content cannot be read back. */
 export interface UnreadableObject {
   readonly type: string;
-  readonly id: string;
+  /** Absent when not even the id could be read (a damaged file with a hashed name). */
+  readonly id?: string;
+  /** The file, on the file backend. */
+  readonly file?: string;
   readonly error: string;
 }
 
 /** What {@link verify} found. */
 export interface VerifyReport {
-  /** How many records were read. */
+  /** How many records were looked at, readable or not. */
   checked: number;
   unreadable: UnreadableObject[];
   dangling: DanglingReference[];
@@ -174,7 +177,12 @@ export interface VerifyReport {
  */
 export async function verify(ctx: GraphContext): Promise<VerifyReport> {
   const report: VerifyReport = { checked: 0, unreadable: [], dangling: [] };
-  for await (const record of ctx.backend.records()) {
+  const onCorrupt = (error: CorruptDataError) => {
+    report.checked++;
+    const { type = '?', id, file } = error.where;
+    report.unreadable.push({ type, ...(id !== undefined && { id }), ...(file !== undefined && { file }), error: error.message });
+  };
+  for await (const record of ctx.backend.records({ onCorrupt })) {
     report.checked++;
     let refs: FoundRef[];
     try {

@@ -1,3 +1,5 @@
+import type { CorruptDataError } from '../errors.js';
+
 /**
  * The backend contract. A backend stores and returns {@link StoredRecord}s and knows nothing of
  * classes, serialization or caching. A backend must implement the few primitives marked
@@ -5,6 +7,12 @@
  * override with something faster or atomic.
  * @module
  */
+
+/** Options of {@link StorageBackend.records}. */
+export interface RecordsOptions {
+  /** Called with each unreadable record's error, which is then skipped. Unset: the error is thrown. */
+  onCorrupt?: (error: CorruptDataError) => void;
+}
 
 /** Whether a record holds a self-contained document or a container with references. */
 export type RecordKind = 'object' | 'container';
@@ -134,8 +142,12 @@ export abstract class StorageBackend {
     return count;
   }
 
-  /** Every stored record, ordered by type and then id (the dump order). */
-  async *records(): AsyncIterableIterator<StoredRecord> {
+  /**
+   * Every stored record, ordered by type and then id (the dump order). A backend that can tell
+   * one unreadable record from the rest (the file backend: one damaged file) passes its
+   * `CorruptDataError` to `options.onCorrupt` and goes on, when that is given; otherwise it throws.
+   */
+  async *records(_options?: RecordsOptions): AsyncIterableIterator<StoredRecord> {
     for (const type of await this.listTypes()) {
       for (const id of await this.list(type)) {
         const record = await this.load(type, id);

@@ -3,7 +3,7 @@ import { mkdir, opendir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/
 import { join, resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { compareIds, StorageBackend, type RecordWrite, type StoredRecord } from './backend.js';
+import { compareIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { syncDir, writeAtomic } from './file-atomic.js';
 import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
 import { FileLocks } from './file-lock.js';
@@ -212,9 +212,11 @@ export class FileBackend extends StorageBackend {
 
   /**
    * Every record, ordered by type and then id, reading {@link PARALLEL} files at a time. A corrupt
-   * file goes to {@link FileBackendOptions.onCorrupt}: thrown, or reported and skipped.
+   * file goes to `options.onCorrupt`, else to {@link FileBackendOptions.onCorrupt}: thrown, or
+   * reported and skipped.
    */
-  override async *records(): AsyncIterableIterator<StoredRecord> {
+  override async *records(options?: RecordsOptions): AsyncIterableIterator<StoredRecord> {
+    const onCorrupt = options?.onCorrupt ?? this.#onCorrupt;
     for (const type of await this.listTypes()) {
       const ids = await this.list(type);
       for (let i = 0; i < ids.length; i += PARALLEL) {
@@ -222,8 +224,8 @@ export class FileBackend extends StorageBackend {
         for (const load of loads) {
           if (load.status === 'fulfilled') {
             if (load.value) yield load.value; // undefined: deleted since the listing
-          } else if (load.reason instanceof CorruptDataError && this.#onCorrupt !== 'throw') {
-            this.#onCorrupt(load.reason);
+          } else if (load.reason instanceof CorruptDataError && onCorrupt !== 'throw') {
+            onCorrupt(load.reason);
           } else {
             throw load.reason;
           }
