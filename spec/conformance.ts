@@ -257,6 +257,15 @@ export function backendSuite(
     assert.is((await store.load(Doc, 'large')).body, large);
   });
 
+  test('saveMany writes nothing when one object cannot be encoded', async ({ backend }) => {
+    const store = new Store({ backend });
+    const unencodable = new Doc('bad', { when: new Date(0) });
+    Object.defineProperty(unencodable.body, '__proto__', { value: 1, enumerable: true, configurable: true, writable: true });
+    const docs = [new Doc('first', 1), new Doc('second', 2), unencodable, new Doc('last', 4)];
+    await rejects(store.saveMany(docs), TypeError, /Doc "bad" cannot be stored/);
+    assert.equal(await backend.listTypes(), []);
+  });
+
   test('invalid ids are rejected with InvalidIdError', async ({ backend }) => {
     const store = new Store({ backend });
     for (const id of ['', 'a\u0000b', 'tab\there', 'new\nline', 'x'.repeat(257), '\ud800', 42]) {

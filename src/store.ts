@@ -4,7 +4,7 @@
  * @module
  */
 import type { Readable, Writable } from 'node:stream';
-import type { StorageBackend, StoredRecord } from './backends/backend.js';
+import type { RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
 import { cacheKey, ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
@@ -133,60 +133,55 @@ export class Store {
     this.#check();
     if (options !== undefined) checkSaveOptions(options);
     const info = this.#infoOf(obj);
-    if (info.kind === 'container') {
-      const planned = planSave(this.#graph, obj, info, options?.cascade ?? 'new', options?.expectedVersion);
-      await this.#writeAll(planned, options?.cache !== false);
-      return obj;
-    }
-    checkId(obj.id, info.name);
-    const content = this.#codec.encode(obj, info);
-    const key = cacheKey(info.name, obj.id);
-    this.#writes++;
-    let record;
-    try {
-      record = await this.backend.write({
-        type: info.name,
-        id: obj.id,
-        kind: info.kind,
-        content,
-        expectedVersion: options?.expectedVersion,
-      });
-    } catch (error) {
-      // After a failed write (a conflict above all) the cached copy may be out of date.
-      this.#cache.delete(key);
-      throw error;
-    }
-    this.#versions.set(obj, record.version);
-    if (options?.cache === false) this.#cache.delete(key);
-    else this.#cache.set(key, obj, content);
+    const planned: PlannedWrite[] =
+      info.kind === 'container'
+        ? planSave(this.#graph, obj, info, options?.cascade ?? 'new', options?.expectedVersion)
+        : [this.#plan(obj, info, options?.expectedVersion)];
+    await this.#writeAll(
+      planned.map((p) => p.obj),
+      planned.map((p) => p.write),
+      options?.cache !== false,
+    );
     return obj;
   }
 
   /**
-   * Saves several objects: in one transaction on SQLite (all or nothing), one by one elsewhere.
-   * Every object is validated and encoded before anything is written.
+   * Saves several objects (and the new objects containers among them reach) as one batch: one
+   * transaction on SQLite and in memory (all or nothing), one by one on files. Nothing is written
+   * if any object is invalid or cannot be encoded.
    */
   async saveMany<T extends Serializable>(objs: readonly T[]): Promise<T[]> {
     this.#check();
     if (!Array.isArray(objs)) throw new TypeError(`saveMany expects an array of objects, got ${describe(objs)}`);
-    const planned: PlannedWrite[] = [];
+    // Each object once; containers are encoded now (that is how they find what they reach),
+    // documents only when their write is taken.
+    const items: Array<PlannedWrite | { obj: Serializable; info: TypeInfo }> = [];
     const seen = new Set<Serializable>();
     for (const obj of objs) {
       const info = this.#infoOf(obj);
-      if (info.kind === 'container') {
-        // A container brings the new objects it reaches; each object is written once.
-        for (const write of planSave(this.#graph, obj, info, 'new')) {
-          if (seen.has(write.obj)) continue;
-          seen.add(write.obj);
-          planned.push(write);
-        }
-      } else if (!seen.has(obj)) {
-        seen.add(obj);
-        checkId(obj.id, info.name);
-        planned.push({ obj, write: { type: info.name, id: obj.id, kind: info.kind, content: this.#codec.encode(obj, info) } });
+      const reached = info.kind === 'container' ? planSave(this.#graph, obj, info, 'new') : [{ obj, info }];
+      for (const item of reached) {
+        if (seen.has(item.obj)) continue;
+        seen.add(item.obj);
+        if ('info' in item) checkId(item.obj.id, item.info.name);
+        items.push(item);
       }
     }
-    await this.#writeAll(planned, true);
+    const codec = this.#codec;
+    function* writes(): Generator<RecordWrite> {
+      for (const item of items) {
+        if ('write' in item) yield item.write;
+        else yield { type: item.info.name, id: item.obj.id, kind: item.info.kind, content: codec.encode(item.obj, item.info) };
+      }
+    }
+    // An atomic backend takes the writes one at a time inside its transaction, so a large batch
+    // never holds every encoded document at once, and an encoding failure still writes nothing.
+    // Elsewhere everything is encoded before the first write.
+    await this.#writeAll(
+      items.map((item) => item.obj),
+      this.backend.atomic ? writes() : [...writes()],
+      true,
+    );
     return [...objs];
   }
 
@@ -375,20 +370,33 @@ export class Store {
     }
   }
 
-  /** Writes planned records, as one batch when there are several, and caches the objects. */
-  async #writeAll(planned: readonly PlannedWrite[], cache: boolean): Promise<void> {
+  /** The record saving a document writes. */
+  #plan(obj: Serializable, info: TypeInfo, expectedVersion?: number): PlannedWrite {
+    checkId(obj.id, info.name);
+    return { obj, write: { type: info.name, id: obj.id, kind: info.kind, content: this.#codec.encode(obj, info), expectedVersion } };
+  }
+
+  /**
+   * Writes the records of `objs` (`writes`, in the same order), as one batch when there are
+   * several, then records their versions and caches them (or drops them, with `cache` false).
+   */
+  async #writeAll(objs: readonly Serializable[], writes: Iterable<RecordWrite>, cache: boolean): Promise<void> {
     this.#writes++;
-    const writes = planned.map((p) => p.write);
     let records: StoredRecord[];
     try {
-      records = writes.length === 1 ? [await this.backend.write(writes[0]!)] : await this.backend.writeMany(writes);
+      if (objs.length === 1) {
+        const [only] = writes;
+        records = [await this.backend.write(only!)];
+      } else {
+        records = await this.backend.writeMany(writes);
+      }
     } catch (error) {
       // After a failed write (a conflict above all) cached copies may be out of date.
-      for (const write of writes) this.#cache.delete(cacheKey(write.type, write.id));
+      for (const obj of objs) this.#cache.delete(cacheKey(this.#typeOf(obj), obj.id));
       throw error;
     }
     records.forEach((record, i) => {
-      const obj = planned[i]!.obj;
+      const obj = objs[i]!;
       const key = cacheKey(record.type, record.id);
       this.#versions.set(obj, record.version);
       if (cache) this.#cache.set(key, obj, record.content);
