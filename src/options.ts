@@ -39,7 +39,7 @@ export function checkOneOf(where: string, name: string, value: unknown, allowed:
 
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? value.slice(0, 60) + '…' : value);
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
