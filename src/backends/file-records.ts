@@ -17,7 +17,8 @@
  * save never produces, is kept as a string in `"contentText"`.
  * @module
  */
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { CorruptDataError } from '../errors.js';
 import type { StoredRecord } from './backend.js';
 
@@ -76,20 +77,21 @@ export function parseRecord(text: string, file: string, type: string, id?: strin
  * @throws CorruptDataError naming `file` when it is not a record of `type`/`id`.
  */
 export async function readHeader(file: string, type: string, id?: string): Promise<RecordHeader | undefined> {
-  let handle;
+  // Synchronous: one open, one read of 4 KB from the page cache and one close take microseconds,
+  // where each asynchronous call would cost a thread-pool round trip.
+  let fd;
   try {
-    handle = await open(file, 'r');
+    fd = openSync(file, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
   let start: Buffer;
   try {
-    const buffer = Buffer.alloc(HEADER_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, HEADER_BYTES, 0);
-    start = buffer.subarray(0, bytesRead);
+    const buffer = Buffer.allocUnsafe(HEADER_BYTES);
+    start = buffer.subarray(0, readSync(fd, buffer, 0, HEADER_BYTES, 0));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
   const at = start.indexOf(MARK);
   if (at >= 0) {
@@ -106,6 +108,34 @@ export async function readHeader(file: string, type: string, id?: string): Promi
   if (text === undefined) return undefined;
   const { content: _, ...header } = parseRecord(text, file, type, id);
   return header;
+}
+
+/** Files up to this size are read with synchronous calls (see {@link readRecordText}). */
+const SYNC_READ_LIMIT = 64 * 1024;
+
+/**
+ * The text of `file`, or `undefined` when there is none. A file of up to 64 KB (a typical record)
+ * is read with synchronous calls, a few microseconds from the page cache, where the four
+ * asynchronous calls of `readFile` would cost four thread-pool round trips; a larger one
+ * asynchronously, so it does not stall the event loop.
+ */
+export async function readRecordText(file: string): Promise<string | undefined> {
+  let fd;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    if (fstatSync(fd).size <= SYNC_READ_LIMIT) return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined; // deleted in between
+    throw error;
+  });
 }
 
 function toRecord({ type, id, kind, version, updatedAt }: RecordHeader, content: string): StoredRecord {

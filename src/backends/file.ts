@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir, opendir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
+import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, opendir, readdir, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
@@ -9,7 +9,7 @@ import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
 import { FileLocks } from './file-lock.js';
 import { addLongId, readLongIds } from './file-long-ids.js';
 import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName, SUFFIX } from './file-names.js';
-import { formatRecord, parseRecord, readHeader } from './file-records.js';
+import { formatRecord, parseRecord, readHeader, readRecordText } from './file-records.js';
 import { removeLeftovers, sweepFolder } from './file-sweep.js';
 
 /** Options of {@link FileBackend}. */
@@ -90,7 +90,7 @@ export class FileBackend extends StorageBackend {
     const folder = await this.#folder(type);
     if (folder === undefined) return undefined;
     const file = join(folder, encodeId(id) + SUFFIX);
-    const text = await readFile(file, 'utf8').catch(ifMissing(undefined));
+    const text = await readRecordText(file);
     return text === undefined ? undefined : Object.freeze(parseRecord(text, file, type, id));
   }
 
@@ -98,7 +98,8 @@ export class FileBackend extends StorageBackend {
     this.#check();
     const folder = await this.#folder(type);
     if (folder === undefined) return false;
-    return (await stat(join(folder, encodeId(id) + SUFFIX)).catch(ifMissing(undefined))) !== undefined;
+    // One synchronous stat: microseconds, against a thread-pool round trip for an asynchronous one.
+    return statSync(join(folder, encodeId(id) + SUFFIX), { throwIfNoEntry: false }) !== undefined;
   }
 
   async write(write: RecordWrite): Promise<StoredRecord> {
@@ -155,7 +156,12 @@ export class FileBackend extends StorageBackend {
     if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
     const stem = encodeId(id);
     return this.#locked(type, stem, async (folder) => {
-      if ((await unlink(join(folder, stem + SUFFIX)).catch(ifMissing(false))) === false) return false;
+      try {
+        unlinkSync(join(folder, stem + SUFFIX)); // metadata only: synchronous, like the lock
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw error;
+      }
       if (this.durable) await syncDir(folder);
       this.#changes.note();
       return true;
