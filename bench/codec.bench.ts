@@ -1,8 +1,13 @@
 // What the codec's plain-JSON fast path saves over superjson, on a ~1 KB document without rich
-// types and on one with a Date and a Map.
+// types, on one with a Date and a Map, and on the comparison harness's workload document (one
+// Date); then where a save and a load of the workload document spend their time: superjson's
+// serialize walk, the JSON text, and the Store around the codec on a backend that does nothing.
+//
+//   npm run bench -- codec [--quick]
 import SuperJSON from 'superjson';
 import { Codec } from '../src/codec.js';
-import { Serializable, TypeRegistry } from '../src/index.js';
+import { Serializable, StorageBackend, Store, TypeRegistry, type RecordWrite, type StoredRecord } from '../src/index.js';
+import { docData, WorkDoc } from './compare/workload.js';
 import { machine, measure, quick, report } from './harness.js';
 
 class Doc extends Serializable {
@@ -25,7 +30,12 @@ const codec = new Codec(registry);
 const ops = quick ? 20_000 : 100_000;
 console.log(machine());
 
-for (const [label, doc] of [['plain ~1 KB document', new Doc('d')], ['document with a Date and a Map', new RichDoc('r')]] as const) {
+const cases = [
+  ['plain ~1 KB document', new Doc('d')],
+  ['document with a Date and a Map', new RichDoc('r')],
+  ['the comparison workload (one Date)', new WorkDoc('w', 7)],
+] as const;
+for (const [label, doc] of cases) {
   const info = registry.register(doc.constructor as never);
   const content = codec.encode(doc, info);
   const data = { ...doc };
@@ -35,6 +45,7 @@ for (const [label, doc] of [['plain ~1 KB document', new Doc('d')], ['document w
   report(`encode (${label})`, [
     await measure('JSON.stringify', ops, () => JSON.stringify(data)),
     await measure('cuttle codec.encode', ops, () => codec.encode(doc, info)),
+    await measure('superjson.serialize (the walk only)', ops, () => SuperJSON.serialize(data)),
     await measure('superjson.stringify', ops, () => SuperJSON.stringify(data)),
   ], 'JSON.stringify');
   report(`decode (${label})`, [
@@ -43,3 +54,46 @@ for (const [label, doc] of [['plain ~1 KB document', new Doc('d')], ['document w
     await measure('superjson.parse', ops, () => SuperJSON.parse(sjText)),
   ], 'JSON.parse');
 }
+
+// The Store around the codec, on a backend that does nothing, with the workload document.
+const info = registry.register(WorkDoc);
+const sample = new WorkDoc('doc-sample', 7);
+const sampleContent = codec.encode(sample, info);
+class NullBackend extends StorageBackend {
+  readonly name = 'null';
+  readonly #record: StoredRecord = { type: 'Doc', id: 'doc-sample', kind: 'object', content: sampleContent, version: 1, updatedAt: 0 };
+  async load(): Promise<StoredRecord> {
+    return this.#record;
+  }
+  async write(write: RecordWrite): Promise<StoredRecord> {
+    return { ...write, version: 1, updatedAt: 0 };
+  }
+  async put(): Promise<void> {}
+  async delete(): Promise<boolean> {
+    return false;
+  }
+  async list(): Promise<string[]> {
+    return [];
+  }
+  async listTypes(): Promise<string[]> {
+    return [];
+  }
+  async clear(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+const cold = new Store({ backend: new NullBackend(), cache: false });
+const warm = new Store({ backend: new NullBackend() });
+await warm.load(WorkDoc, 'doc-sample');
+const plain = docData(7);
+const rows = [
+  await measure('JSON.stringify of the fields', ops, () => JSON.stringify(plain)),
+  await measure('codec.encode', ops, () => codec.encode(sample, info)),
+  await measure('Store.save, cache: false', ops, () => cold.save(sample)),
+  await measure('Store.save, with cache', ops, () => warm.save(sample)),
+  await measure('codec.decode', ops, () => codec.decode(sampleContent, info, 'doc-sample')),
+  await measure('Store.load, cache: false', ops, () => cold.load(WorkDoc, 'doc-sample')),
+  await measure('Store.load, warm cache', ops * 10, () => warm.load(WorkDoc, 'doc-sample')),
+];
+report('the workload document on a backend that does nothing (ops/s)', rows);
+console.log('\nmicroseconds per call');
+for (const row of rows) console.log(`  ${row.name.padEnd(42)} ${(1e6 / row.opsPerSec).toFixed(2).padStart(8)} µs`);

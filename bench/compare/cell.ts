@@ -58,6 +58,11 @@ export interface CellResult {
 
 const now = () => performance.now();
 
+/** Promises and other thenables (nedb's queries are lazy cursors that run when awaited). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
+}
+
 function summarize(rates: number[], count: number, extra: Partial<OpResult> = {}): OpResult {
   const sorted = [...rates].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
@@ -67,7 +72,7 @@ function summarize(rates: number[], count: number, extra: Partial<OpResult> = {}
 /** Runs `fn` on each prepared input, round by round, within the op cap and the time budget. */
 async function perOp<T>(
   budget: Budget,
-  prepare: (cap: number) => T[],
+  prepare: (cap: number) => T[] | Promise<T[]>,
   fn: (input: T) => unknown,
   cap: number,
   weight = 1,
@@ -77,17 +82,17 @@ async function perOp<T>(
   let total = 0;
   // Warm-up, not measured: up to 200 operations or a quarter of a round's time, so the first
   // round does not pay for compiling the code paths.
-  const warmUp = prepare(Math.min(cap, 200));
+  const warmUp = await prepare(Math.min(cap, 200));
   const warmStop = now() + budget.roundMs / 4;
   let warmed = 0;
   while (warmed < warmUp.length) {
     const result = fn(warmUp[warmed++]!);
-    if (result instanceof Promise) await result;
+    if (isThenable(result)) await result;
     if (now() > warmStop) break;
   }
   done(warmUp.slice(0, warmed));
   for (let round = 0; round < budget.rounds; round++) {
-    const inputs = prepare(cap);
+    const inputs = await prepare(cap);
     if (inputs.length === 0) break;
     globalThis.gc?.();
     const start = now();
@@ -95,7 +100,7 @@ async function perOp<T>(
     let k = 0;
     while (k < inputs.length) {
       const result = fn(inputs[k]!);
-      if (result instanceof Promise) await result;
+      if (isThenable(result)) await result;
       k++;
       // Reading the clock costs ~40 ns: every op at first, then every 16th.
       if ((k < 64 || (k & 15) === 0) && now() > stop) break;
@@ -175,7 +180,21 @@ export async function runCell(contender: Contender, n: number, dir: string, budg
       const cap = Math.max(1, Math.floor(budget.writes / budget.batch));
       return perOp(budget, (count) => Array.from({ length: count }, makeBatch), store.saveMany!, cap, budget.batch, (used) => used.forEach((batch) => created.push(...batches.get(batch)!)));
     }),
-    delete: store.delete && (() => perOp(budget, (cap) => Array.from({ length: cap }, () => created.pop() ?? docId(--seededLeft)), store.delete!, budget.writes)),
+    delete: store.delete && (() => perOp(budget, async (cap) => {
+      // Deletes take what the saves made, then seeded documents from the top; when a fast delete
+      // would run out, more are saved first, outside the clock.
+      if (created.length + seededLeft < cap && store.saveMany) {
+        for (let left = cap - created.length; left > 0; left -= budget.batch) {
+          const batch = Array.from({ length: Math.min(left, budget.batch) }, () => {
+            created.push(docId(fresh));
+            return store.make(fresh++);
+          });
+          const result = store.saveMany(batch);
+          if (isThenable(result)) await result;
+        }
+      }
+      return Array.from({ length: Math.min(cap, created.length + seededLeft) }, () => created.pop() ?? docId(--seededLeft));
+    }, store.delete!, budget.writes)),
     graphSave: store.graphSave && (() => {
       const numbers = new Map<unknown, number>();
       const makeGraph = () => {

@@ -43,8 +43,8 @@ export function chart(results: Results, n: number): string {
   const groupHeight = shown.length * (bar + gap) + groupGap;
   const height = top + OPS.length * groupHeight + 40;
   const lo = 1; // 10^1
-  const hi = 8; // 10^8
-  const x = (rate: number) => left + ((Math.log10(Math.max(rate, 10)) - lo) / (hi - lo)) * (width - left - right);
+  const hi = 7; // 10^7
+  const x = (rate: number) => left + ((Math.min(hi, Math.log10(Math.max(rate, 10))) - lo) / (hi - lo)) * (width - left - right);
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
@@ -61,6 +61,7 @@ export function chart(results: Results, n: number): string {
     parts.push(`<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${height - 30}" stroke="#e3e3e3"/>`);
     parts.push(`<text x="${gx}" y="${height - 16}" text-anchor="middle" fill="#555">${formatRate(10 ** p)}</text>`);
   }
+  parts.push(`<text x="${width - right}" y="${height - 3}" text-anchor="end" fill="#555">operations per second (list: ids per second); – : no such operation; * : stopped at its time budget</text>`);
   OPS.forEach((name, g) => {
     const gy = top + g * groupHeight;
     parts.push(`<text x="${left - 8}" y="${gy + (shown.length * (bar + gap)) / 2 + 4}" text-anchor="end" font-weight="bold">${esc(LABELS[name]!)}</text>`);

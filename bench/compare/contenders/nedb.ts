@@ -23,8 +23,9 @@ async function openNedb(dir: string): Promise<Instance> {
     make: (i) => ({ id: docId(i), data: docData(i) }),
     save: (item) => db.insertAsync({ _id: (item as Item).id, ...(item as Item).data }),
     saveMany: (items) => db.insertAsync((items as Item[]).map(({ id, data }) => ({ _id: id, ...data }))),
-    // From RAM (a deep copy of the indexed document).
-    loadWarm: (id) => db.findOneAsync({ _id: id }),
+    // From RAM (a deep copy of the indexed document). nedb's queries are lazy cursors: awaiting
+    // one runs it.
+    loadWarm: async (id) => await db.findOneAsync({ _id: id }),
     exists: async (id) => (await db.countAsync({ _id: id })) > 0,
     list: async () => ({ count: (await db.findAsync({}, { _id: 1 })).map((doc: { _id: string }) => doc._id).sort().length }),
     delete: (id) => db.removeAsync({ _id: id }, {}),
