@@ -1,5 +1,6 @@
 // Table-driven round trips of the codec, in the style of superjson's own tests: every rich type,
 // alone and nested, must come back equal and of the same class.
+import SuperJSON from 'superjson';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Codec } from '../src/codec.js';
@@ -91,6 +92,36 @@ for (const [name, { value, plain }] of Object.entries(cases)) {
     assert.is(!content.includes('"meta"'), plain, plain ? 'took the plain JSON path' : 'carries superjson meta');
   });
 }
+
+test('documents whose only rich values are Dates are written exactly as superjson writes them', () => {
+  const { codec, registry } = setup();
+  const info = registry.register(Box);
+  const values: unknown[] = [
+    new Date(1),
+    { when: new Date(2), list: [1, new Date(3), { deeper: [new Date(4)] }] },
+    { 'dotted.key': { 'back\\slash': new Date(5), 'both.\\': new Date(6) } },
+    [[new Date(7)], 'text', null, true],
+  ];
+  for (const value of values) {
+    const box = Object.assign(new Box('d'), { value });
+    const content = codec.encode(box, info);
+    assert.is(content, JSON.stringify(SuperJSON.serialize({ value })), JSON.stringify(value));
+    assert.equal((codec.decode(content, info, 'd') as Box).value, value);
+  }
+});
+
+test('a Date under a key superjson refuses, or a shared Date, goes through superjson itself', () => {
+  const { codec, registry } = setup();
+  const info = registry.register(Box);
+  // Elsewhere in the document such keys are plain data (superjson itself would refuse them).
+  const awkward = { constructor: 'a plain string', at: new Date(8) };
+  assert.equal((codec.decode(codec.encode(Object.assign(new Box('k'), { value: awkward }), info), info, 'k') as Box).value, awkward);
+  throwsError(() => codec.encode(Object.assign(new Box('c'), { value: { constructor: { at: new Date(1) } } }), info), TypeError, /constructor/);
+  const shared = new Date(9);
+  const back = codec.decode(codec.encode(Object.assign(new Box('s'), { value: [shared, shared] }), info), info, 's') as Box;
+  const [x, y] = back.value as Date[];
+  assert.ok(x === y, 'one Date instance, as stored');
+});
 
 test('shared references and cycles keep their identity', () => {
   const { roundTrip } = setup();
@@ -205,11 +236,18 @@ test('an own __proto__ property round-trips as data', () => {
   assert.equal(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, { a: 1 });
 });
 
-test('a __proto__ key beside a rich value cannot be stored, and the error says which object', () => {
+test('a __proto__ key beside a Date is stored as data; beside a value only superjson can write, it is refused naming the object', () => {
   const { codec, registry } = setup();
-  const box = Object.assign(new Box('q'), { value: { when: new Date(0) } });
-  Object.defineProperty(box.value, '__proto__', { value: 1, enumerable: true, writable: true, configurable: true });
-  throwsError(() => codec.encode(box, registry.register(Box)), TypeError, /Box "q" cannot be stored: .*__proto__/);
+  const info = registry.register(Box);
+  const dated = Object.assign(new Box('p'), { value: { when: new Date(0) } });
+  Object.defineProperty(dated.value, '__proto__', { value: 1, enumerable: true, writable: true, configurable: true });
+  const back = codec.decode(codec.encode(dated, info), info, 'p') as Box;
+  assert.equal((back.value as { when: Date }).when, new Date(0));
+  assert.is(Object.getOwnPropertyDescriptor(back.value, '__proto__')?.value, 1);
+  assert.ok(Object.getPrototypeOf(back.value) === Object.prototype);
+  const mapped = Object.assign(new Box('q'), { value: { index: new Map([[1, 2]]) } });
+  Object.defineProperty(mapped.value, '__proto__', { value: 1, enumerable: true, writable: true, configurable: true });
+  throwsError(() => codec.encode(mapped, info), TypeError, /Box "q" cannot be stored: .*__proto__/);
 });
 
 test('damaged content is a CorruptDataError naming type and id', () => {

@@ -82,7 +82,12 @@ export class Codec {
    */
   encode(obj: Serializable, info: TypeInfo, referenced: Serializable[] = []): string {
     let data = info.custom ? obj.toStorage!() : ownData(obj);
-    if (isPlainJson(data, new Set())) return '{"json":' + JSON.stringify(data) + '}';
+    const shape = shapeOf(data, new Set());
+    if (shape === Shape.Plain) return '{"json":' + JSON.stringify(data) + '}';
+    if (shape === Shape.PlainAndDates) {
+      const content = encodeWithDates(data as object);
+      if (content !== undefined) return content;
+    }
     if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
     try {
       return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
@@ -230,34 +235,91 @@ function defineData(obj: object, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/** What a document holds, as far as encoding it is concerned. */
+const enum Shape {
+  /** Only values JSON gives back exactly: `JSON.stringify` is the whole encoding. */
+  Plain,
+  /** Plain values and valid Dates: `JSON.stringify` plus a superjson meta listing the Dates' paths. */
+  PlainAndDates,
+  /** Anything else (Map, Set, BigInt, undefined, -0, shared objects, class instances, ...): superjson. */
+  Rich,
+}
+
 /**
- * Whether `JSON.parse(JSON.stringify(value))` gives `value` back exactly: only strings, booleans,
- * null, finite numbers other than -0, arrays without holes, and plain objects, with no object
- * reached twice (JSON would copy a shared object and cannot express a cycle).
+ * One walk over a document: {@link Shape.Plain} when it holds only strings, booleans, null,
+ * finite numbers other than -0, arrays without holes and plain objects, with no object reached
+ * twice (JSON would copy a shared object and cannot express a cycle); {@link Shape.PlainAndDates}
+ * when it also holds valid `Date`s (each reached once); {@link Shape.Rich} otherwise.
  */
-function isPlainJson(value: unknown, seen: Set<object>): boolean {
+function shapeOf(value: unknown, seen: Set<object>): Shape {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return true;
+      return Shape.Plain;
     case 'number':
-      return Number.isFinite(value) && !Object.is(value, -0);
+      return Number.isFinite(value) && !Object.is(value, -0) ? Shape.Plain : Shape.Rich;
     case 'object': {
-      if (value === null) return true;
-      if (seen.has(value)) return false;
+      if (value === null) return Shape.Plain;
+      if (seen.has(value)) return Shape.Rich;
       seen.add(value);
+      let shape = Shape.Plain;
       if (Array.isArray(value)) {
-        // A hole reads as undefined, which is not plain: no separate check needed.
-        for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], seen)) return false;
-        return true;
+        // A hole reads as undefined, which is Rich: no separate check needed.
+        for (let i = 0; i < value.length && shape !== Shape.Rich; i++) shape = Math.max(shape, shapeOf(value[i], seen));
+        return shape;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (proto === Date.prototype) return Number.isNaN((value as Date).getTime()) ? Shape.Rich : Shape.PlainAndDates;
+      if (proto !== Object.prototype && proto !== null) return Shape.Rich;
       // for-in sees inherited enumerable keys too, but a plain object's prototype has none.
-      for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], seen)) return false;
-      return true;
+      for (const key in value) {
+        shape = Math.max(shape, shapeOf((value as Record<string, unknown>)[key], seen));
+        if (shape === Shape.Rich) break;
+      }
+      return shape;
     }
     default:
-      return false;
+      return Shape.Rich;
   }
+}
+
+/**
+ * The content of a {@link Shape.PlainAndDates} document, exactly as superjson would write it
+ * (`{"json": ..., "meta": {"values": {"a.0.when": ["Date"]}, "v": 1}}`), without superjson's walk,
+ * which costs ~40 µs on a 1 KB document. `undefined` when a Date sits under a key superjson
+ * refuses to read back (`__proto__`, `constructor`, `prototype`): superjson then says so at save.
+ */
+function encodeWithDates(data: object): string | undefined {
+  if (data instanceof Date) return undefined; // superjson annotates a root value differently
+  const annotations: string[] = [];
+  const path: string[] = []; // escaped segments; joined only where a Date is found
+  const walk = (value: object): boolean => {
+    if (value instanceof Date) {
+      annotations.push(JSON.stringify(path.join('.')) + ':["Date"]');
+      return true;
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child: unknown = value[i];
+        if (child === null || typeof child !== 'object') continue;
+        path.push(String(i));
+        const ok = walk(child);
+        path.pop();
+        if (!ok) return false;
+      }
+      return true;
+    }
+    for (const key in value) {
+      const child = (value as Record<string, unknown>)[key];
+      if (child === null || typeof child !== 'object') continue;
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return false;
+      path.push(/[.\\]/.test(key) ? key.replace(/\\/g, '\\\\').replace(/\./g, '\\.') : key); // superjson's escaping
+      const ok = walk(child);
+      path.pop();
+      if (!ok) return false;
+    }
+    return true;
+  };
+  if (!walk(data)) return undefined;
+  return '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + annotations.join(',') + '},"v":1}}';
 }
