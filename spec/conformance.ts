@@ -259,7 +259,7 @@ export function backendSuite(
 
   test('saveMany writes nothing when one object cannot be encoded', async ({ backend }) => {
     const store = new Store({ backend });
-    const unencodable = new Doc('bad', { when: new Date(0) });
+    const unencodable = new Doc('bad', { index: new Map([[1, 2]]) });
     Object.defineProperty(unencodable.body, '__proto__', { value: 1, enumerable: true, configurable: true, writable: true });
     const docs = [new Doc('first', 1), new Doc('second', 2), unencodable, new Doc('last', 4)];
     await rejects(store.saveMany(docs), TypeError, /Doc "bad" cannot be stored/);

@@ -138,6 +138,8 @@ export async function exportTo(backend: StorageBackend, destination: string | Wr
     return summary;
   } catch (error) {
     out.destroy();
+    // The stream opens its file lazily: wait until it is closed, or the file may appear after rm.
+    await finished(out).catch(() => {});
     await rm(temp, { force: true });
     throw error;
   }
