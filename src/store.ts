@@ -205,13 +205,16 @@ export class Store {
     this.#check();
     if (options !== undefined) checkLoadOptions(options);
     const info = this.registry.register(Class);
+    if (info.kind !== 'container' && options?.cache !== false && this.#cache.enabled) {
+      // A hit needs no id check: only valid ids are cached, and the hit must carry this very id.
+      this.#noticeOutsideChanges();
+      const cached = this.#cache.get(cacheKey(info.name, id)) as Serializable | undefined;
+      if (cached !== undefined && cached.id === id) return cached;
+    }
     checkId(id, info.name);
     if (info.kind === 'container') return this.#loadContainer(info, id, options);
     if (options?.cache === false || !this.#cache.enabled) return this.#read(info, id);
     const key = cacheKey(info.name, id);
-    this.#noticeOutsideChanges();
-    const cached = this.#cache.get(key) as Serializable | undefined;
-    if (cached !== undefined && cached.id === id) return cached;
     let loading = this.#loading.get(key);
     if (!loading) {
       loading = this.#readAndCache(info, id, key);
