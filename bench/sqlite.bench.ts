@@ -15,7 +15,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { SqliteBackend } from '../src/backends/sqlite.js';
 import { Codec } from '../src/codec.js';
-import { StorageBackend, Store, TypeRegistry, type RecordWrite, type StoredRecord } from '../src/index.js';
+import { Store, TypeRegistry, type StoredRecord } from '../src/index.js';
+import { NullBackend } from './null-backend.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 
@@ -173,32 +174,8 @@ const codecRows = [
   await measure('codec.decode', n, () => codec.decode(sampleContent, info, 'doc-sample'), rounds),
 ];
 // The Store's own cost, without SQLite's noise: the same calls on a backend that does nothing.
-class NullBackend extends StorageBackend {
-  readonly name = 'null';
-  readonly #record: StoredRecord = { type: 'Doc', id: 'doc-sample', kind: 'object', content: sampleContent, version: 1, updatedAt: 0 };
-  async load(): Promise<StoredRecord> {
-    return this.#record;
-  }
-  async write(write: RecordWrite): Promise<StoredRecord> {
-    return { ...write, version: 1, updatedAt: 0 };
-  }
-  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
-    return Array.from(writes, (write) => ({ ...write, version: 1, updatedAt: 0 }));
-  }
-  async put(): Promise<void> {}
-  async delete(): Promise<boolean> {
-    return false;
-  }
-  async list(): Promise<string[]> {
-    return [];
-  }
-  async listTypes(): Promise<string[]> {
-    return [];
-  }
-  async clear(): Promise<void> {}
-  async close(): Promise<void> {}
-}
-const nullStore = new Store({ backend: new NullBackend(), cache: false });
+const RECORD: StoredRecord = { type: 'Doc', id: 'doc-sample', kind: 'object', content: sampleContent, version: 1, updatedAt: 0 };
+const nullStore = new Store({ backend: new NullBackend(RECORD), cache: false });
 const manyDocs = Array.from({ length: 1000 }, (_, i) => new BenchDoc(`doc-many-${i}`));
 codecRows.push(
   await measure('Store.save on a null backend', n, () => nullStore.save(sample), rounds),
