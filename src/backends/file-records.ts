@@ -79,13 +79,8 @@ export function parseRecord(text: string, file: string, type: string, id?: strin
 export async function readHeader(file: string, type: string, id?: string): Promise<RecordHeader | undefined> {
   // Synchronous: one open, one read of 4 KB from the page cache and one close take microseconds,
   // where each asynchronous call would cost a thread-pool round trip.
-  let fd;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const fd = openIfExists(file);
+  if (fd === undefined) return undefined;
   let start: Buffer;
   try {
     const buffer = Buffer.allocUnsafe(HEADER_BYTES);
@@ -120,13 +115,8 @@ const SYNC_READ_LIMIT = 64 * 1024;
  * asynchronously, so it does not stall the event loop.
  */
 export async function readRecordText(file: string): Promise<string | undefined> {
-  let fd;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const fd = openIfExists(file);
+  if (fd === undefined) return undefined;
   try {
     if (fstatSync(fd).size <= SYNC_READ_LIMIT) return readFileSync(fd, 'utf8');
   } finally {
@@ -172,5 +162,15 @@ function tryParse(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return FAILED;
+  }
+}
+
+/** A file descriptor open for reading `file`, or `undefined` when there is no such file. */
+function openIfExists(file: string): number | undefined {
+  try {
+    return openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
