@@ -4,15 +4,15 @@
  * one, never a part; after a crash the target is the old or the new version, and the temp file is
  * left behind under a name that says who wrote it, so the next open can delete it.
  *
- * Temp names: `.<host>-<pid>-<random>.tmp`. They start with a dot, which no object file does.
+ * Temp names: `.<host>-<pid>-<unique hex>.tmp`. They start with a dot, which no object file does.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, fsync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HOST, isAlive, STALE_AFTER_MS } from './file-lock.js';
+import { HOST, isAlive, STALE_AFTER_MS, uniqueHex } from './file-lock.js';
 
 /** A short tag of this host for temp names (host names may be long). */
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
@@ -37,7 +37,7 @@ export async function writeAtomic(dir: string, name: string, data: string, durab
   const temp = join(dir, tempName());
   try {
     if (data.length <= SYNC_WRITE_LIMIT) {
-      const fd = openSync(temp, 'w'); // the name is unique: pid and 48 random bits
+      const fd = openSync(temp, 'w'); // the name is unique (see uniqueHex)
       try {
         writeFileSync(fd, data, 'utf8');
         if (durable) await fsyncAsync(fd);
@@ -67,7 +67,7 @@ export async function writeAtomic(dir: string, name: string, data: string, durab
 
 /** A fresh temp file name for this process. */
 export function tempName(): string {
-  return `.${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
+  return `.${HOST_TAG}-${process.pid}-${uniqueHex()}.tmp`;
 }
 
 /**
