@@ -114,8 +114,10 @@ test('a Date under a key superjson refuses, or a shared Date, goes through super
   const { codec, registry } = setup();
   const info = registry.register(Box);
   // Elsewhere in the document such keys are plain data (superjson itself would refuse them).
-  const awkward = { constructor: 'a plain string', at: new Date(8) };
-  assert.equal((codec.decode(codec.encode(Object.assign(new Box('k'), { value: awkward }), info), info, 'k') as Box).value, awkward);
+  const awkward = { constructor: 'a plain string', prototype: { nested: [1] }, at: new Date(8) };
+  const stored = codec.encode(Object.assign(new Box('k'), { value: awkward }), info);
+  assert.ok(stored.endsWith(',"meta":{"values":{"value.at":["Date"]},"v":1}}'), 'the Date path, not superjson');
+  assert.equal((codec.decode(stored, info, 'k') as Box).value, awkward);
   throwsError(() => codec.encode(Object.assign(new Box('c'), { value: { constructor: { at: new Date(1) } } }), info), TypeError, /constructor/);
   const shared = new Date(9);
   const back = codec.decode(codec.encode(Object.assign(new Box('s'), { value: [shared, shared] }), info), info, 's') as Box;
