@@ -7,13 +7,14 @@
 //   npm run bench                        the full run (~30 min); writes docs/bench/
 //   npm run bench -- --quick             a smoke run (N = 1,000, small budgets; < 2 min)
 //   npm run bench -- compare --only=cuttle-sqlite,raw-sqlite --scales=10000 [--json=x.json] [--svg=x.svg] [--md=x.md]
+//   --repeat=3: every cell three times, in turn; each figure is the median of the runs
 //   --tiny: a few dozen operations per cell (the test suite's smoke run); --dir=<folder for data>
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUDGETS, runCell, type CellResult, type Mode } from './compare/cell.js';
+import { BUDGETS, mergeRuns, runCell, type CellResult, type Mode } from './compare/cell.js';
 import { chart } from './compare/chart.js';
 import { CEILINGS, CONTENDERS, contender } from './compare/contenders/index.js';
 import { markdownTables, noiseText, peerRows, peerText, scales, targets, targetText, textTables, type Results } from './compare/report.js';
@@ -67,34 +68,45 @@ const m = results.machine;
 console.log(`${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; load average ${m.loadAverageStart.map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`mode ${mode}: ${budget.rounds} rounds per operation, each at most ${budget.roundMs} ms, ${budget.writes} writes or ${budget.reads} reads; batches of ${budget.batch}`);
 
+// --repeat=R: every cell R times, in turn (each contender once, then again), so that a spell of
+// load from other work on the machine hits one run of several contenders rather than every run
+// of one; each operation's figure is then the median of the R runs.
+const repeat = Number(flag('repeat') ?? 1);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a positive integer, got ${flag('repeat')}`);
+const runs = new Map<string, CellResult[]>();
+
 for (const n of wanted) {
-  for (const c of running) {
-    if (mode === 'full' && n > c.maxN) continue;
-    const dir = mkdtempSync(join(base, `cuttle-compare-${c.key}-`));
-    const started = performance.now();
-    process.stdout.write(`  ${c.name} at N = ${n.toLocaleString('en')} ...\n`);
-    // A large heap: at 1M documents the stores that hold everything in RAM need several GB.
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', '--max-old-space-size=12288', fileURLToPath(import.meta.url), `--child=${c.key}`, `--n=${n}`, `--dir=${dir}`, `--${mode}`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', mode === 'tiny' ? 'pipe' : 'inherit'],
-      timeout: childTimeoutMs,
-      maxBuffer: 64 << 20,
-    });
-    rmSync(dir, { recursive: true, force: true });
-    // Flush dirty pages now, so that one cell's writes (100,000 files) are not written back to
-    // disk while the next cell is measured.
-    spawnSync('sync');
-    const last = child.stdout?.trim().split('\n').at(-1) ?? '';
-    if (child.status === 0 && last.startsWith('{')) {
-      results.cells.push(JSON.parse(last) as CellResult);
-      process.stdout.write(`    done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-    } else {
-      const error = child.error?.message ?? `exit ${child.status} ${child.signal ?? ''}: ${(child.stderr ?? '').slice(-500)}`;
-      results.failed.push({ contender: c.key, n, error });
-      console.log(`    FAILED: ${error}`);
+  for (let run = 1; run <= repeat; run++) {
+    for (const c of running) {
+      if (mode === 'full' && n > c.maxN) continue;
+      const dir = mkdtempSync(join(base, `cuttle-compare-${c.key}-`));
+      const started = performance.now();
+      process.stdout.write(`  ${c.name} at N = ${n.toLocaleString('en')}${repeat > 1 ? `, run ${run} of ${repeat}` : ''} ...\n`);
+      // A large heap: at 1M documents the stores that hold everything in RAM need several GB.
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', '--max-old-space-size=12288', fileURLToPath(import.meta.url), `--child=${c.key}`, `--n=${n}`, `--dir=${dir}`, `--${mode}`], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', mode === 'tiny' ? 'pipe' : 'inherit'],
+        timeout: childTimeoutMs,
+        maxBuffer: 64 << 20,
+      });
+      rmSync(dir, { recursive: true, force: true });
+      // Flush dirty pages now, so that one cell's writes (100,000 files) are not written back to
+      // disk while the next cell is measured.
+      spawnSync('sync');
+      const last = child.stdout?.trim().split('\n').at(-1) ?? '';
+      if (child.status === 0 && last.startsWith('{')) {
+        const key = `${c.key} ${n}`;
+        runs.set(key, [...(runs.get(key) ?? []), JSON.parse(last) as CellResult]);
+        process.stdout.write(`    done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      } else {
+        const error = child.error?.message ?? `exit ${child.status} ${child.signal ?? ''}: ${(child.stderr ?? '').slice(-500)}`;
+        results.failed.push({ contender: c.key, n, error });
+        console.log(`    FAILED: ${error}`);
+      }
     }
   }
 }
+results.cells = [...runs.values()].map(mergeRuns);
 results.machine.loadAverageEnd = loadavg();
 results.seconds = (Date.now() - startedAt.getTime()) / 1000;
 

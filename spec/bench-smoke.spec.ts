@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mergeRuns, type CellResult } from '../bench/compare/cell.js';
 import { tempDir } from './helpers.js';
 
 const HARNESS = fileURLToPath(new URL('../bench/compare.bench.ts', import.meta.url));
@@ -108,3 +109,34 @@ test('writes an SVG chart and Markdown tables', () => {
 });
 
 test.run();
+
+const repeats = suite('bench: --repeat merges the runs of a cell');
+
+repeats('per operation the median run, the runs as its rounds, the highest peak RSS; failed runs left out', () => {
+  const run = (save: number, exists: { rate: number } | { error: string }, peakRssMb: number): CellResult => ({
+    contender: 'c',
+    n: 10,
+    seedSeconds: 1,
+    peakRssMb,
+    baseRssMb: 90,
+    ops: {
+      save: { rate: save, spread: 0.1, rounds: [save], count: 100 },
+      exists: 'error' in exists ? { rate: 0, spread: 0, rounds: [], count: 0, error: exists.error } : { ...exists, spread: 0, rounds: [exists.rate], count: 50 },
+      loadWarm: null,
+      list: { rate: 7, spread: 0, rounds: [7], count: 5, items: 1000, partial: true },
+    },
+  });
+  const merged = mergeRuns([run(10, { rate: 4 }, 300), run(30, { error: 'boom' }, 500), run(20, { rate: 6 }, 400)]);
+  assert.is(merged.runs, 3);
+  assert.is(merged.peakRssMb, 500);
+  assert.equal(merged.ops.save, { rate: 20, spread: 1, rounds: [10, 30, 20], count: 300 });
+  assert.equal(merged.ops.exists?.rounds, [4, 6], 'the failed run is left out');
+  assert.is(merged.ops.exists?.rate, 6);
+  assert.is(merged.ops.loadWarm, null);
+  assert.equal(merged.ops.list, { rate: 7, spread: 0, rounds: [7, 7, 7], count: 15, items: 1000, partial: true });
+  const allFailed = mergeRuns([run(1, { error: 'first' }, 1), run(2, { error: 'second' }, 1)]);
+  assert.is(allFailed.ops.exists?.error, 'first');
+  assert.is(mergeRuns([run(5, { rate: 1 }, 1)]).runs, undefined, 'one run is returned as it is');
+});
+
+repeats.run();

@@ -48,6 +48,8 @@ export interface OpResult {
 export interface CellResult {
   contender: string;
   n: number;
+  /** With `--repeat`: how many runs (child processes) this cell merges. */
+  runs?: number;
   seedSeconds: number;
   /** Peak resident set size of the process, MB (includes the harness's own ~60-90 MB). */
   peakRssMb: number;
@@ -57,6 +59,41 @@ export interface CellResult {
 }
 
 const now = () => performance.now();
+
+/**
+ * Several runs of one cell (`--repeat`), each in a process of its own, as one: per operation the
+ * median of the runs' rates, with `rounds` holding each run's rate, so `spread` is the spread
+ * between runs; the highest peak RSS. A run whose operation failed is left out of that
+ * operation's median; an operation that failed in every run keeps the first error.
+ */
+export function mergeRuns(runs: readonly CellResult[]): CellResult {
+  const [first] = runs;
+  if (!first) throw new Error('mergeRuns: no runs');
+  if (runs.length === 1) return first;
+  const ops: CellResult['ops'] = {};
+  for (const op of Object.keys(first.ops) as Operation[]) {
+    const results = runs.map((run) => run.ops[op]);
+    const good = results.filter((r): r is OpResult => !!r && !r.error);
+    if (good.length === 0) {
+      ops[op] = results.find((r) => r?.error) ?? null;
+      continue;
+    }
+    const rates = good.map((r) => r.rate);
+    const count = good.reduce((sum, r) => sum + r.count, 0);
+    const partial = good.some((r) => r.partial);
+    ops[op] = summarize(rates, count, { ...(first.ops[op]?.items !== undefined ? { items: good[0]!.items } : {}), ...(partial ? { partial } : {}) });
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    contender: first.contender,
+    n: first.n,
+    runs: runs.length,
+    seedSeconds: median(runs.map((run) => run.seedSeconds)),
+    peakRssMb: Math.max(...runs.map((run) => run.peakRssMb)),
+    baseRssMb: median(runs.map((run) => run.baseRssMb)),
+    ops,
+  };
+}
 
 /** Promises and other thenables (nedb's queries are lazy cursors that run when awaited). */
 function isThenable(value: unknown): value is PromiseLike<unknown> {

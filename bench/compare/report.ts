@@ -208,11 +208,13 @@ export function peerText(results: Results): string {
 
 export function noiseText(results: Results): string {
   const spreads = results.cells.flatMap((c) => Object.values(c.ops).filter((o): o is OpResult => !!o && !o.error && o.rounds.length > 1).map((o) => o.spread));
+  const runs = Math.max(1, ...results.cells.map((c) => c.runs ?? 1));
+  const what = runs > 1 ? `spread of the ${runs} runs of each cell` : 'spread of the rounds';
   spreads.sort((a, b) => a - b);
   const pick = (q: number) => spreads[Math.min(spreads.length - 1, Math.floor(q * spreads.length))] ?? 0;
   const { loadAverageStart: s, loadAverageEnd: e } = results.machine;
   return (
-    `spread of the rounds ((max - min) / median) over ${spreads.length} measurements: median ${(pick(0.5) * 100).toFixed(0)}%, ` +
+    `${what} ((max - min) / median) over ${spreads.length} measurements: median ${(pick(0.5) * 100).toFixed(0)}%, ` +
     `90th percentile ${(pick(0.9) * 100).toFixed(0)}%; load average ${s.map((x) => x.toFixed(2)).join(' ')} at the start, ${e.map((x) => x.toFixed(2)).join(' ')} at the end`
   );
 }
