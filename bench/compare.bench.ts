@@ -156,7 +156,8 @@ function markdownDoc(r: Results): string {
     '# Benchmark results',
     '',
     `Written by \`npm run bench\` (bench/compare.bench.ts), mode ${r.mode}, ${r.startedAt}, commit ${r.commit ?? 'unknown'}. ${mm.cpu}, ${mm.cores} cores, ${mm.memoryGb} GB, Node ${mm.node}, ${mm.platform}. ` +
-      `Each cell: ${budget.rounds} rounds, each at most ${budget.roundMs} ms and ${budget.writes} writes or ${budget.reads.toLocaleString('en')} reads; the median round. ` +
+      `Each cell: ${budget.rounds} rounds, each at most ${budget.roundMs} ms and ${budget.writes} writes or ${budget.reads.toLocaleString('en')} reads; the median round` +
+      (repeat > 1 ? `; every cell ran ${repeat} times, in turn, and each figure is the median run. ` : '. ') +
       'Figures are ops/s (list, export and import: items/s) and the ratio to the raw ceiling of the same family, measured in the same run. – : the contender has no such operation. ' +
       '*: stopped at its time budget before the end (an upper bound). See docs/performance.md for what each contender is.',
     '',
