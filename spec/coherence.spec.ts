@@ -57,6 +57,14 @@ for (const { kind, path: pathIn } of PERSISTENT) {
     assert.is(await store.get(Item, 'a'), undefined);
   });
 
+  test('a delete by another process is seen by the next exists of a cached object', async ({ store, path }) => {
+    await store.save(Object.assign(new Item('a'), { label: 'mine' }));
+    assert.is(await store.exists(Item, 'a'), true);
+    outside(path, 'delete', 'a');
+    await nextIteration();
+    assert.is(await store.exists(Item, 'a'), false);
+  });
+
   test('own saves do not empty the cache', async ({ store }) => {
     const a = await store.save(Object.assign(new Item('a'), { label: 'one' }));
     await nextIteration();

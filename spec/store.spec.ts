@@ -34,6 +34,10 @@ class SpyBackend extends InMemoryBackend {
     this.calls.push(`write ${write.type}/${write.id}`);
     return super.write(write);
   }
+  override async exists(type: string, id: string): Promise<boolean> {
+    this.calls.push(`exists ${type}/${id}`);
+    return super.exists(type, id);
+  }
 }
 
 const note = (id: string, title = id) => Object.assign(new Note(id), { title });
@@ -169,6 +173,29 @@ test('delete by object or by class and id; exists, count, list, listAll', async 
   assert.is(await store.exists(Note, 'b'), false);
   assert.is(await store.exists(Note, 'c'), true);
   assert.is(await store.get(Note, 'a'), undefined, 'deleting drops the cached copy');
+});
+
+test('exists answers from the cache for a cached object, and asks the backend for any other', async () => {
+  const backend = new SpyBackend();
+  const store = new Store({ backend });
+  await store.save(note('cached'));
+  await store.save(note('dropped'), { cache: false });
+  await store.backend.write({ type: 'Note', id: 'elsewhere', kind: 'object', content: '{"json":{"title":"x"}}' });
+  backend.calls.length = 0;
+  assert.is(await store.exists(Note, 'cached'), true);
+  assert.equal(backend.calls, [], 'a cached object needs no backend call');
+  assert.is(await store.exists(Note, 'dropped'), true);
+  assert.is(await store.exists(Note, 'elsewhere'), true);
+  assert.is(await store.exists(Note, 'never'), false);
+  assert.equal(backend.calls, ['exists Note/dropped', 'exists Note/elsewhere', 'exists Note/never']);
+  await store.delete(Note, 'cached');
+  assert.is(await store.exists(Note, 'cached'), false, 'a delete drops the cached copy first');
+  const uncached = new Store({ backend: new SpyBackend(), cache: false });
+  await uncached.save(note('a'));
+  assert.is(await uncached.exists(Note, 'a'), true);
+  assert.equal((uncached.backend as SpyBackend).calls, ['write Note/a', 'exists Note/a']);
+  const stats = store.cache.stats();
+  assert.is(stats.hits + stats.misses, 0, 'exists does not count as a cache hit or miss');
 });
 
 test('saveMany saves all, assigns versions and caches', async () => {

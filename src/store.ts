@@ -241,11 +241,20 @@ export class Store {
     return this.backend.delete(info.name, id);
   }
 
-  /** Whether an object of `Class` is stored under `id`. Asks the backend, not the cache. */
+  /**
+   * Whether an object of `Class` is stored under `id`. An object in the cache is stored: the cache
+   * is kept true by this store's saves and deletes and by the check for other processes' changes,
+   * as it is for loads. Any other id is asked of the backend.
+   */
   async exists(Class: SerializableClass, id: string): Promise<boolean> {
     this.#check();
     const info = this.registry.register(Class);
     checkId(id, info.name);
+    if (this.#cache.enabled) {
+      this.#noticeOutsideChanges();
+      const cached = this.#cache.peek(cacheKey(info.name, id)) as Serializable | undefined;
+      if (cached !== undefined && cached.id === id) return true;
+    }
     return this.backend.exists(info.name, id);
   }
 
