@@ -207,9 +207,8 @@ export class Store {
     const info = this.registry.register(Class);
     if (info.kind !== 'container' && options?.cache !== false && this.#cache.enabled) {
       // A hit needs no id check: only valid ids are cached, and the hit must carry this very id.
-      this.#noticeOutsideChanges();
-      const cached = this.#cache.get(cacheKey(info.name, id)) as Serializable | undefined;
-      if (cached !== undefined && cached.id === id) return cached;
+      const cached = this.#cached(cacheKey(info.name, id), id, 'get');
+      if (cached !== undefined) return cached;
     }
     checkId(id, info.name);
     if (info.kind === 'container') return this.#loadContainer(info, id, options);
@@ -250,11 +249,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     checkId(id, info.name);
-    if (this.#cache.enabled) {
-      this.#noticeOutsideChanges();
-      const cached = this.#cache.peek(cacheKey(info.name, id)) as Serializable | undefined;
-      if (cached !== undefined && cached.id === id) return true;
-    }
+    if (this.#cache.enabled && this.#cached(cacheKey(info.name, id), id, 'peek') !== undefined) return true;
     return this.backend.exists(info.name, id);
   }
 
@@ -420,9 +415,8 @@ export class Store {
     const useCache = options?.cache !== false;
     const key = cacheKey(info.name, id);
     if (useCache) {
-      this.#noticeOutsideChanges();
-      const cached = this.#cache.get(key) as Serializable | undefined;
-      if (cached !== undefined && cached.id === id) return cached;
+      const cached = this.#cached(key, id, 'get');
+      if (cached !== undefined) return cached;
     }
     const writes = this.#writes;
     const { root, loaded } = await loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
@@ -458,6 +452,17 @@ export class Store {
    * at most once per event-loop iteration: the first cache read sets a flag that a setImmediate
    * clears, so a busy loop of cached loads pays for one check, not one per load.
    */
+  /**
+   * The object cached under `key` if it still carries `id` (its id may have been changed since),
+   * after the once-per-iteration check for other processes' changes. `peek`: without counting a
+   * hit or a miss and without refreshing its place in the LRU order.
+   */
+  #cached(key: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
+    this.#noticeOutsideChanges();
+    const cached = (how === 'get' ? this.#cache.get(key) : this.#cache.peek(key)) as Serializable | undefined;
+    return cached !== undefined && cached.id === id ? cached : undefined;
+  }
+
   #noticeOutsideChanges(): void {
     if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;

@@ -81,9 +81,9 @@ export function mergeRuns(runs: readonly CellResult[]): CellResult {
     const rates = good.map((r) => r.rate);
     const count = good.reduce((sum, r) => sum + r.count, 0);
     const partial = good.some((r) => r.partial);
-    ops[op] = summarize(rates, count, { ...(first.ops[op]?.items !== undefined ? { items: good[0]!.items } : {}), ...(partial ? { partial } : {}) });
+    const items = good[0]!.items;
+    ops[op] = summarize(rates, count, { ...(items !== undefined ? { items } : {}), ...(partial ? { partial } : {}) });
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return {
     contender: first.contender,
     n: first.n,
@@ -100,10 +100,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
+/** The middle value (the upper one of the two middle values of an even count). */
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 function summarize(rates: number[], count: number, extra: Partial<OpResult> = {}): OpResult {
-  const sorted = [...rates].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { rate: median, spread: median > 0 ? (sorted.at(-1)! - sorted[0]!) / median : 0, rounds: rates, count, ...extra };
+  const middle = median(rates);
+  const spread = middle > 0 ? (Math.max(...rates) - Math.min(...rates)) / middle : 0;
+  return { rate: middle, spread, rounds: rates, count, ...extra };
 }
 
 /** Runs `fn` on each prepared input, round by round, within the op cap and the time budget. */
