@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ObjectCache } from '../src/cache.js';
 import { InMemoryBackend, Serializable, Storage, Store, type RecordWrite, type StoredRecord } from '../src/index.js';
 
 class Item extends Serializable {
@@ -161,3 +162,77 @@ test('a store with the cache off never asks about outside changes', async () => 
 });
 
 test.run();
+
+// ObjectCache on its own: lookups go through an index of type -> id -> key that every way an
+// entry leaves the LRU must keep in step.
+const unit = suite('ObjectCache');
+
+unit('an evicted entry is gone for get and peek, and can be cached again', () => {
+  const cache = new ObjectCache({ max: 2 });
+  const [a, b, c, a2] = [{ n: 'a' }, { n: 'b' }, { n: 'c' }, { n: 'a2' }];
+  cache.set('T', 'a', a, '');
+  cache.set('T', 'b', b, '');
+  cache.set('U', 'c', c, ''); // evicts T a
+  assert.is(cache.get('T', 'a'), undefined);
+  assert.is(cache.peek('T', 'a'), undefined);
+  assert.is(cache.peek('T', 'b'), b);
+  assert.is(cache.get('U', 'c'), c);
+  cache.set('T', 'a', a2, ''); // evicts T b
+  assert.is(cache.get('T', 'a'), a2);
+  assert.is(cache.get('T', 'b'), undefined);
+  assert.is(cache.stats().evictions, 2);
+});
+
+unit('ids holding ":" and the same id under two types stay apart', () => {
+  const cache = new ObjectCache({ max: 2 });
+  const [x, y, z] = [{ n: 'x' }, { n: 'y' }, { n: 'z' }];
+  cache.set('T', 'a:b', x, '');
+  cache.set('U', 'a:b', y, '');
+  assert.is(cache.get('T', 'a:b'), x);
+  assert.is(cache.get('U', 'a:b'), y);
+  cache.set('T', 'b', z, ''); // evicts T a:b, the least recently used
+  assert.is(cache.get('T', 'a:b'), undefined);
+  assert.is(cache.get('U', 'a:b'), y);
+  assert.ok(cache.delete('U', 'a:b'));
+  assert.not.ok(cache.delete('U', 'a:b'));
+  assert.is(cache.get('T', 'b'), z);
+});
+
+unit('an entry larger than maxSize is not kept, and the id can be cached later', () => {
+  const cache = new ObjectCache({ maxSize: 10 });
+  const big = { n: 'big' };
+  const small = { n: 'small' };
+  cache.set('T', 'a', big, 'x'.repeat(11));
+  assert.is(cache.get('T', 'a'), undefined);
+  assert.is(cache.stats().size, 0);
+  cache.set('T', 'a', small, 'x');
+  assert.is(cache.get('T', 'a'), small);
+  // Replacing a kept entry with one too large drops it.
+  cache.set('T', 'a', big, 'x'.repeat(11));
+  assert.is(cache.peek('T', 'a'), undefined);
+});
+
+unit('an expired entry misses, and a new one under its id is served', () => {
+  let clock = 1000; // lru-cache reads a start time of 0 as "no start"
+  const cache = new ObjectCache({ ttl: 100, now: () => clock });
+  const [old, fresh] = [{ n: 'old' }, { n: 'fresh' }];
+  cache.set('T', 'a', old, '');
+  clock = 1150;
+  assert.is(cache.get('T', 'a'), undefined);
+  cache.set('T', 'a', fresh, '');
+  assert.is(cache.get('T', 'a'), fresh);
+});
+
+unit('clear drops every entry; a disabled cache holds nothing', () => {
+  const cache = new ObjectCache();
+  cache.set('T', 'a', { n: 1 }, '');
+  cache.clear();
+  assert.is(cache.peek('T', 'a'), undefined);
+  assert.is(cache.stats().size, 0);
+  const off = new ObjectCache(false);
+  off.set('T', 'a', { n: 1 }, '');
+  assert.is(off.get('T', 'a'), undefined);
+  assert.not.ok(off.enabled);
+});
+
+unit.run();

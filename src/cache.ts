@@ -47,9 +47,15 @@ export const DEFAULT_CACHE_MAX = 10_000;
 /**
  * An LRU map from `type:id` to the live instance last saved or loaded. Disabled (`false`), it
  * holds nothing and counts nothing.
+ *
+ * Lookups take the type and the id apart and find the entry's key through a map of maps, so that
+ * a hit does not build the string `type:id`: a new string must be copied and hashed before a Map
+ * can look it up (~250 ns here, against ~70 ns for the two lookups of strings already hashed).
  */
 export class ObjectCache {
   readonly #lru: LRUCache<string, object> | undefined;
+  /** type -> id -> the key of its entry in #lru, for every entry #lru holds. */
+  readonly #keys = new Map<string, Map<string, string>>();
   #hits = 0;
   #misses = 0;
   #evictions = 0;
@@ -68,8 +74,10 @@ export class ObjectCache {
       ...(options.ttl ? { ttl: options.ttl, ttlAutopurge: false } : {}),
       // An injected clock is read on every check: lru-cache's 1 ms reading cache would hide its steps.
       ...(now ? { perf: { now }, ttlResolution: 0 } : {}),
-      dispose: (_value, _key, reason) => {
+      dispose: (_value, key, reason) => {
         if (reason === 'evict') this.#evictions++;
+        // 'set' replaces the value under a key that stays; anything else removes the key.
+        if (reason !== 'set') this.#forget(key);
       },
     });
   }
@@ -79,48 +87,62 @@ export class ObjectCache {
     return this.#lru !== undefined;
   }
 
-  /** The instance cached under `key`, counting a hit or a miss. */
-  get(key: string): object | undefined {
+  /** The instance cached for (type, id), counting a hit or a miss. */
+  get(type: string, id: string): object | undefined {
     if (!this.#lru) return undefined;
-    const value = this.#lru.get(key);
+    const key = this.#keys.get(type)?.get(id);
+    const value = key === undefined ? undefined : this.#lru.get(key);
     if (value === undefined) this.#misses++;
     else this.#hits++;
     return value;
   }
 
-  /** The instance cached under `key`, without counting or refreshing its recency. */
-  peek(key: string): object | undefined {
-    return this.#lru?.peek(key);
+  /** The instance cached for (type, id), without counting or refreshing its recency. */
+  peek(type: string, id: string): object | undefined {
+    const key = this.#keys.get(type)?.get(id);
+    return key === undefined ? undefined : this.#lru?.peek(key);
   }
 
-  /** Caches `value`; `content` is its stored form, measured only when `maxSize` is set. */
-  set(key: string, value: object, content: string): void {
+  /** Caches `value` for (type, id); `content` is its stored form, measured only when `maxSize` is set. */
+  set(type: string, id: string, value: object, content: string): void {
     if (!this.#lru) return;
-    if (this.#lru.maxSize) this.#lru.set(key, value, { size: Math.max(1, Buffer.byteLength(content)) });
-    else this.#lru.set(key, value);
+    let ids = this.#keys.get(type);
+    if (!ids) this.#keys.set(type, (ids = new Map()));
+    let key = ids.get(id);
+    if (key === undefined) ids.set(id, (key = cacheKey(type, id)));
+    if (!this.#lru.maxSize) {
+      this.#lru.set(key, value);
+      return;
+    }
+    this.#lru.set(key, value, { size: Math.max(1, Buffer.byteLength(content)) });
+    // lru-cache does not keep an entry larger than maxSize: then the key must go from the index.
+    if (!this.#lru.has(key)) this.#forget(key);
   }
 
-  /** Drops one entry. @returns whether it was cached. */
-  delete(key: string): boolean {
-    return this.#lru?.delete(key) ?? false;
-  }
-
-  /** Drops every entry whose key starts with `type:`. */
-  deleteType(type: string): void {
-    if (!this.#lru) return;
-    const prefix = type + ':';
-    for (const key of [...this.#lru.keys()]) if (key.startsWith(prefix)) this.#lru.delete(key);
+  /** Drops the entry of (type, id). @returns whether it was cached. */
+  delete(type: string, id: string): boolean {
+    const key = this.#keys.get(type)?.get(id);
+    return key !== undefined && (this.#lru?.delete(key) ?? false);
   }
 
   /** Drops every entry; the counters are kept. */
   clear(): void {
     this.#lru?.clear();
+    this.#keys.clear();
   }
 
   /** Drops every entry because the store changed behind this cache's back; counted in stats. */
   clearStale(): void {
     this.#outsideChanges++;
     this.clear();
+  }
+
+  /** Removes `key` (`type:id`) from the index of keys. */
+  #forget(key: string): void {
+    const colon = key.indexOf(':');
+    const type = key.slice(0, colon);
+    const ids = this.#keys.get(type);
+    if (ids?.delete(key.slice(colon + 1)) && ids.size === 0) this.#keys.delete(type);
   }
 
   /** Counters since the cache was made, and what it holds now. */

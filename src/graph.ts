@@ -22,8 +22,8 @@ export interface GraphContext {
   readonly backend: StorageBackend;
   readonly codec: Codec;
   readonly registry: TypeRegistry;
-  /** The cached instance of `key`, if any. */
-  cached(key: string): Serializable | undefined;
+  /** The cached instance of (type, id), if any. */
+  cached(type: string, id: string): Serializable | undefined;
   /** Whether `obj` was saved or loaded through this store (so it is stored). */
   isStored(obj: Serializable): boolean;
 }
@@ -121,7 +121,7 @@ export async function loadGraph(
     if (building.has(key)) {
       throw new TypeError(`${ref.type} ${JSON.stringify(ref.id)} defines fromStorage and is part of a reference cycle; cuttle cannot build it before the objects that refer back to it`);
     }
-    return loaded.get(key)?.obj ?? (options.useCache ? ctx.cached(key) : undefined) ?? make(ctx.registry.resolve(ref.type), ref.id);
+    return loaded.get(key)?.obj ?? (options.useCache ? ctx.cached(ref.type, ref.id) : undefined) ?? make(ctx.registry.resolve(ref.type), ref.id);
   };
 
   const resolveAll = async (owner: TypeInfo, ownerId: string, refs: FoundRef[]): Promise<Map<string, unknown>> => {

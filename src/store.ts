@@ -107,14 +107,14 @@ export class Store {
       backend: this.backend,
       codec: this.#codec,
       registry: this.registry,
-      cached: (key) => this.#cache.peek(key) as Serializable | undefined,
+      cached: (type, id) => this.#cache.peek(type, id) as Serializable | undefined,
       isStored: (obj) => this.#versions.has(obj),
     };
     const cache = this.#cache;
     const registry = this.registry;
     this.cache = Object.freeze({
       stats: () => cache.stats(),
-      delete: (Class: SerializableClass, id: string) => cache.delete(cacheKey(registry.register(Class).name, id)),
+      delete: (Class: SerializableClass, id: string) => cache.delete(registry.register(Class).name, id),
       clear: () => cache.clear(),
     });
   }
@@ -190,14 +190,17 @@ export class Store {
    * @throws NotFoundError when nothing is stored under `id`.
    */
   async load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
-    const obj = (await this.#find(Class, id, options)) as T | undefined;
+    const found = this.#find(Class, id, options);
+    // A cached object is returned without an await: an await costs a turn of the microtask queue.
+    const obj = (found instanceof Promise ? await found : found) as T | undefined;
     if (obj === undefined) throw new NotFoundError(this.registry.register(Class).name, id);
     return obj;
   }
 
   /** Like {@link Store.load}, but resolves to `undefined` when nothing is stored under `id`. */
   async get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
-    return (await this.#find(Class, id, options)) as T | undefined;
+    const found = this.#find(Class, id, options);
+    return (found instanceof Promise ? await found : found) as T | undefined;
   }
 
   /** What load and get share: the cached instance itself, or a promise of the object read. */
@@ -207,12 +210,13 @@ export class Store {
     const info = this.registry.register(Class);
     if (info.kind !== 'container' && options?.cache !== false && this.#cache.enabled) {
       // A hit needs no id check: only valid ids are cached, and the hit must carry this very id.
-      const cached = this.#cached(cacheKey(info.name, id), id, 'get');
+      const cached = this.#cached(info.name, id, 'get');
       if (cached !== undefined) return cached;
     }
     checkId(id, info.name);
     if (info.kind === 'container') return this.#loadContainer(info, id, options);
     if (options?.cache === false || !this.#cache.enabled) return this.#read(info, id);
+    // Concurrent loads of one uncached id share one read.
     const key = cacheKey(info.name, id);
     let loading = this.#loading.get(key);
     if (!loading) {
@@ -236,7 +240,7 @@ export class Store {
     }
     checkId(id, info.name);
     this.#writes++;
-    this.#cache.delete(cacheKey(info.name, id));
+    this.#cache.delete(info.name, id);
     return this.backend.delete(info.name, id);
   }
 
@@ -249,7 +253,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     checkId(id, info.name);
-    if (this.#cache.enabled && this.#cached(cacheKey(info.name, id), id, 'peek') !== undefined) return true;
+    if (this.#cache.enabled && this.#cached(info.name, id, 'peek') !== undefined) return true;
     return this.backend.exists(info.name, id);
   }
 
@@ -301,7 +305,7 @@ export class Store {
     this.#writes++;
     for (const [type, ids] of Object.entries(garbage)) {
       for (const id of ids) {
-        this.#cache.delete(cacheKey(type, id));
+        this.#cache.delete(type, id);
         await this.backend.delete(type, id);
       }
     }
@@ -399,52 +403,62 @@ export class Store {
       }
     } catch (error) {
       // After a failed write (a conflict above all) cached copies may be out of date.
-      for (const obj of objs) this.#cache.delete(cacheKey(this.#typeOf(obj), obj.id));
+      for (const obj of objs) this.#cache.delete(this.#typeOf(obj), obj.id);
       throw error;
     }
     records.forEach((record, i) => {
       const obj = objs[i]!;
-      const key = cacheKey(record.type, record.id);
       this.#versions.set(obj, record.version);
-      if (cache) this.#cache.set(key, obj, record.content);
-      else this.#cache.delete(key);
+      if (cache) this.#cache.set(record.type, record.id, obj, record.content);
+      else this.#cache.delete(record.type, record.id);
     });
   }
 
   async #loadContainer(info: TypeInfo, id: string, options: LoadOptions | undefined): Promise<Serializable | undefined> {
     const useCache = options?.cache !== false;
-    const key = cacheKey(info.name, id);
     if (useCache) {
-      const cached = this.#cached(key, id, 'get');
+      const cached = this.#cached(info.name, id, 'get');
       if (cached !== undefined) return cached;
     }
     const writes = this.#writes;
     const { root, loaded } = await loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
     for (const { obj, content, version } of loaded.values()) {
       this.#versions.set(obj, version);
-      if (useCache && writes === this.#writes) this.#cache.set(cacheKey(this.#typeOf(obj), obj.id), obj, content);
+      if (useCache && writes === this.#writes) this.#cache.set(this.#typeOf(obj), obj.id, obj, content);
     }
     return root;
   }
 
+  /** {@link Store.#read}, caching the object; `key` is its entry in #loading. */
   async #readAndCache(info: TypeInfo, id: string, key: string): Promise<Serializable | undefined> {
     try {
-      return await this.#read(info, id, key);
+      return await this.#read(info, id, true);
     } finally {
       this.#loading.delete(key);
     }
   }
 
-  /** Reads and decodes (info.name, id); caches it under `key` when given, unless a write overlapped. */
-  async #read(info: TypeInfo, id: string, key?: string): Promise<Serializable | undefined> {
+  /** Reads and decodes (info.name, id); caches it when `cache` says so, unless a write overlapped. */
+  async #read(info: TypeInfo, id: string, cache = false): Promise<Serializable | undefined> {
     const writes = this.#writes;
     const record = await this.backend.load(info.name, id);
     if (record === undefined) return undefined;
     const obj = this.#codec.decode(record.content, info, id);
     this.#versions.set(obj, record.version);
     // A write since the read began may have made this copy stale: hand it out, do not cache it.
-    if (key !== undefined && writes === this.#writes) this.#cache.set(key, obj, record.content);
+    if (cache && writes === this.#writes) this.#cache.set(info.name, id, obj, record.content);
     return obj;
+  }
+
+  /**
+   * The object cached for (type, id) if it still carries `id` (its id may have been changed
+   * since), after the once-per-iteration check for other processes' changes. `peek`: without
+   * counting a hit or a miss and without refreshing its place in the LRU order.
+   */
+  #cached(type: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
+    this.#noticeOutsideChanges();
+    const cached = (how === 'get' ? this.#cache.get(type, id) : this.#cache.peek(type, id)) as Serializable | undefined;
+    return cached !== undefined && cached.id === id ? cached : undefined;
   }
 
   /**
@@ -452,17 +466,6 @@ export class Store {
    * at most once per event-loop iteration: the first cache read sets a flag that a setImmediate
    * clears, so a busy loop of cached loads pays for one check, not one per load.
    */
-  /**
-   * The object cached under `key` if it still carries `id` (its id may have been changed since),
-   * after the once-per-iteration check for other processes' changes. `peek`: without counting a
-   * hit or a miss and without refreshing its place in the LRU order.
-   */
-  #cached(key: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
-    this.#noticeOutsideChanges();
-    const cached = (how === 'get' ? this.#cache.get(key) : this.#cache.peek(key)) as Serializable | undefined;
-    return cached !== undefined && cached.id === id ? cached : undefined;
-  }
-
   #noticeOutsideChanges(): void {
     if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;

@@ -332,7 +332,6 @@ export class SqliteBackend extends StorageBackend {
     return changed;
   }
 
-  /** Closes the writer connection and stops the reader threads. Idempotent. */
   /** Batches and imports are one transaction each: all or nothing. */
   override get atomic(): boolean {
     return true;
@@ -371,6 +370,7 @@ export class SqliteBackend extends StorageBackend {
     }
   }
 
+  /** Closes the writer connection and stops the reader threads. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
