@@ -116,12 +116,13 @@ export function markdownTables(results: Results): string {
 /** Which cuttle store each peer is compared with, and why that is like with like. */
 export const PAIRS: Array<{ cuttle: string; peer: string; why: string }> = [
   { cuttle: 'cuttle-sqlite', peer: 'keyv-sqlite', why: 'both SQLite files; keyv has no cache, so loads are cold against cold (cuttle: cache bypassed); keyv fsyncs every save (FULL), cuttle runs WAL + NORMAL' },
-  { cuttle: 'cuttle-memory', peer: 'unstorage-memory', why: 'both keep serialized documents in a Map and parse on every cold load' },
+  { cuttle: 'cuttle-memory', peer: 'unstorage-memory', why: 'both keep serialized documents in a Map and parse on every cold load; unstorage turns the Date into a string' },
+  { cuttle: 'cuttle-memory', peer: 'unstorage-memory-superjson', why: 'both keep serialized documents in a Map and give the Date back as a Date' },
   { cuttle: 'cuttle-file-nosync', peer: 'unstorage-fs', why: 'a file per document, neither fsyncs (unstorage writes in place, cuttle atomically with a lock and a version)' },
-  { cuttle: 'cuttle-file-nosync', peer: 'lowdb', why: 'neither fsyncs; lowdb holds everything in RAM, so its loads are against cuttle\'s warm cache' },
-  { cuttle: 'cuttle-file-nosync', peer: 'nedb', why: 'neither fsyncs; nedb holds everything in RAM, so its loads are against cuttle\'s warm cache' },
-  { cuttle: 'cuttle-sqlite', peer: 'lowdb', why: 'an embedded single-file store; lowdb loads from RAM, against cuttle\'s warm cache' },
-  { cuttle: 'cuttle-sqlite', peer: 'nedb', why: 'an embedded single-file store; nedb loads from RAM, against cuttle\'s warm cache' },
+  { cuttle: 'cuttle-file-ram', peer: 'lowdb', why: 'neither fsyncs; both hold every document in RAM (cuttle in its cache), so loads are from RAM on both sides' },
+  { cuttle: 'cuttle-file-ram', peer: 'nedb', why: 'neither fsyncs; both hold every document in RAM (cuttle in its cache), so loads are from RAM on both sides' },
+  { cuttle: 'cuttle-sqlite-ram', peer: 'lowdb', why: 'an embedded store on disk; both hold every document in RAM (cuttle in its cache)' },
+  { cuttle: 'cuttle-sqlite-ram', peer: 'nedb', why: 'an embedded store on disk; both hold every document in RAM (cuttle in its cache)' },
 ];
 
 export interface PeerRow {

@@ -1,5 +1,7 @@
 // cuttle itself, through the public Store API: memory, file (durable and not) and SQLite (cache on
-// and off). Every store has the default cache (10,000 objects) unless it says `cache: false`.
+// and off). Every store has the default cache (10,000 objects) unless it says otherwise: `cache:
+// false`, or the "all in RAM" stores, whose cache holds every document (what a user sets up to
+// keep a whole collection in memory, as lowdb and nedb always do).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Codec } from '../../../src/codec.js';
@@ -26,12 +28,18 @@ function encoder(): (i: number) => string {
   return (i) => codec.encode(new WorkDoc(docId(i), i), info);
 }
 
-function openCuttle(kind: Kind, dir: string, cache: boolean): Instance {
-  const store = new Store({ backend: kind.backend(dir, false), ...(cache ? {} : { cache: false }) });
+/** How a cuttle contender caches: the default cache, none, or one holding every document. */
+type Caching = 'default' | 'none' | 'all';
+
+function openCuttle(kind: Kind, dir: string, caching: Caching, maxN: number): Instance {
+  const cache = caching !== 'none';
+  const store = new Store({ backend: kind.backend(dir, false), ...(caching === 'none' ? { cache: false } : caching === 'all' ? { cache: { max: maxN } } : {}) });
   const cold = cache ? { cache: false } : undefined;
   let imports = 0;
+  let seeded = 0;
   return {
     async seed(n) {
+      seeded = n;
       if (kind.seedDirect) return kind.seedDirect(dir, n);
       const encode = encoder();
       const backend = store.backend;
@@ -48,6 +56,8 @@ function openCuttle(kind: Kind, dir: string, cache: boolean): Instance {
     ...(cache
       ? {
           async warm(ids: string[]) {
+            // All in RAM: every stored document is loaded, not only the warm set the loads draw from.
+            if (caching === 'all') ids = Array.from({ length: seeded }, (_, i) => docId(i));
             for (const id of ids) await store.load(WorkDoc, id);
           },
           loadWarm: (id: string) => store.load(WorkDoc, id),
@@ -103,15 +113,17 @@ function fileKind(durable: boolean): Kind {
   };
 }
 
-function cuttle(key: string, name: string, family: Family, kind: Kind, cache: boolean, maxN: number, notes: string, importCap?: number): Contender {
+function cuttle(key: string, name: string, family: Family, kind: Kind, caching: Caching, maxN: number, notes: string, importCap?: number): Contender {
   return { key, name, family, kind: 'cuttle', notes, maxN, ...(importCap ? { importCap } : {}), open: async (dir) => {
     mkdirSync(dir, { recursive: true });
-    return openCuttle(kind, dir, cache);
+    return openCuttle(kind, dir, caching, maxN);
   } };
 }
 
-export const cuttleMemory = cuttle('cuttle-memory', 'cuttle memory', 'memory', memoryKind, true, 1_000_000, 'InMemoryBackend: serialized records in a Map; default cache', 100_000);
-export const cuttleFile = cuttle('cuttle-file', 'cuttle file, durable', 'files-durable', fileKind(true), true, 100_000, 'FileBackend durable: true (2 fsyncs per save); default cache', 10_000);
-export const cuttleFileFast = cuttle('cuttle-file-nosync', 'cuttle file, durable: false', 'files', fileKind(false), true, 100_000, 'FileBackend durable: false (no fsync; atomic rename); default cache', 10_000);
-export const cuttleSqlite = cuttle('cuttle-sqlite', 'cuttle SQLite', 'sqlite', sqliteKind, true, 1_000_000, 'SqliteBackend (WAL, synchronous=NORMAL); default cache', 100_000);
-export const cuttleSqliteNoCache = cuttle('cuttle-sqlite-nocache', 'cuttle SQLite, cache: false', 'sqlite', sqliteKind, false, 100_000, 'SqliteBackend with cache: false', 100_000);
+export const cuttleMemory = cuttle('cuttle-memory', 'cuttle memory', 'memory', memoryKind, 'default', 1_000_000, 'InMemoryBackend: serialized records in a Map; default cache', 100_000);
+export const cuttleFile = cuttle('cuttle-file', 'cuttle file, durable', 'files-durable', fileKind(true), 'default', 100_000, 'FileBackend durable: true (2 fsyncs per save); default cache', 10_000);
+export const cuttleFileFast = cuttle('cuttle-file-nosync', 'cuttle file, durable: false', 'files', fileKind(false), 'default', 100_000, 'FileBackend durable: false (no fsync; atomic rename); default cache', 10_000);
+export const cuttleFileRam = cuttle('cuttle-file-ram', 'cuttle file, durable: false, all in RAM', 'files', fileKind(false), 'all', 100_000, 'FileBackend durable: false; cache: { max: 100,000 }, every document loaded into it before the warm loads (as lowdb and nedb hold everything in RAM)', 10_000);
+export const cuttleSqlite = cuttle('cuttle-sqlite', 'cuttle SQLite', 'sqlite', sqliteKind, 'default', 1_000_000, 'SqliteBackend (WAL, synchronous=NORMAL); default cache', 100_000);
+export const cuttleSqliteRam = cuttle('cuttle-sqlite-ram', 'cuttle SQLite, all in RAM', 'sqlite', sqliteKind, 'all', 100_000, 'SqliteBackend; cache: { max: 100,000 }, every document loaded into it before the warm loads (as lowdb and nedb hold everything in RAM)', 100_000);
+export const cuttleSqliteNoCache = cuttle('cuttle-sqlite-nocache', 'cuttle SQLite, cache: false', 'sqlite', sqliteKind, 'none', 100_000, 'SqliteBackend with cache: false', 100_000);

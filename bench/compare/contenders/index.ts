@@ -1,20 +1,22 @@
 // Every contender of the comparison, in table order: cuttle, the raw ceilings, the peers.
 import type { Contender, Family } from '../contender.js';
-import { cuttleFile, cuttleFileFast, cuttleMemory, cuttleSqlite, cuttleSqliteNoCache } from './cuttle.js';
+import { cuttleFile, cuttleFileFast, cuttleFileRam, cuttleMemory, cuttleSqlite, cuttleSqliteNoCache, cuttleSqliteRam } from './cuttle.js';
 import { keyv } from './keyv.js';
 import { lowdb } from './lowdb.js';
 import { map } from './map.js';
 import { nedb } from './nedb.js';
 import { rawFiles, rawFilesDurable } from './raw-files.js';
 import { rawSqlite } from './raw-sqlite.js';
-import { unstorageFs, unstorageMemory } from './unstorage.js';
+import { unstorageFs, unstorageMemory, unstorageMemorySuperjson } from './unstorage.js';
 
 export const CONTENDERS: readonly Contender[] = [
   cuttleMemory,
   cuttleSqlite,
+  cuttleSqliteRam,
   cuttleSqliteNoCache,
   cuttleFile,
   cuttleFileFast,
+  cuttleFileRam,
   map,
   rawSqlite,
   rawFilesDurable,
@@ -24,6 +26,7 @@ export const CONTENDERS: readonly Contender[] = [
   nedb,
   unstorageFs,
   unstorageMemory,
+  unstorageMemorySuperjson,
 ];
 
 /** The raw ceiling of each family: the `key` every ratio is taken against. */

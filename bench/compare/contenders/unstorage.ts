@@ -1,6 +1,9 @@
 // unstorage 1.17 with its fs driver (one file per key, written in place: no temp file, no fsync)
 // and its memory driver (a Map of JSON text). Values go through JSON.stringify and come back
 // through destr: a Date comes back as a string. snapshot/restoreSnapshot are its export/import.
+// The "superjson" variant is what a user does to keep the Date a Date, as cuttle does: the value
+// goes in as superjson text and comes out through superjson.parse.
+import SuperJSON from 'superjson';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { docData, docId, type DocData } from '../workload.js';
 type Item = { id: string; data: DocData };
 const BASE = 'docs';
 
+/** Plain unstorage: JSON values, a Date read back as a string. */
 function openUnstorage(dir: string, driver: (dir: string) => Driver, seedFiles?: string): Instance {
   const storage: Storage = createStorage({ driver: driver(dir) });
   const key = (id: string) => `${BASE}:${id}`;
@@ -60,6 +64,32 @@ function openUnstorage(dir: string, driver: (dir: string) => Driver, seedFiles?:
   };
 }
 
+/** unstorage holding superjson text, so that documents come back with their Dates. */
+function openWithSuperjson(driver: () => Driver): Instance {
+  const storage: Storage = createStorage({ driver: driver() });
+  const key = (id: string) => `${BASE}:${id}`;
+  return {
+    async seed(n) {
+      for (let start = 0; start < n; start += 10_000) {
+        const items = [];
+        for (let i = start; i < Math.min(n, start + 10_000); i++) items.push({ key: key(docId(i)), value: SuperJSON.stringify(docData(i)) });
+        await storage.setItems(items);
+      }
+    },
+    make: (i) => ({ id: docId(i), data: docData(i) }),
+    save: (item) => storage.setItem(key((item as Item).id), SuperJSON.stringify((item as Item).data)),
+    saveMany: (items) => storage.setItems((items as Item[]).map(({ id, data }) => ({ key: key(id), value: SuperJSON.stringify(data) }))),
+    loadCold: async (id) => {
+      const text = await storage.getItemRaw<string>(key(id));
+      return text === null ? null : SuperJSON.parse<DocData>(text);
+    },
+    exists: (id) => storage.hasItem(key(id)),
+    list: async () => ({ count: (await storage.getKeys(BASE)).map((k) => k.slice(BASE.length + 1)).sort().length }),
+    delete: (id) => storage.removeItem(key(id)),
+    close: () => storage.dispose(),
+  };
+}
+
 export const unstorageFs: Contender = {
   key: 'unstorage-fs',
   name: 'unstorage fs driver',
@@ -80,4 +110,14 @@ export const unstorageMemory: Contender = {
   maxN: 1_000_000,
   importCap: 100_000,
   open: async (dir) => openUnstorage(dir, () => memoryDriver()),
+};
+
+export const unstorageMemorySuperjson: Contender = {
+  key: 'unstorage-memory-superjson',
+  name: 'unstorage memory driver + superjson',
+  family: 'memory',
+  kind: 'peer',
+  notes: 'unstorage 1.17 memory driver holding superjson text (SuperJSON.stringify in, SuperJSON.parse out): Dates survive, as in cuttle; no export/import or graphs',
+  maxN: 1_000_000,
+  open: async () => openWithSuperjson(() => memoryDriver()),
 };
