@@ -7,7 +7,7 @@ import SuperJSON from 'superjson';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createStorage, restoreSnapshot, snapshot, type Driver, type Storage } from 'unstorage';
+import { createStorage, restoreSnapshot, snapshot, type Driver, type Storage, type StorageValue } from 'unstorage';
 import fsDriver from 'unstorage/drivers/fs';
 import memoryDriver from 'unstorage/drivers/memory';
 import type { Contender, Instance } from '../contender.js';
@@ -16,8 +16,25 @@ import { docData, docId, type DocData } from '../workload.js';
 type Item = { id: string; data: DocData };
 const BASE = 'docs';
 
-/** Plain unstorage: JSON values, a Date read back as a string. */
-function openUnstorage(dir: string, driver: (dir: string) => Driver, seedFiles?: string): Instance {
+/** How documents go into unstorage and come back out. */
+interface Values {
+  write(data: DocData): StorageValue;
+  read(storage: Storage, key: string): Promise<unknown>;
+}
+
+/** unstorage's own way: JSON values, read back through destr (a Date comes back a string). */
+const JSON_VALUES: Values = { write: (data) => data, read: (storage, key) => storage.getItem(key) };
+
+/** superjson text, so that documents come back with their Dates. */
+const SUPERJSON_VALUES: Values = {
+  write: (data) => SuperJSON.stringify(data),
+  read: async (storage, key) => {
+    const text = await storage.getItemRaw<string>(key);
+    return text === null ? null : SuperJSON.parse<DocData>(text);
+  },
+};
+
+function openUnstorage(dir: string, driver: (dir: string) => Driver, values: Values, seedFiles?: string): Instance {
   const storage: Storage = createStorage({ driver: driver(dir) });
   const key = (id: string) => `${BASE}:${id}`;
   let imports = 0;
@@ -32,14 +49,14 @@ function openUnstorage(dir: string, driver: (dir: string) => Driver, seedFiles?:
       }
       for (let start = 0; start < n; start += 10_000) {
         const items = [];
-        for (let i = start; i < Math.min(n, start + 10_000); i++) items.push({ key: key(docId(i)), value: docData(i) });
+        for (let i = start; i < Math.min(n, start + 10_000); i++) items.push({ key: key(docId(i)), value: values.write(docData(i)) });
         await storage.setItems(items);
       }
     },
     make: (i) => ({ id: docId(i), data: docData(i) }),
-    save: (item) => storage.setItem(key((item as Item).id), (item as Item).data),
-    saveMany: (items) => storage.setItems((items as Item[]).map(({ id, data }) => ({ key: key(id), value: data }))),
-    loadCold: (id) => storage.getItem(key(id)),
+    save: (item) => storage.setItem(key((item as Item).id), values.write((item as Item).data)),
+    saveMany: (items) => storage.setItems((items as Item[]).map(({ id, data }) => ({ key: key(id), value: values.write(data) }))),
+    loadCold: (id) => values.read(storage, key(id)),
     exists: (id) => storage.hasItem(key(id)),
     list: async () => ({ count: (await storage.getKeys(BASE)).map((k) => k.slice(BASE.length + 1)).sort().length }),
     delete: (id) => storage.removeItem(key(id)),
@@ -64,32 +81,6 @@ function openUnstorage(dir: string, driver: (dir: string) => Driver, seedFiles?:
   };
 }
 
-/** unstorage holding superjson text, so that documents come back with their Dates. */
-function openWithSuperjson(driver: () => Driver): Instance {
-  const storage: Storage = createStorage({ driver: driver() });
-  const key = (id: string) => `${BASE}:${id}`;
-  return {
-    async seed(n) {
-      for (let start = 0; start < n; start += 10_000) {
-        const items = [];
-        for (let i = start; i < Math.min(n, start + 10_000); i++) items.push({ key: key(docId(i)), value: SuperJSON.stringify(docData(i)) });
-        await storage.setItems(items);
-      }
-    },
-    make: (i) => ({ id: docId(i), data: docData(i) }),
-    save: (item) => storage.setItem(key((item as Item).id), SuperJSON.stringify((item as Item).data)),
-    saveMany: (items) => storage.setItems((items as Item[]).map(({ id, data }) => ({ key: key(id), value: SuperJSON.stringify(data) }))),
-    loadCold: async (id) => {
-      const text = await storage.getItemRaw<string>(key(id));
-      return text === null ? null : SuperJSON.parse<DocData>(text);
-    },
-    exists: (id) => storage.hasItem(key(id)),
-    list: async () => ({ count: (await storage.getKeys(BASE)).map((k) => k.slice(BASE.length + 1)).sort().length }),
-    delete: (id) => storage.removeItem(key(id)),
-    close: () => storage.dispose(),
-  };
-}
-
 export const unstorageFs: Contender = {
   key: 'unstorage-fs',
   name: 'unstorage fs driver',
@@ -98,7 +89,7 @@ export const unstorageFs: Contender = {
   notes: 'unstorage 1.17 fs driver: a file per key written in place (not atomic, no fsync); Dates come back as strings; no cache; no graphs',
   maxN: 100_000,
   importCap: 10_000,
-  open: async (dir) => openUnstorage(dir, (base) => fsDriver({ base: join(base, 'unstorage') }), 'unstorage'),
+  open: async (dir) => openUnstorage(dir, (base) => fsDriver({ base: join(base, 'unstorage') }), JSON_VALUES, 'unstorage'),
 };
 
 export const unstorageMemory: Contender = {
@@ -109,7 +100,7 @@ export const unstorageMemory: Contender = {
   notes: 'unstorage 1.17 memory driver: a Map of JSON text; Dates come back as strings; no graphs',
   maxN: 1_000_000,
   importCap: 100_000,
-  open: async (dir) => openUnstorage(dir, () => memoryDriver()),
+  open: async (dir) => openUnstorage(dir, () => memoryDriver(), JSON_VALUES),
 };
 
 export const unstorageMemorySuperjson: Contender = {
@@ -119,5 +110,9 @@ export const unstorageMemorySuperjson: Contender = {
   kind: 'peer',
   notes: 'unstorage 1.17 memory driver holding superjson text (SuperJSON.stringify in, SuperJSON.parse out): Dates survive, as in cuttle; no export/import or graphs',
   maxN: 1_000_000,
-  open: async () => openWithSuperjson(() => memoryDriver()),
+  open: async (dir) => {
+    // No export/import: its snapshot would hold superjson text, not the dump plain unstorage makes.
+    const { exportAll, prepareImport, importAll, ...rest } = openUnstorage(dir, () => memoryDriver(), SUPERJSON_VALUES);
+    return rest;
+  },
 };
