@@ -163,7 +163,7 @@ test('a store with the cache off never asks about outside changes', async () => 
 
 test.run();
 
-// ObjectCache on its own: lookups go through an index of type -> id -> key that every way an
+// ObjectCache on its own: lookups go through an index of type -> id -> entry that every way an
 // entry leaves the LRU must keep in step.
 const unit = suite('ObjectCache');
 
@@ -218,6 +218,7 @@ unit('an expired entry misses, and a new one under its id is served', () => {
   const [old, fresh] = [{ n: 'old' }, { n: 'fresh' }];
   cache.set('T', 'a', old, '');
   clock = 1150;
+  assert.is(cache.peek('T', 'a'), undefined, 'peek sees the expiry too');
   assert.is(cache.get('T', 'a'), undefined);
   cache.set('T', 'a', fresh, '');
   assert.is(cache.get('T', 'a'), fresh);

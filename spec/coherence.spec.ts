@@ -65,6 +65,15 @@ for (const { kind, path: pathIn } of PERSISTENT) {
     assert.is(await store.exists(Item, 'a'), false);
   });
 
+  test('a save by another process is seen by the next cache.peek', async ({ store, path }) => {
+    const mine = await store.save(Object.assign(new Item('a'), { label: 'mine' }));
+    assert.is(store.cache.peek(Item, 'a'), mine);
+    outside(path, 'save', 'a', 'theirs');
+    await nextIteration();
+    assert.is(store.cache.peek(Item, 'a'), undefined, 'the stale copy is gone');
+    assert.is((await store.load(Item, 'a')).label, 'theirs');
+  });
+
   test('own saves do not empty the cache', async ({ store }) => {
     const a = await store.save(Object.assign(new Item('a'), { label: 'one' }));
     await nextIteration();

@@ -198,6 +198,42 @@ test('exists answers from the cache for a cached object, and asks the backend fo
   assert.is(stats.hits + stats.misses, 0, 'exists does not count as a cache hit or miss');
 });
 
+test('cache.peek returns the cached instance synchronously and never reads the backend', async () => {
+  const backend = new SpyBackend();
+  const store = new Store({ backend });
+  const a = await store.save(note('a'));
+  await store.save(note('dropped'), { cache: false });
+  backend.calls.length = 0;
+  assert.is(store.cache.peek(Note, 'a'), a);
+  assert.is(store.cache.peek(Note, 'dropped'), undefined, 'stored but not cached');
+  assert.is(store.cache.peek(Note, 'never'), undefined);
+  assert.is(store.cache.peek(Task, 'a'), undefined, 'another type, same id');
+  assert.equal(backend.calls, []);
+  assert.equal(store.cache.stats().hits + store.cache.stats().misses, 0, 'peek counts neither a hit nor a miss');
+  throwsError(() => store.cache.peek(Note, ''), InvalidIdError);
+  a.id = 'renamed';
+  assert.is(store.cache.peek(Note, 'a'), undefined, 'an object whose id was changed is not returned for its old id');
+  await store.delete(Note, 'renamed');
+  assert.is(store.cache.peek(Note, 'renamed'), undefined);
+  assert.is(new Store({ cache: false }).cache.peek(Note, 'a'), undefined);
+  await store.close();
+  throwsError(() => store.cache.peek(Note, 'a'), ClosedError);
+});
+
+test('cache.peek does not refresh an entry: an object read only by peek is evicted as if unused', async () => {
+  const store = new Store({ cache: { max: 2 } });
+  const a = await store.save(note('a'));
+  await store.save(note('b'));
+  assert.is(store.cache.peek(Note, 'a'), a);
+  await store.save(note('c')); // evicts the least recently used: a, since peek did not use it
+  assert.is(store.cache.peek(Note, 'a'), undefined);
+  assert.ok(store.cache.peek(Note, 'b'));
+  await store.load(Note, 'b'); // a load does refresh b
+  await store.save(note('d')); // evicts c
+  assert.ok(store.cache.peek(Note, 'b'));
+  assert.is(store.cache.peek(Note, 'c'), undefined);
+});
+
 test('saveMany saves all, assigns versions and caches', async () => {
   const store = new Store();
   const saved = await store.saveMany([note('a'), note('b')]);

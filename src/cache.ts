@@ -1,6 +1,6 @@
 /**
- * The object cache in front of every backend: lru-cache keyed by `type:id`, holding live
- * instances (an identity map), with hit/miss/eviction counters.
+ * The object cache in front of every backend: lru-cache holding live instances by type and id
+ * (an identity map), with hit/miss/eviction counters.
  * @module
  */
 import { LRUCache } from 'lru-cache';
@@ -44,40 +44,52 @@ export interface CacheStats {
 /** The default bound on cached objects. */
 export const DEFAULT_CACHE_MAX = 10_000;
 
+/** One cached object: the key of its LRU entry, and where the index finds it. */
+interface Entry {
+  readonly type: string;
+  readonly id: string;
+  /** The object the LRU holds under this entry (kept here too, for {@link ObjectCache.peek}). */
+  value: object;
+}
+
 /**
- * An LRU map from `type:id` to the live instance last saved or loaded. Disabled (`false`), it
+ * An LRU map from (type, id) to the live instance last saved or loaded. Disabled (`false`), it
  * holds nothing and counts nothing.
  *
- * Lookups take the type and the id apart and find the entry's key through a map of maps, so that
- * a hit does not build the string `type:id`: a new string must be copied and hashed before a Map
- * can look it up (~270 ns here, against ~70 ns for the two lookups of strings already hashed).
+ * An index (type -> id -> entry) finds an object's entry, and the entry object itself is the
+ * LRU's key: a lookup never builds the string `type:id`, which a Map must copy and hash before
+ * it can look it up (~270 ns here, against ~70 ns for two lookups of strings already hashed),
+ * and a `peek` reads the entry without touching the LRU at all.
  */
 export class ObjectCache {
-  readonly #lru: LRUCache<string, object> | undefined;
-  /** type -> id -> the key of its entry in #lru, for every entry #lru holds. */
-  readonly #keys = new Map<string, Map<string, string>>();
+  readonly #lru: LRUCache<Entry, object> | undefined;
+  /** type -> id -> entry, for every entry #lru holds. */
+  readonly #index = new Map<string, Map<string, Entry>>();
+  /** Entries expire: a peek must ask the LRU whether its entry is still fresh. */
+  readonly #expires: boolean;
   #hits = 0;
   #misses = 0;
   #evictions = 0;
   #outsideChanges = 0;
 
   constructor(options: CacheOptions | false = {}) {
+    this.#expires = options !== false && !!options.ttl;
     if (options === false) return;
     checkOptions('cache', options, ['max', 'maxSize', 'ttl', 'now']);
     checkInteger('cache', 'max', options.max, 1);
     checkInteger('cache', 'maxSize', options.maxSize, 0);
     checkInteger('cache', 'ttl', options.ttl, 0);
     const { now } = options;
-    this.#lru = new LRUCache<string, object>({
+    this.#lru = new LRUCache<Entry, object>({
       max: options.max ?? DEFAULT_CACHE_MAX,
       ...(options.maxSize ? { maxSize: options.maxSize } : {}),
       ...(options.ttl ? { ttl: options.ttl, ttlAutopurge: false } : {}),
       // An injected clock is read on every check: lru-cache's 1 ms reading cache would hide its steps.
       ...(now ? { perf: { now }, ttlResolution: 0 } : {}),
-      dispose: (_value, key, reason) => {
+      dispose: (_value, entry, reason) => {
         if (reason === 'evict') this.#evictions++;
-        // 'set' replaces the value under a key that stays; anything else removes the key.
-        if (reason !== 'set') this.#forget(key);
+        // 'set' replaces the value under an entry that stays; anything else removes the entry.
+        if (reason !== 'set') this.#forget(entry);
       },
     });
   }
@@ -87,11 +99,11 @@ export class ObjectCache {
     return this.#lru !== undefined;
   }
 
-  /** The instance cached for (type, id), counting a hit or a miss. */
+  /** The instance cached for (type, id), counting a hit or a miss and refreshing its recency. */
   get(type: string, id: string): object | undefined {
     if (!this.#lru) return undefined;
-    const key = this.#keys.get(type)?.get(id);
-    const value = key === undefined ? undefined : this.#lru.get(key);
+    const entry = this.#index.get(type)?.get(id);
+    const value = entry === undefined ? undefined : this.#lru.get(entry);
     if (value === undefined) this.#misses++;
     else this.#hits++;
     return value;
@@ -99,36 +111,39 @@ export class ObjectCache {
 
   /** The instance cached for (type, id), without counting or refreshing its recency. */
   peek(type: string, id: string): object | undefined {
-    const key = this.#keys.get(type)?.get(id);
-    return key === undefined ? undefined : this.#lru?.peek(key);
+    const entry = this.#index.get(type)?.get(id);
+    if (entry === undefined) return undefined;
+    // An expired entry stays in the index until the LRU notices; only the LRU knows the time.
+    return this.#expires ? this.#lru?.peek(entry) : entry.value;
   }
 
   /** Caches `value` for (type, id); `content` is its stored form, measured only when `maxSize` is set. */
   set(type: string, id: string, value: object, content: string): void {
     if (!this.#lru) return;
-    let ids = this.#keys.get(type);
-    if (!ids) this.#keys.set(type, (ids = new Map()));
-    let key = ids.get(id);
-    if (key === undefined) ids.set(id, (key = cacheKey(type, id)));
+    let ids = this.#index.get(type);
+    if (!ids) this.#index.set(type, (ids = new Map()));
+    let entry = ids.get(id);
+    if (entry === undefined) ids.set(id, (entry = { type, id, value }));
+    else entry.value = value;
     if (!this.#lru.maxSize) {
-      this.#lru.set(key, value);
+      this.#lru.set(entry, value);
       return;
     }
-    this.#lru.set(key, value, { size: Math.max(1, Buffer.byteLength(content)) });
-    // lru-cache does not keep an entry larger than maxSize: then the key must go from the index.
-    if (!this.#lru.has(key)) this.#forget(key);
+    this.#lru.set(entry, value, { size: Math.max(1, Buffer.byteLength(content)) });
+    // lru-cache does not keep an entry larger than maxSize: then it must go from the index.
+    if (!this.#lru.has(entry)) this.#forget(entry);
   }
 
   /** Drops the entry of (type, id). @returns whether it was cached. */
   delete(type: string, id: string): boolean {
-    const key = this.#keys.get(type)?.get(id);
-    return key !== undefined && (this.#lru?.delete(key) ?? false);
+    const entry = this.#index.get(type)?.get(id);
+    return entry !== undefined && (this.#lru?.delete(entry) ?? false);
   }
 
   /** Drops every entry; the counters are kept. */
   clear(): void {
     this.#lru?.clear();
-    this.#keys.clear();
+    this.#index.clear();
   }
 
   /** Drops every entry because the store changed behind this cache's back; counted in stats. */
@@ -137,12 +152,12 @@ export class ObjectCache {
     this.clear();
   }
 
-  /** Removes `key` (`type:id`) from the index of keys. */
-  #forget(key: string): void {
-    const colon = key.indexOf(':');
-    const type = key.slice(0, colon);
-    const ids = this.#keys.get(type);
-    if (ids?.delete(key.slice(colon + 1)) && ids.size === 0) this.#keys.delete(type);
+  /** Removes `entry` from the index (unless a newer entry took its place there). */
+  #forget(entry: Entry): void {
+    const ids = this.#index.get(entry.type);
+    if (ids?.get(entry.id) !== entry) return;
+    ids.delete(entry.id);
+    if (ids.size === 0) this.#index.delete(entry.type);
   }
 
   /** Counters since the cache was made, and what it holds now. */
@@ -160,9 +175,4 @@ export class ObjectCache {
       outsideChanges: this.#outsideChanges,
     };
   }
-}
-
-/** The cache key of (type, id). Type names cannot contain ':', so the key is unambiguous. */
-export function cacheKey(type: string, id: string): string {
-  return type + ':' + id;
 }

@@ -5,7 +5,6 @@
  * @module
  */
 import type { RecordWrite, StorageBackend } from './backends/backend.js';
-import { cacheKey } from './cache.js';
 import { checkId, type Codec } from './codec.js';
 import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
 import type { Serializable, TypeInfo, TypeRegistry } from './model.js';
@@ -47,7 +46,7 @@ export function planSave(ctx: GraphContext, root: Serializable, rootInfo: TypeIn
   for (let next = queue.shift(); next; next = queue.shift()) {
     const [obj, info] = next;
     checkId(obj.id, info.name);
-    const key = cacheKey(info.name, obj.id);
+    const key = objectKey(info.name, obj.id);
     const other = byKey.get(key);
     if (other !== undefined && other !== obj) {
       throw new TypeError(`Two different objects are both ${info.name} ${JSON.stringify(obj.id)} in one save; a graph may hold each stored object once`);
@@ -100,7 +99,7 @@ export async function loadGraph(
     if (record === undefined) return undefined;
     const data = ctx.codec.decodeData(record.content, info, id);
     const refs = info.kind === 'container' ? findRefs(data) : [];
-    const key = cacheKey(info.name, id);
+    const key = objectKey(info.name, id);
     let obj: Serializable;
     if (refs.length > 0 && info.custom) {
       // fromStorage needs the resolved data, so resolve before making this object.
@@ -213,7 +212,7 @@ export async function unreachable(ctx: GraphContext, roots: ReadonlyArray<{ type
   const reached = new Set<string>();
   const queue: Array<{ type: string; id: string; root: boolean }> = roots.map((root) => ({ ...root, root: true }));
   for (let next = queue.pop(); next; next = queue.pop()) {
-    const key = cacheKey(next.type, next.id);
+    const key = objectKey(next.type, next.id);
     if (reached.has(key)) continue;
     const record = await ctx.backend.load(next.type, next.id);
     if (record === undefined) {
@@ -229,12 +228,17 @@ export async function unreachable(ctx: GraphContext, roots: ReadonlyArray<{ type
   }
   const garbage: Record<string, string[]> = {};
   for (const type of await ctx.backend.listTypes()) {
-    const ids = (await ctx.backend.list(type)).filter((id) => !reached.has(cacheKey(type, id)));
+    const ids = (await ctx.backend.list(type)).filter((id) => !reached.has(objectKey(type, id)));
     if (ids.length > 0) garbage[type] = ids;
   }
   return garbage;
 }
 
+/** One string for (type, id), to key Maps and Sets by object. Type names cannot hold ':', so it is unambiguous. */
+export function objectKey(type: string, id: string): string {
+  return type + ':' + id;
+}
+
 function refKey(ref: Ref): string {
-  return cacheKey(ref.type, ref.id);
+  return objectKey(ref.type, ref.id);
 }

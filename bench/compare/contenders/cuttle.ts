@@ -60,10 +60,12 @@ function openCuttle(kind: Kind, dir: string, caching: Caching, maxN: number): In
             if (caching === 'all') ids = Array.from({ length: seeded }, (_, i) => docId(i));
             for (const id of ids) await store.load(WorkDoc, id);
           },
-          loadWarm: (id: string) => store.load(WorkDoc, id),
+          // All in RAM: read the cache synchronously, as lowdb and nedb read RAM, falling back to
+          // a load (never taken once warm). Otherwise the asynchronous load every caller has.
+          loadWarm: caching === 'all' ? (id: string) => store.cache.peek(WorkDoc, id) ?? store.load(WorkDoc, id) : (id: string) => store.load(WorkDoc, id),
         }
       : {}),
-    exists: (id) => store.exists(WorkDoc, id),
+    exists: caching === 'all' ? (id) => store.cache.peek(WorkDoc, id) !== undefined || store.exists(WorkDoc, id) : (id) => store.exists(WorkDoc, id),
     list: async () => ({ count: (await store.list(WorkDoc)).length }),
     delete: (id) => store.delete(WorkDoc, id),
     exportAll: async (path) => (await store.exportTo(path)).count,
