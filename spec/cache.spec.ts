@@ -163,6 +163,102 @@ test('a store with the cache off never asks about outside changes', async () => 
 
 test.run();
 
+// The id lists the cache keeps: every way the set of ids of a type can change must drop them.
+const lists = suite('kept id lists');
+
+/** A SharedBackend that counts its listings, and can hold a listing's answer until released. */
+class ListingBackend extends SharedBackend {
+  listed = 0;
+  hold: Promise<void> | undefined;
+  override async list(type: string): Promise<string[]> {
+    this.listed++;
+    const ids = await super.list(type);
+    await this.hold;
+    return ids;
+  }
+}
+
+lists('a list is served from memory until an object of its type is created or deleted', async () => {
+  const backend = new ListingBackend();
+  const store = new Store({ backend });
+  await store.saveMany([item('b'), item('a')]);
+  assert.equal(await store.list(Item), ['a', 'b']);
+  const again = await store.list(Item);
+  assert.equal(again, ['a', 'b']);
+  assert.is(backend.listed, 1, 'the second list read nothing');
+  again.push('mine');
+  assert.equal(await store.list(Item), ['a', 'b'], 'each caller gets its own copy');
+  await store.save(item('a', 'changed'));
+  assert.equal(await store.list(Item), ['a', 'b']);
+  assert.is(backend.listed, 1, 'saving a stored object changes no id');
+  await store.save(item('c'), { cache: false });
+  assert.equal(await store.list(Item), ['a', 'b', 'c']);
+  await store.delete(Item, 'a');
+  assert.equal(await store.list(Item), ['b', 'c']);
+  assert.equal(await store.listAll(), { Item: ['b', 'c'] });
+  await store.delete(Item, 'never'); // deletes nothing; the list is read again, still right
+  assert.equal(await store.list(Item), ['b', 'c']);
+  assert.is(backend.listed, 4);
+});
+
+lists('clear, imports, gc and cache.clear() drop the kept lists', async () => {
+  const store = new Store({ backend: new ListingBackend() });
+  await store.saveMany([item('a'), item('b')]);
+  assert.equal(await store.list(Item), ['a', 'b']);
+  const dump = await store.exportData();
+  await store.clear();
+  assert.equal(await store.list(Item), []);
+  await store.importData(dump);
+  assert.equal(await store.list(Item), ['a', 'b']);
+  const root = await store.load(Item, 'a');
+  await store.gc([root]);
+  assert.equal(await store.list(Item), ['a']);
+  await store.backend.write({ type: 'Item', id: 'z', kind: 'object', content: '{"json":{"label":"z"}}' });
+  store.cache.clear();
+  assert.equal(await store.list(Item), ['a', 'z']);
+});
+
+lists('another process creating an object is seen by the next list in a later iteration', async () => {
+  const backend = new ListingBackend();
+  const store = new Store({ backend });
+  await store.save(item('a'));
+  assert.equal(await store.list(Item), ['a']);
+  await backend.writeBehind({ type: 'Item', id: 'b', kind: 'object', content: '{"json":{"label":"b"}}' });
+  await nextTurn();
+  assert.equal(await store.list(Item), ['a', 'b']);
+});
+
+lists('a list that overlapped a save is not kept', async () => {
+  const backend = new ListingBackend();
+  const store = new Store({ backend });
+  await store.save(item('a'));
+  let release!: () => void;
+  backend.hold = new Promise((resolve) => (release = resolve));
+  const listing = store.list(Item); // reads ['a'], then waits
+  await store.save(item('b')); // done while the listing waits
+  backend.hold = undefined;
+  release();
+  assert.equal(await listing, ['a'], 'what the backend listed when asked');
+  assert.equal(await store.list(Item), ['a', 'b']);
+});
+
+lists('lists longer than cache.max are not kept; a store without a cache keeps none', async () => {
+  const small = new ListingBackend();
+  const store = new Store({ backend: small, cache: { max: 2 } });
+  await store.saveMany([item('a'), item('b'), item('c')]);
+  await store.list(Item);
+  await store.list(Item);
+  assert.is(small.listed, 2);
+  const off = new ListingBackend();
+  const uncached = new Store({ backend: off, cache: false });
+  await uncached.save(item('a'));
+  await uncached.list(Item);
+  await uncached.list(Item);
+  assert.is(off.listed, 2);
+});
+
+lists.run();
+
 // ObjectCache on its own: lookups go through an index of type -> id -> entry that every way an
 // entry leaves the LRU must keep in step.
 const unit = suite('ObjectCache');

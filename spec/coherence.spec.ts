@@ -74,6 +74,17 @@ for (const { kind, path: pathIn } of PERSISTENT) {
     assert.is((await store.load(Item, 'a')).label, 'theirs');
   });
 
+  test('objects another process creates or deletes are seen by the next list', async ({ store, path }) => {
+    await store.save(Object.assign(new Item('a'), { label: 'mine' }));
+    assert.equal(await store.list(Item), ['a']);
+    outside(path, 'save', 'b', 'theirs');
+    await nextIteration();
+    assert.equal(await store.list(Item), ['a', 'b']);
+    outside(path, 'delete', 'a');
+    await nextIteration();
+    assert.equal(await store.list(Item), ['b']);
+  });
+
   test('own saves do not empty the cache', async ({ store }) => {
     const a = await store.save(Object.assign(new Item('a'), { label: 'one' }));
     await nextIteration();

@@ -132,6 +132,27 @@ test('a load overlapping a save does not cache what it read', async () => {
   assert.is((await store.load(Note, 'a')).title, 'new');
 });
 
+test('a load that begins during a save and ends after it does not cache what it read (bug: it cached the old copy)', async () => {
+  // The load reads the stored record before the save replaces it, and finishes after the save.
+  class Slow extends InMemoryBackend {
+    override async write(write: RecordWrite): Promise<StoredRecord> {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return super.write(write);
+    }
+    override async load(type: string, id: string): Promise<StoredRecord | undefined> {
+      const record = await super.load(type, id);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return record;
+    }
+  }
+  const store = new Store({ backend: new Slow() });
+  await store.save(note('a', 'old'), { cache: false });
+  const saved = store.save(note('a', 'new'));
+  const loaded = store.load(Note, 'a');
+  await Promise.all([saved, loaded]);
+  assert.is((await store.load(Note, 'a')).title, 'new');
+});
+
 test('a cached object whose id was changed is not returned for its old id', async () => {
   const store = new Store();
   const a = await store.save(note('a'));

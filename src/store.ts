@@ -106,7 +106,7 @@ export class Store {
   readonly #versions = new WeakMap<object, number>();
   /** Loads under way, so concurrent loads of one id share one instance. */
   readonly #loading = new Map<string, Promise<Serializable | undefined>>();
-  /** Counts writes; a load that overlapped a write does not fill the cache with what it read. */
+  /** Counts the starts and ends of writes; a load that overlapped one does not cache what it read. */
   #writes = 0;
   #closed = false;
   /** Whether the backend was asked about outside changes in this event-loop iteration. */
@@ -267,9 +267,11 @@ export class Store {
       info = this.registry.register(target);
     }
     checkId(id, info.name);
-    this.#writes++;
-    this.#cache.delete(info.name, id);
-    return this.backend.delete(info.name, id);
+    return this.#writing(() => {
+      this.#cache.delete(info.name, id);
+      this.#cache.dropIds(info.name);
+      return this.backend.delete(info.name, id);
+    });
   }
 
   /**
@@ -291,26 +293,45 @@ export class Store {
     return this.backend.count(this.registry.register(Class).name);
   }
 
-  /** The ids of the stored objects of `Class`, sorted by code point. */
+  /**
+   * The ids of the stored objects of `Class`, sorted by code point. With the cache on, a list of
+   * at most `cache.max` ids is kept until this store creates or deletes an object of `Class`, or
+   * another process changes the store (checked as for a cached load), and served from memory.
+   */
   async list(Class: SerializableClass): Promise<string[]> {
     this.#check();
-    return this.backend.list(this.registry.register(Class).name);
+    return this.#listIds(this.registry.register(Class).name);
   }
 
   /** Every stored id by type name: `{ Note: ['a', 'b'], ... }`, types and ids sorted. */
   async listAll(): Promise<Record<string, string[]>> {
     this.#check();
     const all: Record<string, string[]> = {};
-    for (const type of await this.backend.listTypes()) all[type] = await this.backend.list(type);
+    for (const type of await this.backend.listTypes()) all[type] = await this.#listIds(type);
     return all;
+  }
+
+  /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
+  async #listIds(type: string): Promise<string[]> {
+    if (this.#cache.enabled) {
+      this.#noticeOutsideChanges();
+      const kept = this.#cache.ids(type);
+      if (kept !== undefined) return kept;
+    }
+    const writes = this.#writes;
+    const ids = await this.backend.list(type);
+    // A write since the listing began may have created or deleted an id: do not keep this list.
+    if (writes === this.#writes) this.#cache.setIds(type, ids);
+    return ids;
   }
 
   /** Deletes every stored object and empties the cache. */
   async clear(): Promise<void> {
     this.#check();
-    this.#writes++;
-    this.#cache.clear();
-    await this.backend.clear();
+    await this.#writing(() => {
+      this.#cache.clear();
+      return this.backend.clear();
+    });
   }
 
   /**
@@ -330,13 +351,15 @@ export class Store {
     });
     const garbage = await unreachable(this.#graph, keys);
     if (options.dryRun) return garbage;
-    this.#writes++;
-    for (const [type, ids] of Object.entries(garbage)) {
-      for (const id of ids) {
-        this.#cache.delete(type, id);
-        await this.backend.delete(type, id);
+    await this.#writing(async () => {
+      for (const [type, ids] of Object.entries(garbage)) {
+        this.#cache.dropIds(type);
+        for (const id of ids) {
+          this.#cache.delete(type, id);
+          await this.backend.delete(type, id);
+        }
       }
-    }
+    });
     return garbage;
   }
 
@@ -400,12 +423,27 @@ export class Store {
   }
 
   async #importing(run: () => Promise<ImportSummary>): Promise<ImportSummary> {
+    return this.#writing(async () => {
+      try {
+        return await run();
+      } finally {
+        // Even a failed import may have changed a non-atomic backend.
+        this.#cache.clear();
+      }
+    });
+  }
+
+  /**
+   * Runs a change of the stored data, counting it in #writes when it begins and when it ends: a
+   * load or a listing that overlapped it in any way sees another count and keeps nothing of what
+   * it read, which may be from before the change.
+   */
+  async #writing<T>(change: () => Promise<T>): Promise<T> {
     this.#writes++;
     try {
-      return await run();
+      return await change();
     } finally {
-      // Even a failed import may have changed a non-atomic backend.
-      this.#cache.clear();
+      this.#writes++;
     }
   }
 
@@ -420,6 +458,7 @@ export class Store {
    * several, then records their versions and caches them (or drops them, with `cache` false).
    */
   async #writeAll(objs: readonly Serializable[], writes: Iterable<RecordWrite>, cache: boolean): Promise<void> {
+    // Counted at both ends, as #writing does (spelt out here: saves are the hot path).
     this.#writes++;
     let records: StoredRecord[];
     try {
@@ -430,12 +469,21 @@ export class Store {
         records = await this.backend.writeMany(writes);
       }
     } catch (error) {
-      // After a failed write (a conflict above all) cached copies may be out of date.
-      for (const obj of objs) this.#cache.delete(this.#typeOf(obj), obj.id);
+      // After a failed write (a conflict above all) cached copies may be out of date, and a
+      // batch that is not atomic may have created some of its objects.
+      for (const obj of objs) {
+        const type = this.#typeOf(obj);
+        this.#cache.delete(type, obj.id);
+        this.#cache.dropIds(type);
+      }
       throw error;
+    } finally {
+      this.#writes++;
     }
     records.forEach((record, i) => {
       const obj = objs[i]!;
+      // Version 1: the object was not stored before, so its type's id list changed.
+      if (record.version === 1) this.#cache.dropIds(record.type);
       this.#versions.set(obj, record.version);
       if (cache) this.#cache.set(record.type, record.id, obj, record.content);
       else this.#cache.delete(record.type, record.id);
