@@ -488,7 +488,7 @@ processes('SIGKILL of a writer: every file parses, every acknowledged save is th
   assert.equal(readdirSync(join(root, 'T')).filter((name) => !name.endsWith('.json')), []);
 });
 
-processes('two processes racing with expectedVersion: exactly one wins each race; versions count every save', async ({ root }) => {
+processes('two processes racing to create and update: exactly one wins each expectedVersion race; versions count every save', async ({ root }) => {
   const count = 40;
   const start = (name: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, root, 'race', name, String(count)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -513,6 +513,7 @@ processes('two processes racing with expectedVersion: exactly one wins each race
       assert.is(Number(one!.created.includes(id)) + Number(two!.created.includes(id)), 1, `one creator of ${id}`);
       assert.is(Number(one!.updated.includes(id)) + Number(two!.updated.includes(id)), 1, `one updater of ${id}`);
       assert.is((await backend.load('Race', id))?.version, 2);
+      assert.is((await backend.load('Fresh', `f${i}`))?.version, 2, `both saves of the new object f${i} count`);
     }
     assert.is((await backend.load('Shared', 'counter'))?.version, 2 * count, 'no save lost');
     await rejects(backend.write(w('Race', 'r0', '{}', { expectedVersion: 1 })), ConflictError);

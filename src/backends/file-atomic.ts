@@ -1,14 +1,15 @@
 /**
  * Atomic file replacement for the file backend: write a temp file in the target's folder, fsync
- * it, rename it over the target, fsync the folder. A reader opens either the old file or the new
- * one, never a part; after a crash the target is the old or the new version, and the temp file is
- * left behind under a name that says who wrote it, so the next open can delete it.
+ * it, rename it over the target (or, to create a file that must not exist yet, hard-link it to the
+ * target's name), fsync the folder. A reader opens either the old file or the new one, never a
+ * part; after a crash the target is the old or the new version, and the temp file is left behind
+ * under a name that says who wrote it, so the next open can delete it.
  *
  * Temp names: `.<host>-<pid>-<unique hex>.tmp`. They start with a dot, which no object file does.
  * @module
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsync, linkSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +35,46 @@ const SYNC_WRITE_LIMIT = 64 * 1024;
  * the fsyncs, which wait for the disk, are not.
  */
 export async function writeAtomic(dir: string, name: string, data: string, durable: boolean): Promise<void> {
+  const temp = await writeTemp(dir, data, durable);
+  try {
+    renameSync(temp, join(dir, name));
+  } catch (error) {
+    removeQuietly(temp);
+    throw error;
+  }
+  if (durable) await syncDir(dir);
+}
+
+/**
+ * Creates `dir/name` holding `data`, atomically, unless a file of that name exists: the temp file
+ * is hard-linked to the name, and `link`, unlike `rename`, never replaces a file. So of several
+ * processes creating one name at once exactly one succeeds, without a lock. The temp name is
+ * removed either way.
+ * @returns false when `dir/name` exists (nothing is changed then).
+ * @throws the `link` error when this filesystem has no hard links (see {@link isNoLinkError}).
+ */
+export async function createAtomic(dir: string, name: string, data: string, durable: boolean): Promise<boolean> {
+  const temp = await writeTemp(dir, data, durable);
+  try {
+    linkSync(temp, join(dir, name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    removeQuietly(temp);
+  }
+  if (durable) await syncDir(dir);
+  return true;
+}
+
+/** Whether `error`, thrown by `link`, says that this filesystem cannot make hard links (FAT, some network shares). */
+export function isNoLinkError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS';
+}
+
+/** Writes `data` to a new temp file in `dir` (fsynced when `durable`); removed again if that fails. @returns its path. */
+async function writeTemp(dir: string, data: string, durable: boolean): Promise<string> {
   const temp = join(dir, tempName());
   try {
     if (data.length <= SYNC_WRITE_LIMIT) {
@@ -53,16 +94,20 @@ export async function writeAtomic(dir: string, name: string, data: string, durab
         await handle.close();
       }
     }
-    renameSync(temp, join(dir, name));
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created, or already renamed
-    }
+    removeQuietly(temp);
     throw error;
   }
-  if (durable) await syncDir(dir);
+  return temp;
+}
+
+/** Deletes `path`, ignoring any error (never created, or already renamed). */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // nothing to remove
+  }
 }
 
 /** A fresh temp file name for this process. */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { compareIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
-import { syncDir, writeAtomic } from './file-atomic.js';
+import { createAtomic, isNoLinkError, syncDir, writeAtomic } from './file-atomic.js';
 import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
 import { FileLocks } from './file-lock.js';
 import { addLongId, readLongIds } from './file-long-ids.js';
@@ -67,6 +67,8 @@ export class FileBackend extends StorageBackend {
   /** Type folders known to exist with their exact name. */
   readonly #folders = new Set<string>();
   readonly #cleanup: Promise<void>;
+  /** Whether this filesystem makes hard links; if not, new objects are created under their lock. */
+  #links = true;
   #closed = false;
 
   constructor(options: FileBackendOptions) {
@@ -106,21 +108,54 @@ export class FileBackend extends StorageBackend {
     this.#check();
     const { type, id, expectedVersion } = write;
     const stem = encodeId(id);
+    // A new object needs no lock: it is created with link(), which never replaces a file, so of
+    // two processes creating it at once one succeeds and the other saves again as an update.
+    if (!expectedVersion && this.#links) {
+      const created = await this.#createUnlocked(write, stem);
+      if (created !== undefined) return created;
+    }
     return this.#locked(type, stem, async (folder) => {
-      const previous = await readHeader(join(folder, stem + SUFFIX), type, id);
-      const actual = previous?.version ?? 0;
-      if (expectedVersion !== undefined && expectedVersion !== actual) throw new ConflictError(type, id, expectedVersion, actual);
-      const record: StoredRecord = Object.freeze({
-        type,
-        id,
-        kind: write.kind,
-        content: write.content,
-        version: actual + 1,
-        updatedAt: this.#now(),
-      });
-      await this.#store(folder, stem, record, previous === undefined);
-      return record;
+      const file = join(folder, stem + SUFFIX);
+      for (;;) {
+        const previous = await readHeader(file, type, id);
+        const actual = previous?.version ?? 0;
+        if (expectedVersion !== undefined && expectedVersion !== actual) throw new ConflictError(type, id, expectedVersion, actual);
+        const record = this.#record(write, actual + 1);
+        if (previous !== undefined) {
+          await this.#replace(folder, stem, record);
+          return record;
+        }
+        if (await this.#create(folder, stem, record, true)) return record;
+        // Created without the lock by another process since the header was read: read it again.
+      }
     });
+  }
+
+  /**
+   * Creates the object of `write` as version 1 without taking its lock, if its file does not
+   * exist. @returns the record, or `undefined` when the object exists or its folder vanished
+   * (another process's `clear()`): then the locked path decides.
+   */
+  async #createUnlocked(write: RecordWrite, stem: string): Promise<StoredRecord | undefined> {
+    const folder = await this.#makeFolder(write.type);
+    // existsSync does not throw: a failed open would, and building its error costs ~5 µs.
+    if (existsSync(join(folder, stem + SUFFIX))) return undefined;
+    const record = this.#record(write, 1);
+    try {
+      return (await this.#create(folder, stem, record, false)) ? record : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#folders.delete(write.type);
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  /** The record `write` stores as `version`. */
+  #record(write: RecordWrite, version: number): StoredRecord {
+    const { type, id, kind, content } = write;
+    return Object.freeze({ type, id, kind, content, version, updatedAt: this.#now() });
   }
 
   /**
@@ -147,7 +182,12 @@ export class FileBackend extends StorageBackend {
     this.#check();
     const stem = encodeId(record.id);
     const { type, id, kind, content, version, updatedAt } = record;
-    await this.#locked(type, stem, (folder) => this.#store(folder, stem, { type, id, kind, content, version, updatedAt }, true));
+    await this.#locked(type, stem, async (folder) => {
+      // The index entry goes first, so that a hashed file is never listed without it; a second
+      // entry for one stem is harmless.
+      if (isHashedStem(stem)) await addLongId(folder, stem, id);
+      await this.#replace(folder, stem, { type, id, kind, content, version, updatedAt });
+    });
   }
 
   async delete(type: string, id: string): Promise<boolean> {
@@ -255,12 +295,35 @@ export class FileBackend extends StorageBackend {
     await this.#cleanup;
   }
 
-  async #store(folder: string, stem: string, record: StoredRecord, isNew: boolean): Promise<void> {
-    const text = formatRecord(record);
+  /** Writes `record` over the object's file. */
+  async #replace(folder: string, stem: string, record: StoredRecord): Promise<void> {
+    await writeAtomic(folder, stem + SUFFIX, formatRecord(record), this.durable);
+    this.#changes.note();
+  }
+
+  /**
+   * Writes `record` as the object's file if there is none: by link, or, where this filesystem has
+   * no hard links, by rename when the caller holds the object's lock (`locked`).
+   * @returns false when the file exists, or when it takes the lock to create it here.
+   */
+  async #create(folder: string, stem: string, record: StoredRecord, locked: boolean): Promise<boolean> {
     // The index entry goes first, so that a hashed file is never listed without it.
-    if (isNew && isHashedStem(stem)) await addLongId(folder, stem, record.id);
+    if (isHashedStem(stem)) await addLongId(folder, stem, record.id);
+    const text = formatRecord(record);
+    if (this.#links) {
+      try {
+        if (!(await createAtomic(folder, stem + SUFFIX, text, this.durable))) return false;
+        this.#changes.note();
+        return true;
+      } catch (error) {
+        if (!isNoLinkError(error)) throw error;
+        this.#links = false;
+      }
+    }
+    if (!locked) return false;
     await writeAtomic(folder, stem + SUFFIX, text, this.durable);
     this.#changes.note();
+    return true;
   }
 
   /** Runs `fn` holding the lock of (type, stem), in the type's folder, made if missing. */
