@@ -57,6 +57,26 @@ test('save then load gives the object back; versions count saves', async () => {
   assert.is(store.versionOf(fresh), 2);
 });
 
+test('versions are per store, invisible to copies, and kept for frozen objects', async () => {
+  const one = new Store();
+  const two = new Store();
+  const a = note('a');
+  await one.save(a);
+  await one.save(a);
+  await two.save(a);
+  assert.is(one.versionOf(a), 2);
+  assert.is(two.versionOf(a), 1);
+  assert.equal(Object.keys(a).sort(), ['id', 'tags', 'title']);
+  const copy = Object.assign(new Note('copy'), { ...a, id: 'copy' });
+  assert.is(one.versionOf(copy), undefined, 'a spread copy carries no version');
+  assert.is(JSON.stringify(a), JSON.stringify({ id: 'a', title: 'a', tags: [] }));
+  const frozen = Object.freeze(note('f'));
+  await one.save(frozen);
+  await one.save(frozen, { expectedVersion: 1 });
+  assert.is(one.versionOf(frozen), 2);
+  assert.is((await one.load(Note, 'f', { cache: false })).title, 'f');
+});
+
 test('independent stores share nothing', async () => {
   const one = new Store();
   const two = new Store();

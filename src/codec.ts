@@ -145,7 +145,7 @@ export class Codec {
 
   #parse(content: string, superjson: SuperJSON, type: string, id: string): unknown {
     const envelope = this.#envelope(content, type, id);
-    if (!('meta' in envelope)) return envelope.json;
+    if (!('meta' in envelope) || reviveDates(envelope.json, envelope.meta)) return envelope.json;
     try {
       return superjson.deserialize(envelope as never, { inPlace: true });
     } catch (error) {
@@ -310,6 +310,40 @@ class Scan {
     this.#path.pop();
     return shape;
   }
+}
+
+/**
+ * Applies a superjson `meta` that only says where Dates are (what `encode` writes for
+ * {@link Shape.PlainAndDates}: `{"values":{"a.0.when":["Date"]},"v":1}`) to `json` in place, as
+ * superjson would, without superjson's walk. Checks every path before changing anything.
+ * @returns false, having changed nothing, when `meta` says anything else: superjson applies it.
+ */
+function reviveDates(json: unknown, meta: unknown): boolean {
+  if (meta === null || typeof meta !== 'object') return false;
+  for (const key in meta) if (key !== 'values' && key !== 'v') return false;
+  const { values, v } = meta as { values?: unknown; v?: unknown };
+  if ((v !== undefined && v !== 1) || values === null || typeof values !== 'object' || Array.isArray(values)) return false;
+  const holders: Array<Record<string, unknown>> = [];
+  const keys: string[] = [];
+  for (const path in values) {
+    const annotation = (values as Record<string, unknown>)[path];
+    if (!Array.isArray(annotation) || annotation.length !== 1 || annotation[0] !== 'Date' || path.includes('\\')) return false;
+    let holder: unknown = json;
+    let start = 0;
+    for (let dot = path.indexOf('.'); dot >= 0; start = dot + 1, dot = path.indexOf('.', start)) holder = step(holder, path.slice(start, dot));
+    const key = path.slice(start);
+    if (typeof step(holder, key) !== 'string') return false;
+    holders.push(holder as Record<string, unknown>);
+    keys.push(key);
+  }
+  for (let i = 0; i < holders.length; i++) holders[i]![keys[i]!] = new Date(holders[i]![keys[i]!] as string);
+  return true;
+}
+
+/** `holder[key]` when `holder` is an object that has `key` of its own (and `key` is safe to read), else `undefined`. */
+function step(holder: unknown, key: string): unknown {
+  if (holder === null || typeof holder !== 'object' || key === '__proto__' || key === 'constructor' || key === 'prototype') return undefined;
+  return Object.hasOwn(holder, key) ? (holder as Record<string, unknown>)[key] : undefined;
 }
 
 /** A key as superjson writes it in a path: `.` and `\` escaped with a backslash. */

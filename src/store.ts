@@ -13,6 +13,7 @@ import { ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
+import { Versions } from './versions.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {
@@ -103,7 +104,7 @@ export class Store {
   readonly #cache: ObjectCache;
   readonly #graph: GraphContext;
   /** The stored version each live object was last saved or loaded at. */
-  readonly #versions = new WeakMap<object, number>();
+  readonly #versions = new Versions();
   /** Loads under way, so concurrent loads of one id share one instance. */
   readonly #loading = new Map<string, Promise<Serializable | undefined>>();
   /** Counts the starts and ends of writes; a load that overlapped one does not cache what it read. */
