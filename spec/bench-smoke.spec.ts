@@ -11,7 +11,7 @@ import { mergeRuns, type CellResult } from '../bench/compare/cell.js';
 import { tempDir } from './helpers.js';
 
 const HARNESS = fileURLToPath(new URL('../bench/compare.bench.ts', import.meta.url));
-const OPERATIONS = ['save', 'saveMany', 'loadCold', 'loadWarm', 'exists', 'list', 'delete', 'export', 'import', 'graphSave', 'graphLoad'];
+const OPERATIONS = ['save', 'saveMany', 'loadCold', 'loadWarm', 'exists', 'list', 'listAgain', 'delete', 'export', 'import', 'graphSave', 'graphLoad'];
 
 interface Op {
   rate: number;

@@ -178,27 +178,44 @@ class ListingBackend extends SharedBackend {
   }
 }
 
-lists('a list is served from memory until an object of its type is created or deleted', async () => {
+lists('a kept list is served from memory and follows the store\'s own creates and deletes', async () => {
   const backend = new ListingBackend();
   const store = new Store({ backend });
   await store.saveMany([item('b'), item('a')]);
   assert.equal(await store.list(Item), ['a', 'b']);
   const again = await store.list(Item);
   assert.equal(again, ['a', 'b']);
-  assert.is(backend.listed, 1, 'the second list read nothing');
   again.push('mine');
   assert.equal(await store.list(Item), ['a', 'b'], 'each caller gets its own copy');
-  await store.save(item('a', 'changed'));
-  assert.equal(await store.list(Item), ['a', 'b']);
-  assert.is(backend.listed, 1, 'saving a stored object changes no id');
-  await store.save(item('c'), { cache: false });
-  assert.equal(await store.list(Item), ['a', 'b', 'c']);
+  await store.save(item('a', 'changed')); // an update: no new id
+  await store.save(item('aa'), { cache: false });
+  await store.saveMany([item('c'), item('0')]);
+  assert.equal(await store.list(Item), ['0', 'a', 'aa', 'b', 'c']);
   await store.delete(Item, 'a');
-  assert.equal(await store.list(Item), ['b', 'c']);
-  assert.equal(await store.listAll(), { Item: ['b', 'c'] });
-  await store.delete(Item, 'never'); // deletes nothing; the list is read again, still right
-  assert.equal(await store.list(Item), ['b', 'c']);
-  assert.is(backend.listed, 4);
+  await store.delete(Item, 'never'); // deletes nothing
+  await store.save(item('d'));
+  await store.delete(Item, 'd'); // created and deleted between two lists
+  await store.delete(Item, 'c');
+  await store.save(item('c')); // deleted and created again
+  assert.equal(await store.list(Item), ['0', 'aa', 'b', 'c']);
+  assert.equal(await store.listAll(), { Item: ['0', 'aa', 'b', 'c'] });
+  assert.is(backend.listed, 1, 'the backend was listed once');
+  assert.equal(await store.backend.list('Item'), ['0', 'aa', 'b', 'c'], 'the backend agrees');
+});
+
+lists('a kept list that grows past cache.max is dropped', async () => {
+  const backend = new ListingBackend();
+  const store = new Store({ backend, cache: { max: 3 } });
+  await store.saveMany([item('a'), item('b')]);
+  assert.equal(await store.list(Item), ['a', 'b']);
+  await store.save(item('c'));
+  assert.equal(await store.list(Item), ['a', 'b', 'c']);
+  assert.is(backend.listed, 1);
+  await store.save(item('d'));
+  assert.equal(await store.list(Item), ['a', 'b', 'c', 'd']);
+  assert.is(backend.listed, 2, 'four ids: listed by the backend, and not kept');
+  await store.list(Item);
+  assert.is(backend.listed, 3);
 });
 
 lists('clear, imports, gc and cache.clear() drop the kept lists', async () => {

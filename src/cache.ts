@@ -1,10 +1,10 @@
 /**
  * The object cache in front of every backend: lru-cache holding live instances by type and id
- * (an identity map), with hit/miss/eviction counters, and the id lists of the types listed since
- * their last change.
+ * (an identity map), with hit/miss/eviction counters, and the kept id lists of listed types.
  * @module
  */
 import { LRUCache } from 'lru-cache';
+import { IdLists } from './id-lists.js';
 import { checkInteger, checkOptions } from './options.js';
 
 /** Options of the object cache. */
@@ -66,11 +66,8 @@ export class ObjectCache {
   readonly #lru: LRUCache<Entry, object> | undefined;
   /** type -> id -> entry, for every entry #lru holds. */
   readonly #index = new Map<string, Map<string, Entry>>();
-  /**
-   * type -> its sorted ids as the backend last listed them, until the store notes a change to the
-   * type; only lists of at most `max` ids, so the bound on objects bounds these too.
-   */
-  readonly #lists = new Map<string, readonly string[]>();
+  /** The kept id lists, of at most `max` ids each (none when the cache is off). */
+  readonly ids: IdLists;
   /** Entries expire: a peek must ask the LRU whether its entry is still fresh. */
   readonly #expires: boolean;
   #hits = 0;
@@ -80,11 +77,15 @@ export class ObjectCache {
 
   constructor(options: CacheOptions | false = {}) {
     this.#expires = options !== false && !!options.ttl;
-    if (options === false) return;
+    if (options === false) {
+      this.ids = new IdLists(0);
+      return;
+    }
     checkOptions('cache', options, ['max', 'maxSize', 'ttl', 'now']);
     checkInteger('cache', 'max', options.max, 1);
     checkInteger('cache', 'maxSize', options.maxSize, 0);
     checkInteger('cache', 'ttl', options.ttl, 0);
+    this.ids = new IdLists(options.max ?? DEFAULT_CACHE_MAX);
     const { now } = options;
     this.#lru = new LRUCache<Entry, object>({
       max: options.max ?? DEFAULT_CACHE_MAX,
@@ -146,26 +147,11 @@ export class ObjectCache {
     return entry !== undefined && (this.#lru?.delete(entry) ?? false);
   }
 
-  /** The ids of `type` as last listed (a copy the caller may change), unless it changed since. */
-  ids(type: string): string[] | undefined {
-    return this.#lists.get(type)?.slice();
-  }
-
-  /** Keeps `ids`, the sorted ids of `type` just listed, if there are at most `max` of them. */
-  setIds(type: string, ids: readonly string[]): void {
-    if (this.#lru && ids.length <= this.#lru.max) this.#lists.set(type, ids.slice());
-  }
-
-  /** Forgets the ids of `type`: an object of it was created or deleted. */
-  dropIds(type: string): void {
-    this.#lists.delete(type);
-  }
-
   /** Drops every entry and every list of ids; the counters are kept. */
   clear(): void {
     this.#lru?.clear();
     this.#index.clear();
-    this.#lists.clear();
+    this.ids.clear();
   }
 
   /** Drops every entry because the store changed behind this cache's back; counted in stats. */

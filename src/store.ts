@@ -268,10 +268,11 @@ export class Store {
       info = this.registry.register(target);
     }
     checkId(id, info.name);
-    return this.#writing(() => {
+    return this.#writing(async () => {
       this.#cache.delete(info.name, id);
-      this.#cache.dropIds(info.name);
-      return this.backend.delete(info.name, id);
+      const deleted = await this.backend.delete(info.name, id);
+      if (deleted) this.#cache.ids.remove(info.name, id);
+      return deleted;
     });
   }
 
@@ -295,9 +296,10 @@ export class Store {
   }
 
   /**
-   * The ids of the stored objects of `Class`, sorted by code point. With the cache on, a list of
-   * at most `cache.max` ids is kept until this store creates or deletes an object of `Class`, or
-   * another process changes the store (checked as for a cached load), and served from memory.
+   * The ids of the stored objects of `Class`, sorted by code point. With the cache on, the list
+   * (of at most `cache.max` ids) is kept after the first call and served from memory, kept up to
+   * date with this store's own creates and deletes, until another process changes the store
+   * (checked as for a cached load).
    */
   async list(Class: SerializableClass): Promise<string[]> {
     this.#check();
@@ -316,13 +318,13 @@ export class Store {
   async #listIds(type: string): Promise<string[]> {
     if (this.#cache.enabled) {
       this.#noticeOutsideChanges();
-      const kept = this.#cache.ids(type);
+      const kept = this.#cache.ids.get(type);
       if (kept !== undefined) return kept;
     }
     const writes = this.#writes;
     const ids = await this.backend.list(type);
     // A write since the listing began may have created or deleted an id: do not keep this list.
-    if (writes === this.#writes) this.#cache.setIds(type, ids);
+    if (writes === this.#writes) this.#cache.ids.set(type, ids);
     return ids;
   }
 
@@ -354,7 +356,7 @@ export class Store {
     if (options.dryRun) return garbage;
     await this.#writing(async () => {
       for (const [type, ids] of Object.entries(garbage)) {
-        this.#cache.dropIds(type);
+        this.#cache.ids.drop(type);
         for (const id of ids) {
           this.#cache.delete(type, id);
           await this.backend.delete(type, id);
@@ -475,7 +477,7 @@ export class Store {
       for (const obj of objs) {
         const type = this.#typeOf(obj);
         this.#cache.delete(type, obj.id);
-        this.#cache.dropIds(type);
+        this.#cache.ids.drop(type);
       }
       throw error;
     } finally {
@@ -483,8 +485,8 @@ export class Store {
     }
     records.forEach((record, i) => {
       const obj = objs[i]!;
-      // Version 1: the object was not stored before, so its type's id list changed.
-      if (record.version === 1) this.#cache.dropIds(record.type);
+      // Version 1: the object was not stored before.
+      if (record.version === 1) this.#cache.ids.add(record.type, record.id);
       this.#versions.set(obj, record.version);
       if (cache) this.#cache.set(record.type, record.id, obj, record.content);
       else this.#cache.delete(record.type, record.id);

@@ -155,14 +155,22 @@ async function perOp<T>(
   return summarize(rates, total);
 }
 
-/** Runs a whole-collection operation round by round until the rounds or the budget run out. */
-async function whole(budget: Budget, fn: (round: number, deadline: number) => Promise<{ count: number; partial?: boolean }>): Promise<OpResult> {
+/**
+ * Runs a whole-collection operation round by round until the rounds or the budget run out;
+ * `before` runs ahead of each round, outside the clock.
+ */
+async function whole(
+  budget: Budget,
+  fn: (round: number, deadline: number) => Promise<{ count: number; partial?: boolean }>,
+  before?: () => Promise<void>,
+): Promise<OpResult> {
   const rates: number[] = [];
   let total = 0;
   let items = 0;
   let partial = false;
   const stop = now() + budget.roundMs * budget.rounds;
   for (let round = 0; round < budget.rounds && (round === 0 || now() < stop); round++) {
+    await before?.();
     globalThis.gc?.();
     const start = now();
     const result = await fn(round, start + budget.roundMs * budget.rounds);
@@ -201,7 +209,12 @@ export async function runCell(contender: Contender, n: number, dir: string, budg
       return perOp(budget, (cap) => random(cap, warmCount), store.loadWarm!, budget.reads);
     }),
     exists: store.exists && (() => perOp(budget, (cap) => random(cap, n), store.exists!, budget.reads)),
-    list: store.list && (() => whole(budget, (_round, deadline) => store.list!(deadline))),
+    // The first list after a change, then a list right after another (what a cache of ids serves).
+    list: store.list && (() => whole(budget, (_round, deadline) => store.list!(deadline), store.beforeList && (() => store.beforeList!()))),
+    listAgain: store.list && (async () => {
+      await store.list!(now() + budget.roundMs * budget.rounds);
+      return whole(budget, (_round, deadline) => store.list!(deadline));
+    }),
     save: store.save && (() => {
       const made = new Map<unknown, string>();
       const make = () => {
@@ -266,7 +279,7 @@ export async function runCell(contender: Contender, n: number, dir: string, budg
       });
     }),
   };
-  const order: Operation[] = ['loadCold', 'loadWarm', 'exists', 'list', 'save', 'saveMany', 'delete', 'graphSave', 'graphLoad', 'export', 'import'];
+  const order: Operation[] = ['loadCold', 'loadWarm', 'exists', 'list', 'listAgain', 'save', 'saveMany', 'delete', 'graphSave', 'graphLoad', 'export', 'import'];
   for (const op of order) {
     const run = plan[op];
     if (!run) {

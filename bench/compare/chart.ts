@@ -3,7 +3,7 @@
 import type { Operation } from './contender.js';
 import { cell, formatRate, op, type Results } from './report.js';
 
-const OPS: Operation[] = ['save', 'saveMany', 'loadCold', 'loadWarm', 'exists', 'list', 'delete'];
+const OPS: Operation[] = ['save', 'saveMany', 'loadCold', 'loadWarm', 'exists', 'list', 'listAgain', 'delete'];
 const LABELS: Record<string, string> = {
   save: 'save',
   saveMany: 'batch save (per doc)',
@@ -11,6 +11,7 @@ const LABELS: Record<string, string> = {
   loadWarm: 'load, warm / RAM',
   exists: 'exists',
   list: 'list ids (per id)',
+  listAgain: 'list again (per id)',
   delete: 'delete',
 };
 /** Contenders shown, with their colours: cuttle in blues, ceilings in greys, peers in warm colours. */

@@ -9,6 +9,7 @@ export const OPERATIONS = [
   'loadWarm',
   'exists',
   'list',
+  'listAgain',
   'delete',
   'export',
   'import',
@@ -25,6 +26,7 @@ export const OPERATION_LABELS: Record<Operation, string> = {
   loadWarm: 'load by id, warm',
   exists: 'exists',
   list: 'list ids, per id',
+  listAgain: 'list ids again, per id',
   delete: 'delete',
   export: 'export all, per record',
   import: 'import all, per record',
@@ -33,7 +35,7 @@ export const OPERATION_LABELS: Record<Operation, string> = {
 };
 
 /** Operations whose one call covers the whole collection: rated in items per second. */
-export const WHOLE: ReadonlySet<Operation> = new Set(['list', 'export', 'import']);
+export const WHOLE: ReadonlySet<Operation> = new Set(['list', 'listAgain', 'export', 'import']);
 
 /** Which raw ceiling a contender is measured against. */
 export type Family = 'memory' | 'sqlite' | 'files-durable' | 'files';
@@ -53,8 +55,13 @@ export interface Instance {
   /** Called once with the warm set before loadWarm is measured. */
   warm?(ids: string[]): Promise<void>;
   exists?(id: string): unknown;
-  /** Every id, sorted; may stop at `deadline` (ms, performance.now) and say it did. */
+  /**
+   * Every id, sorted; may stop at `deadline` (ms, performance.now) and say it did. Measured twice:
+   * `list` after {@link Instance.beforeList}, and `listAgain` right after another list.
+   */
   list?(deadline: number): Promise<{ count: number; partial?: boolean }>;
+  /** Before each round of `list`, not measured: forgets what an earlier list kept (cuttle's kept id list). */
+  beforeList?(): Promise<void>;
   delete?(id: string): unknown;
   /** Writes every record to `path`. @returns the count. */
   exportAll?(path: string): Promise<number>;

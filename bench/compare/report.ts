@@ -90,6 +90,7 @@ const SHORT: Record<Operation, string> = {
   loadWarm: 'load warm',
   exists: 'exists',
   list: 'list/id',
+  listAgain: 'again/id',
   delete: 'delete',
   export: 'export/rec',
   import: 'import/rec',

@@ -12,6 +12,8 @@ import type { Contender, Family, Instance } from '../contender.js';
 import { docId, Folder, GRAPH_SIZE, TYPE, WorkDoc } from '../workload.js';
 
 const SEED_CHUNK = 10_000;
+/** The id of the document saved and deleted before each first list. */
+const LIST_PROBE = 'list-probe';
 
 interface Kind {
   /** A backend in `dir`; `seeding`: the one documents are seeded through. */
@@ -67,6 +69,11 @@ function openCuttle(kind: Kind, dir: string, caching: Caching, maxN: number): In
       : {}),
     exists: caching === 'all' ? (id) => store.cache.peek(WorkDoc, id) !== undefined || store.exists(WorkDoc, id) : (id) => store.exists(WorkDoc, id),
     list: async () => ({ count: (await store.list(WorkDoc)).length }),
+    // A change of the type (an object created and deleted) drops the store's kept id list.
+    async beforeList() {
+      await store.save(new WorkDoc(LIST_PROBE, 0), { cache: false });
+      await store.delete(WorkDoc, LIST_PROBE);
+    },
     delete: (id) => store.delete(WorkDoc, id),
     exportAll: async (path) => (await store.exportTo(path)).count,
     async prepareImport(path, count) {

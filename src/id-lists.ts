@@ -1,0 +1,79 @@
+/**
+ * The sorted ids of each type as the backend last listed them, kept up to date with the store's
+ * own creates and deletes, so that `list` answers from memory. Another process's changes are not
+ * seen here: the store empties these lists with the rest of its cache when it notices them.
+ * @module
+ */
+import { compareIds } from './backends/backend.js';
+
+/** One type's kept list: `sorted` as listed, plus the creates and deletes noted since. */
+interface Kept {
+  sorted: string[];
+  added: Set<string>;
+  removed: Set<string>;
+}
+
+/** Kept id lists of at most `max` ids each; a list that grows past `max` is dropped. */
+export class IdLists {
+  readonly #max: number;
+  readonly #lists = new Map<string, Kept>();
+
+  /** @param max the longest list kept (the cache's `max`); 0 keeps nothing. */
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** The ids of `type` (sorted, a copy the caller may change), or `undefined` when none is kept. */
+  get(type: string): string[] | undefined {
+    const kept = this.#lists.get(type);
+    if (kept === undefined) return undefined;
+    if (kept.added.size > 0 || kept.removed.size > 0) {
+      kept.sorted = merge(kept.sorted, kept.added, kept.removed);
+      kept.added.clear();
+      kept.removed.clear();
+    }
+    return kept.sorted.slice();
+  }
+
+  /** Keeps `ids`, the sorted ids of `type` just listed by the backend, if there are at most `max`. */
+  set(type: string, ids: readonly string[]): void {
+    if (ids.length <= this.#max) this.#lists.set(type, { sorted: ids.slice(), added: new Set(), removed: new Set() });
+  }
+
+  /** Notes that an object of `type` was created under `id` (it was not stored before). */
+  add(type: string, id: string): void {
+    const kept = this.#lists.get(type);
+    if (kept === undefined || kept.removed.delete(id)) return;
+    kept.added.add(id);
+    if (kept.sorted.length - kept.removed.size + kept.added.size > this.#max) this.#lists.delete(type);
+  }
+
+  /** Notes that the object of `type` stored under `id` was deleted. */
+  remove(type: string, id: string): void {
+    const kept = this.#lists.get(type);
+    if (kept === undefined || kept.added.delete(id)) return;
+    kept.removed.add(id);
+  }
+
+  /** Forgets the list of `type`: its ids changed in a way not noted (a failed batch, `gc`). */
+  drop(type: string): void {
+    this.#lists.delete(type);
+  }
+
+  clear(): void {
+    this.#lists.clear();
+  }
+}
+
+/** `sorted` without `removed`, with `added` merged in at their places. */
+function merge(sorted: readonly string[], added: ReadonlySet<string>, removed: ReadonlySet<string>): string[] {
+  const extra = [...added].sort(compareIds);
+  const out: string[] = [];
+  let next = 0;
+  for (const id of sorted) {
+    while (next < extra.length && compareIds(extra[next]!, id) < 0) out.push(extra[next++]!);
+    if (!removed.has(id)) out.push(id);
+  }
+  while (next < extra.length) out.push(extra[next++]!);
+  return out;
+}
