@@ -209,7 +209,7 @@ export async function runCell(contender: Contender, n: number, dir: string, budg
       return perOp(budget, (cap) => random(cap, warmCount), store.loadWarm!, budget.reads);
     }),
     exists: store.exists && (() => perOp(budget, (cap) => random(cap, n), store.exists!, budget.reads)),
-    // The first list after a change, then a list right after another (what a cache of ids serves).
+    // The first list (nothing kept from an earlier one), then a list right after another.
     list: store.list && (() => whole(budget, (_round, deadline) => store.list!(deadline), store.beforeList && (() => store.beforeList!()))),
     listAgain: store.list && (async () => {
       await store.list!(now() + budget.roundMs * budget.rounds);

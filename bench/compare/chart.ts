@@ -10,8 +10,8 @@ const LABELS: Record<string, string> = {
   loadCold: 'load, cold',
   loadWarm: 'load, warm / RAM',
   exists: 'exists',
-  list: 'list ids (per id)',
-  listAgain: 'list again (per id)',
+  list: 'list ids, first (per id)',
+  listAgain: 'list ids, again (per id)',
   delete: 'delete',
 };
 /** Contenders shown, with their colours: cuttle in blues, ceilings in greys, peers in warm colours. */

@@ -25,8 +25,8 @@ export const OPERATION_LABELS: Record<Operation, string> = {
   loadCold: 'load by id, cold',
   loadWarm: 'load by id, warm',
   exists: 'exists',
-  list: 'list ids, per id',
-  listAgain: 'list ids again, per id',
+  list: 'list ids (first), per id',
+  listAgain: 'list ids (again), per id',
   delete: 'delete',
   export: 'export all, per record',
   import: 'import all, per record',
@@ -60,7 +60,7 @@ export interface Instance {
    * `list` after {@link Instance.beforeList}, and `listAgain` right after another list.
    */
   list?(deadline: number): Promise<{ count: number; partial?: boolean }>;
-  /** Before each round of `list`, not measured: forgets what an earlier list kept (cuttle's kept id list). */
+  /** Before each round of `list`, not measured: forgets what an earlier list kept (cuttle: empties its cache). */
   beforeList?(): Promise<void>;
   delete?(id: string): unknown;
   /** Writes every record to `path`. @returns the count. */

@@ -89,7 +89,7 @@ const SHORT: Record<Operation, string> = {
   loadCold: 'load cold',
   loadWarm: 'load warm',
   exists: 'exists',
-  list: 'list/id',
+  list: 'list 1st/id',
   listAgain: 'again/id',
   delete: 'delete',
   export: 'export/rec',

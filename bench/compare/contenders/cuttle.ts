@@ -12,8 +12,6 @@ import type { Contender, Family, Instance } from '../contender.js';
 import { docId, Folder, GRAPH_SIZE, TYPE, WorkDoc } from '../workload.js';
 
 const SEED_CHUNK = 10_000;
-/** The id of the document saved and deleted before each first list. */
-const LIST_PROBE = 'list-probe';
 
 interface Kind {
   /** A backend in `dir`; `seeding`: the one documents are seeded through. */
@@ -69,10 +67,10 @@ function openCuttle(kind: Kind, dir: string, caching: Caching, maxN: number): In
       : {}),
     exists: caching === 'all' ? (id) => store.cache.peek(WorkDoc, id) !== undefined || store.exists(WorkDoc, id) : (id) => store.exists(WorkDoc, id),
     list: async () => ({ count: (await store.list(WorkDoc)).length }),
-    // A change of the type (an object created and deleted) drops the store's kept id list.
+    // The first list reads the backend: an empty cache keeps no id list (as after another
+    // process's change, or in a new process).
     async beforeList() {
-      await store.save(new WorkDoc(LIST_PROBE, 0), { cache: false });
-      await store.delete(WorkDoc, LIST_PROBE);
+      store.cache.clear();
     },
     delete: (id) => store.delete(WorkDoc, id),
     exportAll: async (path) => (await store.exportTo(path)).count,
