@@ -160,6 +160,9 @@ export function backendSuite(
     await backend.write(w('A_type', 'z'));
     assert.equal(await backend.list('T'), [...ids].sort(compareIds));
     assert.equal(await backend.list('T'), ['10', '9', 'B', 'a', 'a b', 'aa', 'b', 'é', '\ue000', '\uffff', '😀']);
+    await backend.delete('T', '😀'); // without a character above U+FFFF, the same order
+    assert.equal(await backend.list('T'), ['10', '9', 'B', 'a', 'a b', 'aa', 'b', 'é', '\ue000', '\uffff']);
+    await backend.write(w('T', '😀'));
     assert.equal(await backend.listTypes(), ['A_type', 'T', 'Z.type']);
     assert.is(await backend.count('T'), ids.length);
     await backend.delete('A_type', 'z');

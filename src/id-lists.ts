@@ -4,7 +4,7 @@
  * seen here: the store empties these lists with the rest of its cache when it notices them.
  * @module
  */
-import { compareIds } from './backends/backend.js';
+import { compareIds, sortIds } from './backends/backend.js';
 
 /** One type's kept list: `sorted` as listed, plus the creates and deletes noted since. */
 interface Kept {
@@ -67,7 +67,7 @@ export class IdLists {
 
 /** `sorted` without `removed`, with `added` merged in at their places. */
 function merge(sorted: readonly string[], added: ReadonlySet<string>, removed: ReadonlySet<string>): string[] {
-  const extra = [...added].sort(compareIds);
+  const extra = sortIds([...added]);
   const out: string[] = [];
   let next = 0;
   for (const id of sorted) {

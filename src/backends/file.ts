@@ -3,7 +3,7 @@ import { mkdir, opendir, readdir, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { compareIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { sortIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { createAtomic, isNoLinkError, syncDir, writeAtomic } from './file-atomic.js';
 import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
 import { FileLocks } from './file-lock.js';
@@ -215,7 +215,7 @@ export class FileBackend extends StorageBackend {
     if (folder === undefined) return [];
     const { ids, hashed } = await this.#scan(folder);
     if (hashed.length > 0) ids.push(...(await this.#hashedIds(folder, type, hashed)));
-    return ids.sort(compareIds);
+    return sortIds(ids);
   }
 
   override async count(type: string): Promise<number> {
@@ -233,7 +233,7 @@ export class FileBackend extends StorageBackend {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
       if (type !== undefined && (await hasObjects(join(this.path, entry.name)))) types.push(type);
     }
-    return types.sort(compareIds);
+    return sortIds(types);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { ClosedError, ConflictError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { compareIds, StorageBackend, type RecordWrite, type StoredRecord } from './backend.js';
+import { sortIds, StorageBackend, type RecordWrite, type StoredRecord } from './backend.js';
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions {
@@ -83,12 +83,12 @@ export class InMemoryBackend extends StorageBackend {
 
   async list(type: string): Promise<string[]> {
     this.#check();
-    return [...(this.#types.get(type)?.keys() ?? [])].sort(compareIds);
+    return sortIds([...(this.#types.get(type)?.keys() ?? [])]);
   }
 
   async listTypes(): Promise<string[]> {
     this.#check();
-    return [...this.#types.keys()].sort(compareIds);
+    return sortIds([...this.#types.keys()]);
   }
 
   async clear(): Promise<void> {
