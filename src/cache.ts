@@ -85,10 +85,11 @@ export class ObjectCache {
     checkInteger('cache', 'max', options.max, 1);
     checkInteger('cache', 'maxSize', options.maxSize, 0);
     checkInteger('cache', 'ttl', options.ttl, 0);
-    this.ids = new IdLists(options.max ?? DEFAULT_CACHE_MAX);
+    const max = options.max ?? DEFAULT_CACHE_MAX;
+    this.ids = new IdLists(max);
     const { now } = options;
     this.#lru = new LRUCache<Entry, object>({
-      max: options.max ?? DEFAULT_CACHE_MAX,
+      max,
       ...(options.maxSize ? { maxSize: options.maxSize } : {}),
       ...(options.ttl ? { ttl: options.ttl, ttlAutopurge: false } : {}),
       // An injected clock is read on every check: lru-cache's 1 ms reading cache would hide its steps.

@@ -9,11 +9,11 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fsync, linkSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsync, linkSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HOST, isAlive, STALE_AFTER_MS, uniqueHex } from './file-lock.js';
+import { HOST, isAlive, removeQuietly, STALE_AFTER_MS, uniqueHex } from './file-lock.js';
 
 /** A short tag of this host for temp names (host names may be long). */
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
@@ -99,15 +99,6 @@ async function writeTemp(dir: string, data: string, durable: boolean): Promise<s
     throw error;
   }
   return temp;
-}
-
-/** Deletes `path`, ignoring any error (never created, or already renamed). */
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // nothing to remove
-  }
 }
 
 /** A fresh temp file name for this process. */

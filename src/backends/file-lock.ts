@@ -174,8 +174,8 @@ function createLock(path: string, owner: string): void {
   }
 }
 
-/** Deletes `path`, ignoring any error (a lock someone else already removed). */
-function removeQuietly(path: string): void {
+/** Deletes `path`, ignoring any error (a lock someone else already removed, a temp file never made). */
+export function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {

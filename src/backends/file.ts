@@ -304,7 +304,8 @@ export class FileBackend extends StorageBackend {
   /**
    * Writes `record` as the object's file if there is none: by link, or, where this filesystem has
    * no hard links, by rename when the caller holds the object's lock (`locked`).
-   * @returns false when the file exists, or when it takes the lock to create it here.
+   * @returns false when the file exists, or when links fail and the caller does not hold the lock
+   *   (it must then create the object under the lock).
    */
   async #create(folder: string, stem: string, record: StoredRecord, locked: boolean): Promise<boolean> {
     // The index entry goes first, so that a hashed file is never listed without it.
