@@ -288,7 +288,9 @@ unit('an evicted entry is gone for get and peek, and can be cached again', () =>
   cache.set('U', 'c', c, ''); // evicts T a
   assert.is(cache.get('T', 'a'), undefined);
   assert.is(cache.peek('T', 'a'), undefined);
+  assert.is(cache.has('T', 'a'), false);
   assert.is(cache.peek('T', 'b'), b);
+  assert.is(cache.has('T', 'b'), true);
   assert.is(cache.get('U', 'c'), c);
   cache.set('T', 'a', a2, ''); // evicts T b
   assert.is(cache.get('T', 'a'), a2);
@@ -332,6 +334,7 @@ unit('an expired entry misses, and a new one under its id is served', () => {
   cache.set('T', 'a', old, '');
   clock = 1150;
   assert.is(cache.peek('T', 'a'), undefined, 'peek sees the expiry too');
+  assert.is(cache.has('T', 'a'), false, 'so does has');
   assert.is(cache.get('T', 'a'), undefined);
   cache.set('T', 'a', fresh, '');
   assert.is(cache.get('T', 'a'), fresh);

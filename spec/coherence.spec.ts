@@ -74,6 +74,14 @@ for (const { kind, path: pathIn } of PERSISTENT) {
     assert.is((await store.load(Item, 'a')).label, 'theirs');
   });
 
+  test('a delete by another process is seen by the next cache.has', async ({ store, path }) => {
+    await store.save(Object.assign(new Item('a'), { label: 'mine' }));
+    assert.is(store.cache.has(Item, 'a'), true);
+    outside(path, 'delete', 'a');
+    await nextIteration();
+    assert.is(store.cache.has(Item, 'a'), false);
+  });
+
   test('objects another process creates or deletes are seen by the next list', async ({ store, path }) => {
     await store.save(Object.assign(new Item('a'), { label: 'mine' }));
     assert.equal(await store.list(Item), ['a']);

@@ -261,6 +261,30 @@ test('cache.peek returns the cached instance synchronously and never reads the b
   throwsError(() => store.cache.peek(Note, 'a'), ClosedError);
 });
 
+test('cache.has says synchronously whether an id is cached, and never reads the backend', async () => {
+  const backend = new SpyBackend();
+  const store = new Store({ backend });
+  const a = await store.save(note('a'));
+  await store.save(note('dropped'), { cache: false });
+  backend.calls.length = 0;
+  assert.is(store.cache.has(Note, 'a'), true);
+  assert.is(store.cache.has(Note, 'dropped'), false, 'stored but not cached');
+  assert.is(store.cache.has(Task, 'a'), false, 'another type, same id');
+  assert.equal(backend.calls, []);
+  assert.equal(store.cache.stats().hits + store.cache.stats().misses, 0, 'has counts neither a hit nor a miss');
+  throwsError(() => store.cache.has(Note, ''), InvalidIdError);
+  a.id = 'renamed';
+  assert.is(store.cache.has(Note, 'a'), true, "changing the object's id does not unstore its record");
+  assert.is(await store.exists(Note, 'a'), true);
+  assert.is((await store.load(Note, 'a', { cache: false })).id, 'a');
+  await store.delete(Note, 'a');
+  assert.is(store.cache.has(Note, 'a'), false);
+  assert.is(await store.exists(Note, 'a'), false);
+  assert.is(new Store({ cache: false }).cache.has(Note, 'a'), false);
+  await store.close();
+  throwsError(() => store.cache.has(Note, 'a'), ClosedError);
+});
+
 test('cache.peek does not refresh an entry: an object read only by peek is evicted as if unused', async () => {
   const store = new Store({ cache: { max: 2 } });
   const a = await store.save(note('a'));

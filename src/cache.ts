@@ -125,6 +125,16 @@ export class ObjectCache {
     return this.#expires ? this.#lru?.peek(entry) : entry.value;
   }
 
+  /**
+   * Whether (type, id) has an entry, without counting or refreshing it, and without reading the
+   * cached object (so a changed `id` on it does not matter: the entry says the record is stored).
+   */
+  has(type: string, id: string): boolean {
+    const entry = this.#index.get(type)?.get(id);
+    if (entry === undefined) return false;
+    return this.#expires ? (this.#lru?.has(entry) ?? false) : true;
+  }
+
   /** Caches `value` for (type, id); `content` is its stored form, measured only when `maxSize` is set. */
   set(type: string, id: string, value: object, content: string): void {
     if (!this.#lru) return;

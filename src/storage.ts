@@ -150,7 +150,7 @@ export class Storage {
     return Storage.store.versionOf(obj);
   }
 
-  /** The default store's cache: `Storage.cache.peek(Class, id)`, `.stats()`, `.delete(Class, id)`, `.clear()`. */
+  /** The default store's cache: `Storage.cache.peek(Class, id)`, `.has(Class, id)`, `.stats()`, `.delete(Class, id)`, `.clear()`. */
   static get cache(): CacheControl {
     return Storage.store.cache;
   }
