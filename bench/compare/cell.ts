@@ -111,7 +111,21 @@ function summarize(rates: number[], count: number, extra: Partial<OpResult> = {}
   return { rate: middle, spread, rounds: rates, count, ...extra };
 }
 
-/** Runs `fn` on each prepared input, round by round, within the op cap and the time budget. */
+/**
+ * What a caller does with a loaded document: reads it (its title). Every contender's loads pay
+ * for this, so one that returns a reference without reading the document is not rated on work
+ * its caller does next; and a load that returned no document fails the operation.
+ */
+function readDocument(doc: unknown): void {
+  if (typeof (doc as { title?: unknown } | null | undefined)?.title !== 'string') {
+    throw new Error(`a load returned ${doc === undefined || doc === null ? 'no document' : 'a document without its title'}`);
+  }
+}
+
+/**
+ * Runs `fn` on each prepared input, round by round, within the op cap and the time budget;
+ * `use` gets each result (awaited), inside the clock.
+ */
 async function perOp<T>(
   budget: Budget,
   prepare: (cap: number) => T[] | Promise<T[]>,
@@ -119,6 +133,7 @@ async function perOp<T>(
   cap: number,
   weight = 1,
   done: (inputs: T[]) => void = () => {},
+  use?: (result: unknown) => void,
 ): Promise<OpResult> {
   const rates: number[] = [];
   let total = 0;
@@ -129,7 +144,8 @@ async function perOp<T>(
   let warmed = 0;
   while (warmed < warmUp.length) {
     const result = fn(warmUp[warmed++]!);
-    if (isThenable(result)) await result;
+    const value = isThenable(result) ? await result : result;
+    use?.(value);
     if (now() > warmStop) break;
   }
   done(warmUp.slice(0, warmed));
@@ -142,7 +158,8 @@ async function perOp<T>(
     let k = 0;
     while (k < inputs.length) {
       const result = fn(inputs[k]!);
-      if (isThenable(result)) await result;
+      const value = isThenable(result) ? await result : result;
+      use?.(value);
       k++;
       // Reading the clock costs ~40 ns: every op at first, then every 16th.
       if ((k < 64 || (k & 15) === 0) && now() > stop) break;
@@ -203,10 +220,10 @@ export async function runCell(contender: Contender, n: number, dir: string, budg
   const ops: CellResult['ops'] = {};
 
   const plan: Record<Operation, (() => Promise<OpResult>) | undefined> = {
-    loadCold: store.loadCold && (() => perOp(budget, (cap) => random(cap, n), store.loadCold!, budget.reads)),
+    loadCold: store.loadCold && (() => perOp(budget, (cap) => random(cap, n), store.loadCold!, budget.reads, 1, undefined, readDocument)),
     loadWarm: store.loadWarm && (async () => {
       await store.warm?.(Array.from({ length: warmCount }, (_, i) => docId(i)));
-      return perOp(budget, (cap) => random(cap, warmCount), store.loadWarm!, budget.reads);
+      return perOp(budget, (cap) => random(cap, warmCount), store.loadWarm!, budget.reads, 1, undefined, readDocument);
     }),
     exists: store.exists && (() => perOp(budget, (cap) => random(cap, n), store.exists!, budget.reads)),
     // The first list (nothing kept from an earlier one), then a list right after another.

@@ -48,9 +48,9 @@ export interface Instance {
   make(i: number): unknown;
   save?(item: unknown): unknown;
   saveMany?(items: unknown[]): unknown;
-  /** Reads the stored copy (no cache): decoded, a new object each time. */
+  /** Reads the stored copy (no cache): decoded, a new object each time. The harness reads its title. */
   loadCold?(id: string): unknown;
-  /** Reads through a cache, or from RAM for a store that holds everything there. */
+  /** Reads through a cache, or from RAM for a store that holds everything there. The harness reads its title. */
   loadWarm?(id: string): unknown;
   /** Called once with the warm set before loadWarm is measured. */
   warm?(ids: string[]): Promise<void>;
@@ -60,7 +60,11 @@ export interface Instance {
    * `list` after {@link Instance.beforeList}, and `listAgain` right after another list.
    */
   list?(deadline: number): Promise<{ count: number; partial?: boolean }>;
-  /** Before each round of `list`, not measured: forgets what an earlier list kept (cuttle: empties its cache). */
+  /**
+   * Before each round of `list`, not measured: forgets what is held in RAM, as in a process that
+   * has just opened the store (cuttle: empties its cache; lowdb, nedb: drop their in-RAM copy, so
+   * the list reads the file as their open does).
+   */
   beforeList?(): Promise<void>;
   delete?(id: string): unknown;
   /** Writes every record to `path`. @returns the count. */

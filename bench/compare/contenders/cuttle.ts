@@ -65,7 +65,7 @@ function openCuttle(kind: Kind, dir: string, caching: Caching, maxN: number): In
           loadWarm: caching === 'all' ? (id: string) => store.cache.peek(WorkDoc, id) ?? store.load(WorkDoc, id) : (id: string) => store.load(WorkDoc, id),
         }
       : {}),
-    exists: caching === 'all' ? (id) => store.cache.peek(WorkDoc, id) !== undefined || store.exists(WorkDoc, id) : (id) => store.exists(WorkDoc, id),
+    exists: caching === 'all' ? (id) => store.cache.has(WorkDoc, id) || store.exists(WorkDoc, id) : (id) => store.exists(WorkDoc, id),
     list: async () => ({ count: (await store.list(WorkDoc)).length }),
     // The first list reads the backend: an empty cache keeps no id list (as after another
     // process's change, or in a new process).

@@ -15,6 +15,7 @@ async function openLowdb(dir: string): Promise<Instance> {
   const db = new Low<Data>(new JSONFile<Data>(join(dir, 'lowdb.json')), { docs: {} });
   await db.read();
   const docs = () => db.data.docs;
+  let reread = false;
   return {
     async seed(n) {
       for (let i = 0; i < n; i++) docs()[docId(i)] = docData(i);
@@ -32,7 +33,18 @@ async function openLowdb(dir: string): Promise<Instance> {
     // From RAM: the live object itself, as cuttle's warm cache returns it.
     loadWarm: (id) => docs()[id],
     exists: (id) => Object.hasOwn(docs(), id),
-    list: async () => ({ count: Object.keys(docs()).sort().length }),
+    // The first list (after beforeList) reads the file, as a process that opens the store must:
+    // lowdb keeps nothing else on disk to list from. A list again reads RAM.
+    list: async () => {
+      if (reread) {
+        await db.read();
+        reread = false;
+      }
+      return { count: Object.keys(docs()).sort().length };
+    },
+    async beforeList() {
+      reread = true;
+    },
     delete: async (id) => {
       delete docs()[id];
       await db.write();
@@ -46,7 +58,7 @@ export const lowdb: Contender = {
   name: 'lowdb (JSON file)',
   family: 'files',
   kind: 'peer',
-  notes: 'lowdb 7 JSONFile: everything in RAM, each write rewrites the whole file (temp + rename, no fsync); Dates are strings after a reload; no export/import or graphs',
+  notes: 'lowdb 7 JSONFile: everything in RAM, each write rewrites the whole file (temp + rename, no fsync); the first list reads the file (db.read()), as opening it does; Dates are strings after a reload; no export/import or graphs',
   maxN: 100_000,
   open: openLowdb,
 };
