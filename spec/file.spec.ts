@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lutimesSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
@@ -305,6 +305,68 @@ layout('stale locks are broken (dead pid, own pid not held, old lock of another 
   assert.is((await backend.write(w('T', 'a'))).version, 6, 'abandoned guard');
   assert.equal(readdirSync(join(root, 'T')), ['a.json']);
 });
+
+layout('put creates a new object without its lock and replaces an existing one under it', async ({ open, root }) => {
+  const backend = open({ lockTimeout: 200 });
+  await backend.write(w('T', 'held'));
+  const record = (id: string, version: number) => ({ type: 'T', id, kind: 'object' as const, content: `{"json":${version}}`, version, updatedAt: 1 });
+  const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  try {
+    for (const id of ['held', 'fresh']) {
+      symlinkSync(JSON.stringify({ pid: sleeper.pid, host: hostname(), nonce: id }), join(root, 'T', `.${id}.lock`));
+    }
+    await backend.put(record('fresh', 7));
+    assert.equal(await backend.load('T', 'fresh'), { ...record('fresh', 7) }, 'a new object needs no lock');
+    await rejects(backend.put(record('held', 9)), LockTimeoutError);
+    assert.is((await backend.load('T', 'held'))?.version, 1, 'an existing object is replaced only under its lock');
+  } finally {
+    sleeper.kill('SIGKILL');
+    await new Promise((resolve) => sleeper.once('exit', resolve));
+  }
+});
+
+layout('an import larger than one parallel chunk stores every record as given, over existing ones', async ({ open }) => {
+  const backend = open();
+  for (let i = 0; i < 600; i += 50) await backend.write(w('T', `id-${String(i).padStart(4, '0')}`, '{"json":"old"}'));
+  async function* records() {
+    for (let i = 0; i < 600; i++) {
+      yield { type: 'T', id: `id-${String(i).padStart(4, '0')}`, kind: 'object' as const, content: `{"json":${i}}`, version: 3, updatedAt: 1 };
+    }
+  }
+  assert.is(await backend.importRecords(records(), { replace: false }), 600);
+  assert.is(await backend.count('T'), 600);
+  for (const i of [0, 50, 255, 256, 599]) {
+    const stored = await backend.load('T', `id-${String(i).padStart(4, '0')}`);
+    assert.is(stored?.content, `{"json":${i}}`);
+    assert.is(stored?.version, 3);
+  }
+});
+
+// Temp files are written in the root and renamed or linked into the type folder; a type folder
+// on another filesystem makes that fail with EXDEV, and the write is made again beside the object.
+const otherFilesystem = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev;
+(otherFilesystem ? layout : layout.skip)(
+  otherFilesystem
+    ? 'a type folder on another filesystem (a link to /dev/shm) is written through the EXDEV fallback'
+    : 'a type folder on another filesystem: skipped, /dev/shm is missing or on the same filesystem as the temp folder',
+  async ({ open, root }) => {
+    const backend = open();
+    await backend.write(w('Other', 'seed'));
+    const elsewhere = mkdtempSync('/dev/shm/cuttle-exdev-');
+    try {
+      symlinkSync(elsewhere, join(root, 'T'));
+      assert.is((await backend.write(w('T', 'a', '{"json":1}'))).version, 1);
+      assert.is((await backend.write(w('T', 'a', '{"json":2}'))).version, 2);
+      await backend.put({ type: 'T', id: 'b', kind: 'object', content: '{"json":3}', version: 5, updatedAt: 1 });
+      assert.is((await backend.load('T', 'a'))?.content, '{"json":2}');
+      assert.is((await backend.load('T', 'b'))?.version, 5);
+      assert.equal(readdirSync(elsewhere).sort(), ['a.json', 'b.json']);
+      assert.equal(readdirSync(root).filter((name) => name.endsWith('.tmp')), [], 'no temp file left in the root');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  },
+);
 
 layout('concurrent writes to one id, through one backend object or two, are serialized and all counted', async ({ open }) => {
   const backend = open();

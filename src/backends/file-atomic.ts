@@ -1,6 +1,7 @@
 /**
- * Atomic file replacement for the file backend: write a temp file in the target's folder, fsync
- * it, rename it over the target (or, to create a file that must not exist yet, hard-link it to the
+ * Atomic file replacement for the file backend: write a temp file (in the target's folder, or in
+ * a small folder on the same filesystem: the backend uses its root), fsync it, rename it over the
+ * target (or, to create a file that must not exist yet, hard-link it to the
  * target's name), fsync the folder. A reader opens either the old file or the new one, never a
  * part; after a crash the target is the old or the new version, and the temp file is left behind
  * under a name that says who wrote it, so the next open can delete it.
@@ -33,13 +34,19 @@ const SYNC_WRITE_LIMIT = 64 * 1024;
  * the folder after it, so the new content survives a power loss once this resolves. Opening,
  * writing a small file, closing and renaming are synchronous (metadata and a page-cache copy);
  * the fsyncs, which wait for the disk, are not.
+ *
+ * The temp file is written in `tempDir` (default: `dir`), which should be on the same filesystem:
+ * a small folder there keeps the temp file's creation and removal out of a large `dir`, where each
+ * change to the folder costs more. Where the rename crosses filesystems after all (`EXDEV`), the
+ * write is made again with the temp file in `dir`.
  */
-export async function writeAtomic(dir: string, name: string, data: string, durable: boolean): Promise<void> {
-  const temp = await writeTemp(dir, data, durable);
+export async function writeAtomic(dir: string, name: string, data: string, durable: boolean, tempDir = dir): Promise<void> {
+  const temp = await writeTemp(tempDir, data, durable);
   try {
     renameSync(temp, join(dir, name));
   } catch (error) {
     removeQuietly(temp);
+    if (isCrossDevice(error, dir, tempDir)) return writeAtomic(dir, name, data, durable);
     throw error;
   }
   if (durable) await syncDir(dir);
@@ -47,24 +54,30 @@ export async function writeAtomic(dir: string, name: string, data: string, durab
 
 /**
  * Creates `dir/name` holding `data`, atomically, unless a file of that name exists: the temp file
- * is hard-linked to the name, and `link`, unlike `rename`, never replaces a file. So of several
+ * (in `tempDir`, as for {@link writeAtomic}) is hard-linked to the name, and `link`, unlike `rename`, never replaces a file. So of several
  * processes creating one name at once exactly one succeeds, without a lock. The temp name is
  * removed either way.
  * @returns false when `dir/name` exists (nothing is changed then).
  * @throws the `link` error when this filesystem has no hard links (see {@link isNoLinkError}).
  */
-export async function createAtomic(dir: string, name: string, data: string, durable: boolean): Promise<boolean> {
-  const temp = await writeTemp(dir, data, durable);
+export async function createAtomic(dir: string, name: string, data: string, durable: boolean, tempDir = dir): Promise<boolean> {
+  const temp = await writeTemp(tempDir, data, durable);
   try {
     linkSync(temp, join(dir, name));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if (isCrossDevice(error, dir, tempDir)) return createAtomic(dir, name, data, durable);
     throw error;
   } finally {
     removeQuietly(temp);
   }
   if (durable) await syncDir(dir);
   return true;
+}
+
+/** Whether a rename or link from `tempDir` into `dir` failed because they are on different filesystems. */
+function isCrossDevice(error: unknown, dir: string, tempDir: string): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EXDEV' && tempDir !== dir;
 }
 
 /** Whether `error`, thrown by `link`, says that this filesystem cannot make hard links (FAT, some network shares). */

@@ -329,7 +329,7 @@ export class FileBackend extends StorageBackend {
 
   /** Writes `record` over the object's file. */
   async #replace(folder: string, stem: string, record: StoredRecord): Promise<void> {
-    await writeAtomic(folder, stem + SUFFIX, formatRecord(record), this.durable);
+    await writeAtomic(folder, stem + SUFFIX, formatRecord(record), this.durable, this.path);
     this.#changes.note();
   }
 
@@ -345,7 +345,7 @@ export class FileBackend extends StorageBackend {
     const text = formatRecord(record);
     if (this.#links) {
       try {
-        if (!(await createAtomic(folder, stem + SUFFIX, text, this.durable))) return false;
+        if (!(await createAtomic(folder, stem + SUFFIX, text, this.durable, this.path))) return false;
         this.#changes.note();
         return true;
       } catch (error) {
@@ -354,7 +354,7 @@ export class FileBackend extends StorageBackend {
       }
     }
     if (!locked) return false;
-    await writeAtomic(folder, stem + SUFFIX, text, this.durable);
+    await writeAtomic(folder, stem + SUFFIX, text, this.durable, this.path);
     this.#changes.note();
     return true;
   }
