@@ -368,6 +368,16 @@ const otherFilesystem = existsSync('/dev/shm') && statSync('/dev/shm').dev !== s
   },
 );
 
+layout('exists is false for a missing file and throws when the file cannot be reached', async ({ open, root }) => {
+  const backend = open();
+  await backend.write(w('T', 'a'));
+  assert.is(await backend.exists('T', 'a'), true);
+  assert.is(await backend.exists('T', 'b'), false);
+  writeFileSync(join(root, 'U'), 'a file where the type folder U would be');
+  const error = await rejects(backend.exists('U', 'a'), Error);
+  assert.is((error as NodeJS.ErrnoException).code, 'ENOTDIR');
+});
+
 layout('concurrent writes to one id, through one backend object or two, are serialized and all counted', async ({ open }) => {
   const backend = open();
   const other = open();

@@ -97,9 +97,9 @@ export function mergeRuns(runs: readonly CellResult[]): CellResult {
 }
 
 /**
- * Writes every dirty page to disk (`sync`), outside the clock: so that the writeback of what was
- * seeded or removed before an operation does not land inside its rounds (here it slowed file
- * creates by up to 8x for a minute, in whichever cell came next).
+ * Writes every dirty page to disk (`sync`), outside the clock, so that the writeback of what was
+ * seeded or removed before an operation does not land inside its rounds. (It does not remove
+ * every swing: file creates here still changed speed by up to 8x between minutes.)
  */
 function settleDisk(): void {
   try {

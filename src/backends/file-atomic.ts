@@ -1,8 +1,8 @@
 /**
  * Atomic file replacement for the file backend: write a temp file (in the target's folder, or in
  * a small folder on the same filesystem: the backend uses its root), fsync it, rename it over the
- * target (or, to create a file that must not exist yet, hard-link it to the
- * target's name), fsync the folder. A reader opens either the old file or the new one, never a
+ * target (or, to create a file that must not exist yet, hard-link it to the target's name), fsync
+ * the folder. A reader opens either the old file or the new one, never a
  * part; after a crash the target is the old or the new version, and the temp file is left behind
  * under a name that says who wrote it, so the next open can delete it.
  *
@@ -54,9 +54,9 @@ export async function writeAtomic(dir: string, name: string, data: string, durab
 
 /**
  * Creates `dir/name` holding `data`, atomically, unless a file of that name exists: the temp file
- * (in `tempDir`, as for {@link writeAtomic}) is hard-linked to the name, and `link`, unlike `rename`, never replaces a file. So of several
- * processes creating one name at once exactly one succeeds, without a lock. The temp name is
- * removed either way.
+ * (in `tempDir`, as for {@link writeAtomic}) is hard-linked to the name, and `link`, unlike
+ * `rename`, never replaces a file. So of several processes creating one name at once exactly one
+ * succeeds, without a lock. The temp name is removed either way.
  * @returns false when `dir/name` exists (nothing is changed then).
  * @throws the `link` error when this filesystem has no hard links (see {@link isNoLinkError}).
  */

@@ -49,6 +49,15 @@ const PARALLEL = 16;
 const IMPORT_CHUNK = 256;
 
 /**
+ * The path of the object file `stem` in the type folder `folder`. Not `join`: the folder is
+ * already normalized and a stem holds no separator, so joining would only re-normalize the path
+ * on every load and save.
+ */
+function objectFile(folder: string, stem: string): string {
+  return folder + sep + stem + SUFFIX;
+}
+
+/**
  * Keeps each object in its own JSON file, `<root>/<type>/<encoded id>.json`, that a person can
  * read. Saves are atomic (temp file, fsync, rename), serialized per object across processes by a
  * lock file, and announced to other processes through a change counter, so several processes can
@@ -95,7 +104,7 @@ export class FileBackend extends StorageBackend {
     this.#check();
     const folder = this.#knownFolder(type) ?? (await this.#folder(type));
     if (folder === undefined) return undefined;
-    const file = folder + sep + encodeId(id) + SUFFIX;
+    const file = objectFile(folder, encodeId(id));
     const text = await readRecordText(file);
     return text === undefined ? undefined : Object.freeze(parseRecord(text, file, type, id));
   }
@@ -107,7 +116,7 @@ export class FileBackend extends StorageBackend {
     // Synchronous calls: microseconds, against a thread-pool round trip for an asynchronous one.
     // existsSync (access) makes no Stats object, ~0.7 µs less than a stat; it says false on any
     // error, so a false is asked again of stat, which throws unless the file is just not there.
-    const file = folder + sep + encodeId(id) + SUFFIX;
+    const file = objectFile(folder, encodeId(id));
     return existsSync(file) || statSync(file, { throwIfNoEntry: false }) !== undefined;
   }
 
@@ -122,7 +131,7 @@ export class FileBackend extends StorageBackend {
       if (await this.#createUnlocked(record, stem)) return record;
     }
     return this.#locked(type, stem, async (folder) => {
-      const file = join(folder, stem + SUFFIX);
+      const file = objectFile(folder, stem);
       for (;;) {
         const previous = await readHeader(file, type, id);
         const actual = previous?.version ?? 0;
@@ -146,7 +155,7 @@ export class FileBackend extends StorageBackend {
   async #createUnlocked(record: StoredRecord, stem: string): Promise<boolean> {
     const folder = await this.#makeFolder(record.type);
     // existsSync does not throw: a failed open would, and building its error costs ~5 µs.
-    if (existsSync(folder + sep + stem + SUFFIX)) return false;
+    if (existsSync(objectFile(folder, stem))) return false;
     try {
       return await this.#create(folder, stem, record, false);
     } catch (error) {
@@ -229,7 +238,7 @@ export class FileBackend extends StorageBackend {
     const stem = encodeId(id);
     return this.#locked(type, stem, async (folder) => {
       try {
-        unlinkSync(join(folder, stem + SUFFIX)); // metadata only: synchronous, like the lock
+        unlinkSync(objectFile(folder, stem)); // metadata only: synchronous, like the lock
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
         throw error;
@@ -446,7 +455,7 @@ export class FileBackend extends StorageBackend {
     for (const stem of stems) {
       let id = index.get(stem);
       if (id === undefined) {
-        const header = await readHeader(join(folder, stem + SUFFIX), type).catch(() => undefined);
+        const header = await readHeader(objectFile(folder, stem), type).catch(() => undefined);
         if (header !== undefined && encodeId(header.id) === stem) id = header.id;
       }
       if (id !== undefined) ids.push(id);
