@@ -17,7 +17,10 @@ export type CuttleErrorCode =
   | 'ERR_DUMP_FORMAT'
   | 'ERR_INVALID_OPTION'
   | 'ERR_LOCK_TIMEOUT'
-  | 'ERR_CLOSED';
+  | 'ERR_CLOSED'
+  | 'ERR_INVALID_VALUE'
+  | 'ERR_READ_ONLY'
+  | 'ERR_BACKEND';
 
 /** Base class of every error cuttle throws on purpose. */
 export class CuttleError extends Error {
@@ -159,5 +162,63 @@ export class LockTimeoutError extends CuttleError {
 export class ClosedError extends CuttleError {
   constructor(what: string) {
     super(`${what} is closed`, 'ERR_CLOSED');
+  }
+}
+
+/**
+ * A value cuttle cannot store so that it loads back the same (a WeakMap, a Symbol, an instance of
+ * a class that is not a Serializable, a document nested too deep): refused at save, before anything
+ * is written, naming the object and the property path.
+ */
+export class InvalidValueError extends CuttleError {
+  constructor(
+    message: string,
+    /** The object being saved, when known. */
+    readonly where: { type?: string; id?: string; path?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_INVALID_VALUE', options);
+  }
+}
+
+/** A write (save, delete, clear, import) to a store opened read-only or on a read-only filesystem. */
+export class ReadOnlyError extends CuttleError {
+  constructor(
+    /** The backend's name, e.g. `file:/srv/data`. */
+    readonly store: string,
+    /** Why the store is read-only, e.g. "opened with readonly: true". */
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${store} is read-only (${reason}): it cannot be changed`, 'ERR_READ_ONLY', options);
+  }
+}
+
+/**
+ * The backend's storage failed: a full disk (`ENOSPC`, `SQLITE_FULL`), a permission denied
+ * (`EACCES`), an I/O error. `systemCode` is the code the system or SQLite gave; `cause` is the
+ * original error. Nothing is half-written by such a failure: the operation did not happen.
+ */
+export class BackendError extends CuttleError {
+  constructor(
+    message: string,
+    readonly details: {
+      /** The backend's name, e.g. `sqlite:/srv/app.db`. */
+      readonly store: string;
+      /** The system's or SQLite's code, e.g. `ENOSPC`, `SQLITE_FULL`. */
+      readonly systemCode?: string;
+      readonly type?: string;
+      readonly id?: string;
+      /** The file involved, when one is known. */
+      readonly file?: string;
+    },
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_BACKEND', options);
+  }
+
+  /** The system's or SQLite's code, e.g. `ENOSPC`. */
+  get systemCode(): string | undefined {
+    return this.details.systemCode;
   }
 }

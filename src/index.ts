@@ -38,5 +38,8 @@ export {
   InvalidOptionError,
   ClosedError,
   LockTimeoutError,
+  InvalidValueError,
+  ReadOnlyError,
+  BackendError,
   type CuttleErrorCode,
 } from './errors.js';
