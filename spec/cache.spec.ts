@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ObjectCache } from '../src/cache.js';
+import { IdLists } from '../src/id-lists.js';
 import { InMemoryBackend, Serializable, Storage, Store, type RecordWrite, type StoredRecord } from '../src/index.js';
 
 class Item extends Serializable {
@@ -27,6 +28,14 @@ class SharedBackend extends InMemoryBackend {
 }
 
 const test = suite('cache');
+
+test('a kept id list noted to gain an id it already lists lists it once', () => {
+  const lists = new IdLists(10);
+  lists.set('T', ['a', 'b']);
+  lists.add('T', 'b');
+  lists.add('T', 'c');
+  assert.equal(lists.get('T'), ['a', 'b', 'c']);
+});
 
 test('max bounds the entry count and evicts the least recently used', async () => {
   const store = new Store({ cache: { max: 3 } });

@@ -14,6 +14,7 @@ import {
   type StorageBackend,
   type StoredRecord,
 } from '../src/index.js';
+import { concurrencySuite } from './conformance-concurrency.js';
 import { containerSuite } from './conformance-containers.js';
 import { rejects } from './helpers.js';
 
@@ -295,4 +296,5 @@ export function backendSuite(
 
   test.run();
   containerSuite(name, makeBackend, options);
+  concurrencySuite(name, makeBackend, options);
 }

@@ -71,7 +71,9 @@ function merge(sorted: readonly string[], added: ReadonlySet<string>, removed: R
   const out: string[] = [];
   let next = 0;
   for (const id of sorted) {
-    while (next < extra.length && compareIds(extra[next]!, id) < 0) out.push(extra[next++]!);
+    for (let order; next < extra.length && (order = compareIds(extra[next]!, id)) <= 0; next++) {
+      if (order < 0) out.push(extra[next]!); // equal: listed already
+    }
     if (!removed.has(id)) out.push(id);
   }
   while (next < extra.length) out.push(extra[next++]!);

@@ -13,6 +13,7 @@ import { ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
+import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { Versions } from './versions.js';
 
 /** Options of {@link Store}. */
@@ -119,6 +120,8 @@ export class Store {
   readonly #loading = new Map<string, Promise<Serializable | undefined>>();
   /** Counts the starts and ends of writes; a load that overlapped one does not cache what it read. */
   #writes = 0;
+  /** Writes under way per object: a write that overlapped another of its object caches nothing. */
+  readonly #overlaps = new WriteOverlaps();
   #closed = false;
   /** Whether the backend was asked about outside changes in this event-loop iteration. */
   #checkedThisTurn = false;
@@ -288,11 +291,21 @@ export class Store {
       info = this.registry.register(target);
     }
     checkId(id, info.name);
+    const type = info.name;
+    const open = this.#beginWrite(type, id);
     return this.#writing(async () => {
-      this.#cache.delete(info.name, id);
-      const deleted = await this.backend.delete(info.name, id);
-      if (deleted) this.#cache.ids.remove(info.name, id);
-      return deleted;
+      let deleted = false;
+      try {
+        this.#cache.delete(type, id);
+        deleted = await this.backend.delete(type, id);
+        return deleted;
+      } finally {
+        if (this.#overlaps.end(type, id, open)) {
+          if (deleted) this.#cache.ids.remove(type, id);
+        } else {
+          this.#forget(type, id);
+        }
+      }
     });
   }
 
@@ -343,15 +356,15 @@ export class Store {
     }
     const writes = this.#writes;
     const ids = await this.backend.list(type);
-    // A write since the listing began may have created or deleted an id: do not keep this list.
-    if (writes === this.#writes) this.#cache.ids.set(type, ids);
+    // A write since the listing began, or one under way, may have created or deleted an id: do not keep this list.
+    if (writes === this.#writes && !this.#overlaps.busyType(type)) this.#cache.ids.set(type, ids);
     return ids;
   }
 
   /** Deletes every stored object and empties the cache. */
   async clear(): Promise<void> {
     this.#check();
-    await this.#writing(() => {
+    await this.#bulk(() => {
       this.#cache.clear();
       return this.backend.clear();
     });
@@ -374,7 +387,7 @@ export class Store {
     });
     const garbage = await unreachable(this.#graph, keys);
     if (options.dryRun) return garbage;
-    await this.#writing(async () => {
+    await this.#bulk(async () => {
       for (const [type, ids] of Object.entries(garbage)) {
         this.#cache.ids.drop(type);
         for (const id of ids) {
@@ -446,7 +459,7 @@ export class Store {
   }
 
   async #importing(run: () => Promise<ImportSummary>): Promise<ImportSummary> {
-    return this.#writing(async () => {
+    return this.#bulk(async () => {
       try {
         return await run();
       } finally {
@@ -454,6 +467,29 @@ export class Store {
         this.#cache.clear();
       }
     });
+  }
+
+  /**
+   * Runs a change of many objects at once (clear, import, gc): no write that overlaps it caches
+   * what it wrote (see {@link WriteOverlaps}), nor does a load or listing (see {@link #writing}).
+   */
+  #bulk<T>(change: () => Promise<T>): Promise<T> {
+    return this.#overlaps.bulk(() => this.#writing(change));
+  }
+
+  /**
+   * Notes that a write of (type, id) begins (see {@link WriteOverlaps}); a load of it already under
+   * way is no longer shared with loads that begin from now on, which must see this write.
+   */
+  #beginWrite(type: string, id: string): OpenWrite {
+    if (this.#loading.size > 0) this.#loading.delete(objectKey(type, id));
+    return this.#overlaps.begin(type, id);
+  }
+
+  /** Drops (type, id) from the cache and its type's kept id list: what is stored is not known here. */
+  #forget(type: string, id: string): void {
+    this.#cache.delete(type, id);
+    this.#cache.ids.drop(type);
   }
 
   /**
@@ -481,6 +517,10 @@ export class Store {
    * several, then records their versions and caches them (or drops them, with `cache` false).
    */
   async #writeAll(objs: readonly Serializable[], writes: Iterable<RecordWrite>, cache: boolean): Promise<void> {
+    // Type and id as they are now: the caller may change obj.id while the write is under way.
+    const types = objs.map((obj) => this.#typeOf(obj));
+    const ids = objs.map((obj) => obj.id);
+    const opens = objs.map((obj, i) => this.#beginWrite(types[i]!, ids[i]!));
     // Counted at both ends, as #writing does (spelt out here: saves are the hot path).
     this.#writes++;
     let records: StoredRecord[];
@@ -494,20 +534,23 @@ export class Store {
     } catch (error) {
       // After a failed write (a conflict above all) cached copies may be out of date, and a
       // batch that is not atomic may have created some of its objects.
-      for (const obj of objs) {
-        const type = this.#typeOf(obj);
-        this.#cache.delete(type, obj.id);
-        this.#cache.ids.drop(type);
-      }
+      objs.forEach((_, i) => {
+        this.#overlaps.end(types[i]!, ids[i]!, opens[i]!);
+        this.#forget(types[i]!, ids[i]!);
+      });
       throw error;
     } finally {
       this.#writes++;
     }
     records.forEach((record, i) => {
       const obj = objs[i]!;
+      this.#versions.set(obj, record.version);
+      if (!this.#overlaps.end(record.type, ids[i]!, opens[i]!)) {
+        this.#forget(record.type, record.id);
+        return;
+      }
       // Version 1: the object was not stored before.
       if (record.version === 1) this.#cache.ids.add(record.type, record.id);
-      this.#versions.set(obj, record.version);
       if (cache) this.#cache.set(record.type, record.id, obj, record.content);
       else this.#cache.delete(record.type, record.id);
     });
@@ -523,7 +566,8 @@ export class Store {
     const { root, loaded } = await loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
     for (const { obj, content, version } of loaded.values()) {
       this.#versions.set(obj, version);
-      if (useCache && writes === this.#writes) this.#cache.set(this.#typeOf(obj), obj.id, obj, content);
+      const type = this.#typeOf(obj);
+      if (useCache && writes === this.#writes && !this.#overlaps.busy(type, obj.id)) this.#cache.set(type, obj.id, obj, content);
     }
     return root;
   }
@@ -544,8 +588,8 @@ export class Store {
     if (record === undefined) return undefined;
     const obj = this.#codec.decode(record.content, info, id);
     this.#versions.set(obj, record.version);
-    // A write since the read began may have made this copy stale: hand it out, do not cache it.
-    if (cache && writes === this.#writes) this.#cache.set(info.name, id, obj, record.content);
+    // A write since the read began, or one under way, may have made this copy stale: hand it out, do not cache it.
+    if (cache && writes === this.#writes && !this.#overlaps.busy(info.name, id)) this.#cache.set(info.name, id, obj, record.content);
     return obj;
   }
 
