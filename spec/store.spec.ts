@@ -370,6 +370,36 @@ facade('static methods and instance sugar work on the default store', async () =
   assert.is(await Storage.count(Note), 0);
 });
 
+facade('sugar writes to the store the object came from, never silently to the default one (bug: note.save() on an object from another Store saved it in the default store)', async () => {
+  const other = new Store();
+  const loaded = await other.load(Note, (await other.save(note('o', 'first'))).id, { cache: false });
+  loaded.title = 'second';
+  await loaded.save();
+  assert.is((await other.load(Note, 'o', { cache: false })).title, 'second', 'saved in the store it came from');
+  assert.is(await Storage.get(Note, 'o'), undefined, 'not in the default store');
+  assert.is(await loaded.delete(), true);
+  assert.is(await other.exists(Note, 'o'), false);
+
+  const frozen = Object.freeze(note('f'));
+  await other.save(frozen);
+  await frozen.save();
+  assert.is(other.versionOf(frozen), 2, 'a frozen object finds its store too');
+
+  const fresh = await note('new').save();
+  assert.is(Storage.versionOf(fresh), 1, 'an object no store knows goes to the default store');
+
+  const both = note('both');
+  await other.save(both);
+  await Storage.save(both);
+  await rejects(both.save(), TypeError, /Note "both" was saved or loaded through 2 open stores .*call store\.save\(obj\)/);
+  await rejects(both.delete(), TypeError, /2 open stores/);
+
+  await other.close();
+  await both.save(); // the one open store it came from
+  assert.is(Storage.versionOf(both), 2);
+  await rejects(loaded.save(), ClosedError, /the store Note "o" was saved or loaded through \(memory\) is closed/);
+});
+
 facade('configure replaces the store and closes the old one; registrations survive', async () => {
   class Registered extends Serializable {}
   Storage.register(Registered);

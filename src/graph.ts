@@ -8,13 +8,10 @@ import type { RecordWrite, StorageBackend } from './backends/backend.js';
 import { checkId, type Codec } from './codec.js';
 import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
 import type { Serializable, TypeInfo, TypeRegistry } from './model.js';
+import type { Cascade, DanglingMode } from './operations.js';
 import { findRefs, replaceRefs, replaceRefsInProperties, type FoundRef, type Ref } from './references.js';
 
-/** What a cascading save does with the objects a container refers to. */
-export type Cascade = 'new' | 'all' | 'none';
-
-/** What loading does with a reference whose target is not stored. */
-export type DanglingMode = 'error' | 'undefined';
+export type { Cascade, DanglingMode } from './operations.js';
 
 /** What the graph walks need from the store. */
 export interface GraphContext {

@@ -3,11 +3,55 @@
  * {@link TypeRegistry} that maps type names to classes.
  * @module
  */
-import { randomUUID } from 'node:crypto';
-import { DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
+import { ClosedError, DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
+import type { LoadOptions, SaveOptions } from './operations.js';
 import { describe } from './options.js';
-import { Storage } from './storage.js';
-import type { LoadOptions, SaveOptions } from './store.js';
+import { ownersOf } from './versions.js';
+
+/** What instance sugar needs of a store; `Store` is one. */
+export interface SugarStore {
+  readonly closed: boolean;
+  readonly backend: { readonly name: string };
+  save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T>;
+  delete(obj: Serializable): Promise<boolean>;
+  load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T>;
+  get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined>;
+}
+
+/** The slot the facade (storage.ts) fills with its default store, so this module need not import it. */
+let defaultStore: (() => SugarStore) | undefined;
+
+/** Sets where instance sugar finds the default store: `Storage` calls it once, when it is loaded. */
+export function setDefaultStore(get: () => SugarStore): void {
+  defaultStore = get;
+}
+
+function theDefaultStore(): SugarStore {
+  if (defaultStore === undefined) throw new Error('cuttle: no default store; import from "cuttle", which sets up Storage');
+  return defaultStore();
+}
+
+/**
+ * The store `obj.save()` and `obj.delete()` use: the one the object was saved or loaded through,
+ * else the default store. Never silently another: an object several open stores know is refused.
+ */
+function storeOf(obj: Serializable): SugarStore {
+  const owners = ownersOf(obj) as SugarStore[];
+  if (owners.length === 0) return theDefaultStore();
+  const open = owners.filter((store) => !store.closed);
+  const what = `${typeNameOf(obj)} ${JSON.stringify(obj.id)}`;
+  if (open.length === 1) return open[0]!;
+  if (open.length === 0) throw new ClosedError(`the store ${what} was saved or loaded through (${owners.at(-1)!.backend.name})`);
+  throw new TypeError(
+    `${what} was saved or loaded through ${open.length} open stores (${open.map((store) => store.backend.name).join(', ')}); ` +
+      `obj.save() and obj.delete() cannot tell which one to use: call store.save(obj) on the one you mean`,
+  );
+}
+
+function typeNameOf(obj: Serializable): string {
+  const Class = Object.getPrototypeOf(obj)?.constructor as SerializableClass | undefined;
+  return (Class && Object.hasOwn(Class, 'typeName') ? Class.typeName : Class?.name) || 'object';
+}
 
 /**
  * A class whose instances cuttle can store: a subclass of {@link Serializable}. It may set
@@ -42,27 +86,40 @@ export class Serializable {
   id: string;
 
   constructor(id?: string) {
-    this.id = id ?? randomUUID();
+    // The Web Crypto global: Node 19+ and every browser have it, so the core needs no node:crypto.
+    this.id = id ?? crypto.randomUUID();
   }
 
-  /** Saves this object in the default store: `Storage.save(this, options)`. */
+  /**
+   * Saves this object in the store it was saved or loaded through, else in the default store
+   * (`Storage`). An object that several open stores saved or loaded is refused with a `TypeError`
+   * (call `store.save(obj)`); one whose store was closed gets `ClosedError`.
+   */
   save(options?: SaveOptions): Promise<this> {
-    return Storage.save(this, options);
+    try {
+      return storeOf(this).save(this, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Deletes this object from the default store: `Storage.delete(this)`. */
+  /** Deletes this object from the store it was saved or loaded through (see {@link save}). */
   delete(): Promise<boolean> {
-    return Storage.delete(this);
+    try {
+      return storeOf(this).delete(this);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Loads an instance from the default store: `Storage.load(this, id, options)`. */
   static load<T extends Serializable>(this: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T> {
-    return Storage.load(this, id, options);
+    return theDefaultStore().load(this, id, options);
   }
 
   /** Like {@link Serializable.load} but resolves to `undefined` when the object is not stored. */
   static get<T extends Serializable>(this: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined> {
-    return Storage.get(this, id, options);
+    return theDefaultStore().get(this, id, options);
   }
 }
 

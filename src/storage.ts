@@ -9,8 +9,9 @@ import { openBackend, type BackendKind, type BackendOptionsByKind } from './back
 import type { CacheOptions } from './cache.js';
 import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump.js';
 import type { VerifyReport } from './graph.js';
-import { TypeRegistry, type Serializable, type SerializableClass } from './model.js';
-import { Store, type CacheControl, type GcOptions, type LoadOptions, type SaveOptions } from './store.js';
+import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
+import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
+import { Store, type CacheControl } from './store.js';
 
 /** What every kind of `Storage.configure` also accepts. */
 export interface FacadeOptions {
@@ -23,7 +24,7 @@ export interface FacadeOptions {
  * Type registrations survive `configure` and `use`.
  */
 export class Storage {
-  // Both are made on first use, never at import time: model.ts and this module import each other.
+  // Both are made on first use: a program that never touches Storage pays nothing for it.
   static #registryInstance: TypeRegistry | undefined;
   static #store: Store | undefined;
 
@@ -168,3 +169,6 @@ export class Storage {
     return store;
   }
 }
+
+// Instance sugar (`note.save()`, `Note.load(id)`) finds the default store here.
+setDefaultStore(() => Storage.store);

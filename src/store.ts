@@ -11,10 +11,13 @@ import { checkId, Codec } from './codec.js';
 import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
 import { ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
-import { loadGraph, objectKey, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
+import { loadGraph, objectKey, planSave, unreachable, verify, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
+import type { Cascade, DanglingMode, GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
 import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { Versions } from './versions.js';
+
+export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {
@@ -24,41 +27,6 @@ export interface StoreOptions {
   cache?: CacheOptions | false;
   /** The type registry; share one between stores to share class registrations. @default a new one */
   registry?: TypeRegistry;
-}
-
-/** Options of {@link Store.save}. */
-export interface SaveOptions {
-  /** `false`: do not cache the saved object (and drop any cached copy). @default true */
-  cache?: boolean;
-  /**
-   * Save only if the stored version is this one (0: only if the object is not stored yet);
-   * otherwise throw `ConflictError`. The version of an object is `store.versionOf(obj)`.
-   */
-  expectedVersion?: number;
-  /**
-   * For a container: which of the objects it reaches are saved with it, in one batch (atomic
-   * where the backend is): `'new'` those not saved or loaded through this store yet, `'all'`
-   * every one, `'none'` only the container. @default 'new'
-   */
-  cascade?: Cascade;
-}
-
-/** Options of {@link Store.load} and {@link Store.get}. */
-export interface LoadOptions {
-  /** `false`: read from the backend, and neither read nor fill the cache. @default true */
-  cache?: boolean;
-  /**
-   * For a container whose references name objects that are no longer stored: `'error'` throws
-   * `DanglingReferenceError`, `'undefined'` loads those references as `undefined`.
-   * @default 'error'
-   */
-  dangling?: DanglingMode;
-}
-
-/** Options of {@link Store.gc}. */
-export interface GcOptions {
-  /** Report what would be deleted without deleting it. @default false */
-  dryRun?: boolean;
 }
 
 /** Per-store control of the object cache; `Storage.cache` is the default store's. */
@@ -115,7 +83,7 @@ export class Store {
   readonly #cache: ObjectCache;
   readonly #graph: GraphContext;
   /** The stored version each live object was last saved or loaded at. */
-  readonly #versions = new Versions();
+  readonly #versions = new Versions(this);
   /** Loads under way, so concurrent loads of one id share one instance. */
   readonly #loading = new Map<string, Promise<Serializable | undefined>>();
   /** Counts the starts and ends of writes; a load that overlapped one does not cache what it read. */
