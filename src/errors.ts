@@ -221,4 +221,26 @@ export class BackendError extends CuttleError {
   get systemCode(): string | undefined {
     return this.details.systemCode;
   }
+
+  /**
+   * `error` as a BackendError naming `store`, the action and the object, when it is a failure of
+   * the storage itself: a system error (`ENOSPC`, `EACCES`, `EIO`, ...) or SQLite's (`SQLITE_FULL`,
+   * ...). Anything else (a CuttleError, a programming error) is returned as it is.
+   */
+  static wrap(error: unknown, store: string, action: string, type?: string, id?: string): unknown {
+    if (error instanceof CuttleError || error === null || typeof error !== 'object') return error;
+    const { code, path } = error as { code?: unknown; path?: unknown };
+    if (typeof code !== 'string' || !SYSTEM_CODE.test(code)) return error;
+    const what = type === undefined ? '' : id === undefined ? ` ${type}` : ` ${type} ${JSON.stringify(id)}`;
+    const file = typeof path === 'string' ? path : undefined;
+    const message = (error as Error).message ?? String(error);
+    return new BackendError(
+      `${store}: cannot ${action}${what}: ${message}${message.includes(code) ? '' : ` (${code})`}`,
+      { store, systemCode: code, ...(type !== undefined && { type }), ...(id !== undefined && { id }), ...(file !== undefined && { file }) },
+      { cause: error },
+    );
+  }
 }
+
+/** The codes of system errors (ENOSPC, EACCES, ...) and of SQLite's (SQLITE_FULL, SQLITE_IOERR_WRITE, ...). */
+const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+)$/;

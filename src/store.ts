@@ -9,7 +9,7 @@ import { InMemoryBackend } from './backends/memory.js';
 import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
 import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
-import { ClosedError, NotFoundError } from './errors.js';
+import { BackendError, ClosedError, NotFoundError } from './errors.js';
 import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import type { Cascade, DanglingMode, GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -267,6 +267,8 @@ export class Store {
         this.#cache.delete(type, id);
         deleted = await this.backend.delete(type, id);
         return deleted;
+      } catch (error) {
+        throw BackendError.wrap(error, this.backend.name, 'delete', type, id);
       } finally {
         if (this.#overlaps.end(type, id, open)) {
           if (deleted) this.#cache.ids.remove(type, id);
@@ -287,13 +289,14 @@ export class Store {
     const info = this.registry.register(Class);
     checkId(id, info.name);
     if (this.#cache.enabled && this.#cachedEntry(info.name, id)) return true;
-    return this.backend.exists(info.name, id);
+    return this.#guard('check', info.name, id, this.backend.exists(info.name, id));
   }
 
   /** How many objects of `Class` are stored. */
   async count(Class: SerializableClass): Promise<number> {
     this.#check();
-    return this.backend.count(this.registry.register(Class).name);
+    const type = this.registry.register(Class).name;
+    return this.#guard('count', type, undefined, this.backend.count(type));
   }
 
   /**
@@ -304,14 +307,18 @@ export class Store {
    */
   async list(Class: SerializableClass): Promise<string[]> {
     this.#check();
-    return this.#listIds(this.registry.register(Class).name);
+    const type = this.registry.register(Class).name;
+    return this.#guard('list', type, undefined, this.#listIds(type));
   }
 
   /** Every stored id by type name: `{ Note: ['a', 'b'], ... }`, types and ids sorted. */
   async listAll(): Promise<Record<string, string[]>> {
     this.#check();
     const all: Record<string, string[]> = {};
-    for (const type of await this.backend.listTypes()) all[type] = await this.#listIds(type);
+    const listing = async () => {
+      for (const type of await this.backend.listTypes()) all[type] = await this.#listIds(type);
+    };
+    await this.#guard('list', undefined, undefined, listing());
     return all;
   }
 
@@ -332,10 +339,11 @@ export class Store {
   /** Deletes every stored object and empties the cache. */
   async clear(): Promise<void> {
     this.#check();
-    await this.#bulk(() => {
+    const clearing = this.#bulk(() => {
       this.#cache.clear();
       return this.backend.clear();
     });
+    await this.#guard('clear', undefined, undefined, clearing);
   }
 
   /**
@@ -353,9 +361,9 @@ export class Store {
       checkId(root.id, info.name);
       return { type: info.name, id: root.id };
     });
-    const garbage = await unreachable(this.#graph, keys);
+    const garbage = await this.#guard('collect garbage in', undefined, undefined, unreachable(this.#graph, keys));
     if (options.dryRun) return garbage;
-    await this.#bulk(async () => {
+    const collecting = this.#bulk(async () => {
       for (const [type, ids] of Object.entries(garbage)) {
         this.#cache.ids.drop(type);
         for (const id of ids) {
@@ -364,6 +372,7 @@ export class Store {
         }
       }
     });
+    await this.#guard('collect garbage in', undefined, undefined, collecting);
     return garbage;
   }
 
@@ -373,7 +382,7 @@ export class Store {
    */
   async verify(): Promise<VerifyReport> {
     this.#check();
-    return verify(this.#graph);
+    return this.#guard('verify', undefined, undefined, verify(this.#graph));
   }
 
   /**
@@ -383,7 +392,7 @@ export class Store {
    */
   async exportTo(destination: string | Writable, options?: ExportOptions): Promise<ExportSummary> {
     this.#check();
-    return exportTo(this.backend, destination, options);
+    return this.#guard('export', undefined, undefined, exportTo(this.backend, destination, options));
   }
 
   /**
@@ -393,19 +402,19 @@ export class Store {
    */
   async importFrom(source: string | Readable, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
-    return this.#importing(() => importFrom(this.backend, source, options));
+    return this.#guard('import into', undefined, undefined, this.#importing(() => importFrom(this.backend, source, options)));
   }
 
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */
   async exportData(): Promise<Dump> {
     this.#check();
-    return exportData(this.backend);
+    return this.#guard('export', undefined, undefined, exportData(this.backend));
   }
 
   /** Imports a dump held in memory (what `exportData` returns, or NDJSON text). Empties the cache. */
   async importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
-    return this.#importing(() => importData(this.backend, dump, options));
+    return this.#guard('import into', undefined, undefined, this.#importing(() => importData(this.backend, dump, options)));
   }
 
   /** The stored version `obj` was last saved or loaded at by this store, or `undefined`. */
@@ -423,7 +432,19 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache.clear();
-    await this.backend.close();
+    await this.#guard('close', undefined, undefined, this.backend.close());
+  }
+
+  /**
+   * `work`'s result; a failure of the storage itself (a full disk, a permission denied, SQLite's
+   * I/O errors) becomes a {@link BackendError} naming this store, what it was doing and the object.
+   */
+  async #guard<T>(action: string, type: string | undefined, id: string | undefined, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      throw BackendError.wrap(error, this.backend.name, action, type, id);
+    }
   }
 
   async #importing(run: () => Promise<ImportSummary>): Promise<ImportSummary> {
@@ -506,7 +527,8 @@ export class Store {
         this.#overlaps.end(types[i]!, ids[i]!, opens[i]!);
         this.#forget(types[i]!, ids[i]!);
       });
-      throw error;
+      if (objs.length === 1) throw BackendError.wrap(error, this.backend.name, 'save', types[0], ids[0]);
+      throw BackendError.wrap(error, this.backend.name, `save a batch of ${objs.length} objects`);
     } finally {
       this.#writes++;
     }
@@ -531,7 +553,8 @@ export class Store {
       if (cached !== undefined) return cached;
     }
     const writes = this.#writes;
-    const { root, loaded } = await loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
+    const graph = loadGraph(this.#graph, info, id, { dangling: options?.dangling ?? 'error', useCache });
+    const { root, loaded } = await this.#guard('load', info.name, id, graph);
     for (const { obj, content, version } of loaded.values()) {
       this.#versions.set(obj, version);
       const type = this.#typeOf(obj);
@@ -552,7 +575,12 @@ export class Store {
   /** Reads and decodes (info.name, id); caches it when `cache` says so, unless a write overlapped. */
   async #read(info: TypeInfo, id: string, cache = false): Promise<Serializable | undefined> {
     const writes = this.#writes;
-    const record = await this.backend.load(info.name, id);
+    let record: StoredRecord | undefined;
+    try {
+      record = await this.backend.load(info.name, id);
+    } catch (error) {
+      throw BackendError.wrap(error, this.backend.name, 'load', info.name, id);
+    }
     if (record === undefined) return undefined;
     const obj = this.#codec.decode(record.content, info, id);
     this.#versions.set(obj, record.version);
