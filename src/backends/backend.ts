@@ -47,6 +47,39 @@ export interface RecordWrite {
 }
 
 /**
+ * What a backend promises beyond the required core. Each is `false` in {@link StorageBackend}'s
+ * defaults, so a backend written before a capability existed keeps working: it simply does not
+ * claim it. A backend overrides the getter with `{ ...super.capabilities, atomicBatch: true }`.
+ */
+export interface BackendCapabilities {
+  /** `writeMany` and `putMany` are all or nothing: a failure anywhere leaves none of the batch. */
+  readonly atomicBatch: boolean;
+  /**
+   * `importRecords` is all or nothing: when a record fails or the iterable throws part-way,
+   * nothing of the import remains (including the clearing of `replace`). When false, callers
+   * validate everything before calling it.
+   */
+  readonly atomicImport: boolean;
+  /** The backend reports which objects other processes or backend objects changed. */
+  readonly changeFeed: boolean;
+  /** The backend runs several writes as one transaction. */
+  readonly transactions: boolean;
+  /** The backend answers queries itself (else the store scans). */
+  readonly query: boolean;
+  /** The backend answers full-text searches itself (else the store scans). */
+  readonly search: boolean;
+}
+
+const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
+  atomicBatch: false,
+  atomicImport: false,
+  changeFeed: false,
+  transactions: false,
+  query: false,
+  search: false,
+});
+
+/**
  * Abstract base class of every backend. All methods are async. Ids and type names reaching a
  * backend have already been validated by the codec.
  */
@@ -90,6 +123,31 @@ export abstract class StorageBackend {
    * can change (memory) leaves it undefined.
    */
   externalChanges?(): boolean;
+
+  /** What this backend promises beyond the required core; all `false` by default. */
+  get capabilities(): BackendCapabilities {
+    return NO_CAPABILITIES;
+  }
+
+  /**
+   * The records of `ids` (all of `type`), in the order of `ids`, `undefined` where one is not
+   * stored. The default loads them all at once with {@link load}; a backend with round trips
+   * (SQLite, PostgreSQL) answers in one statement per chunk. Container graphs load through it,
+   * one level at a time.
+   */
+  async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
+    return Promise.all(ids.map((id) => this.load(type, id)));
+  }
+
+  /**
+   * Removes the objects of `ids` (all of `type`). @returns for each id, in order, whether it was
+   * stored. The default deletes them one by one with {@link delete}; not atomic.
+   */
+  async deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {
+    const deleted: boolean[] = [];
+    for (const id of ids) deleted.push(await this.delete(type, id));
+    return deleted;
+  }
 
   /** Whether (type, id) is stored. */
   async exists(type: string, id: string): Promise<boolean> {
