@@ -47,6 +47,19 @@ export interface RecordWrite {
 }
 
 /**
+ * A change another writer made, as a backend's change feed reports it: the object's new version,
+ * or `deleted` (then `version` is the last version it had, or 0 when unknown). `{ reset: true }`
+ * says that changes may have been missed (a log pruned past this reader, a dropped connection):
+ * whoever keeps copies must drop them all.
+ */
+export type BackendChange =
+  | { readonly type: string; readonly id: string; readonly version: number; readonly deleted: boolean; readonly reset?: undefined }
+  | { readonly reset: true };
+
+/** Receives a batch of changes, in the order they were committed. */
+export type ChangeListener = (changes: readonly BackendChange[]) => void;
+
+/**
  * What a backend promises beyond the required core. Each is `false` in {@link StorageBackend}'s
  * defaults, so a backend written before a capability existed keeps working: it simply does not
  * claim it. A backend overrides the getter with `{ ...super.capabilities, atomicBatch: true }`.
@@ -114,6 +127,24 @@ export abstract class StorageBackend {
 
   /** Releases files and connections. Further calls throw `ClosedError`. */
   abstract close(): Promise<void>;
+
+  /**
+   * Optional, where `capabilities.changeFeed`: subscribes `listener` to the changes that anyone
+   * other than this backend object (another process, another connection, another server) commits,
+   * delivered in commit order, or a reset when some may have been missed. Changes made through this
+   * backend object are not reported (the stores using it know their own). @returns the unsubscribe
+   * function.
+   */
+  changes?(listener: ChangeListener): () => void;
+
+  /**
+   * Optional, with {@link changes}: reads what others committed since the last look, now and
+   * synchronously, delivering it to the listeners before it returns. A store calls it at most once
+   * per event-loop iteration before it answers from its cache, so a cached read sees every change
+   * committed before that iteration began. A backend that can only learn of changes
+   * asynchronously (PostgreSQL's notifications) leaves it out, and its coherence is eventual.
+   */
+  pollChanges?(): void;
 
   /**
    * Optional, for the cache's cross-process coherence: a cheap synchronous check, called at most
