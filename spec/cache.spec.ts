@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ObjectCache } from '../src/cache.js';
+import { countUtf8, ObjectCache } from '../src/cache.js';
 import { IdLists } from '../src/id-lists.js';
 import { InMemoryBackend, Serializable, Storage, Store, type RecordWrite, type StoredRecord } from '../src/index.js';
 
@@ -28,6 +28,12 @@ class SharedBackend extends InMemoryBackend {
 }
 
 const test = suite('cache');
+
+test('countUtf8 (the byte count where there is no Buffer) agrees with Buffer.byteLength', () => {
+  for (const text of ['', 'abc', 'é', '日本語', '😀', '\ud800', '\udc00x', 'a😀b\u2028\u0000', 'x'.repeat(1000) + '€', '\udbff\udfff\ud800']) {
+    assert.is(countUtf8(text), Buffer.byteLength(text), JSON.stringify(text));
+  }
+});
 
 test('a kept id list noted to gain an id it already lists lists it once', () => {
   const lists = new IdLists(10);
