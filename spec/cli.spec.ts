@@ -191,4 +191,27 @@ test('usage errors exit 2 with help; --help and --version exit 0', () => {
   assert.match(version.stdout, /^\d+\.\d+\.\d+/);
 });
 
+test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {
+  const db = join(dir.path, 'one.db');
+  const store = new Store({ backend: new SqliteBackend({ path: db }) });
+  await store.save(new Note('only'));
+  await store.close();
+  const verified = cuttle(['verify', db]);
+  assert.is(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /^checked 1 object: no problems$/m);
+  const exported = cuttle(['export', db, join(dir.path, 'one.ndjson')]);
+  assert.match(exported.stderr, /^exported 1 object in /m);
+  const stats = cuttle(['stats', db]);
+  assert.match(stats.stdout, /^disk\s+\d+\.\d KiB$/m, 'binary units are labelled KiB, MiB, GiB');
+  const missing = cuttle(['stats']);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /expected 1 argument, got 0/);
+  for (const [spec, example] of [['sqlite:', 'sqlite:./app.db'], ['file:', 'file:./data']]) {
+    const empty = cuttle(['export', spec!]);
+    assert.is(empty.code, 2);
+    assert.match(empty.stderr, new RegExp(`"${spec}" needs a path after the prefix: ${example!.replace('.', '\\.')}`));
+    assert.not.match(empty.stderr, /sqlite:sqlite:/);
+  }
+});
+
 test.run();

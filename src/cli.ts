@@ -16,7 +16,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
 import { openBackend, type BackendKind } from './backends/kinds.js';
 import { CuttleError, type CorruptDataError } from './errors.js';
-import { Progress } from './progress.js';
+import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
 
 const EXIT_FAILED = 1;
@@ -66,7 +66,7 @@ const COMMANDS: Record<string, Command> = {
           : undefined;
         await store.exportTo(file ?? process.stdout, { timestamp: values['no-timestamp'] !== true, onProgress: progress.update, onCorrupt });
         progress.finish();
-        if (skipped > 0) console.error(`${skipped} damaged object${skipped === 1 ? '' : 's'} left out of the dump`);
+        if (skipped > 0) console.error(`${countOf(skipped, 'damaged object')} left out of the dump`);
         return 0;
       });
     },
@@ -154,7 +154,7 @@ const COMMANDS: Record<string, Command> = {
         if (values.json) {
           console.log(JSON.stringify(report, null, 2));
         } else {
-          console.log(`checked ${report.checked.toLocaleString('en')} objects: ${problems === 0 ? 'no problems' : `${problems} problem${problems === 1 ? '' : 's'}`}`);
+          console.log(`checked ${countOf(report.checked, 'object')}: ${problems === 0 ? 'no problems' : countOf(problems, 'problem')}`);
           for (const { type, id, file, error } of report.unreadable) console.log(`unreadable  ${type} ${id === undefined ? file : JSON.stringify(id)}: ${error}`);
           for (const { from, path, target } of report.dangling) {
             console.log(`dangling    ${from.type} ${JSON.stringify(from.id)} at ${path} -> ${target.type} ${JSON.stringify(target.id)}`);
@@ -168,7 +168,8 @@ const COMMANDS: Record<string, Command> = {
 
 /** Parses `spec` into a backend kind and path. */
 export function parseStoreSpec(spec: string): { kind: BackendKind; path: string } {
-  const prefixed = /^(sqlite|file):(.+)$/.exec(spec);
+  const prefixed = /^(sqlite|file):(.*)$/.exec(spec);
+  if (prefixed?.[2] === '') throw new UsageError(`"${spec}" needs a path after the prefix: ${spec}${prefixed[1] === 'sqlite' ? './app.db' : './data'}`);
   if (prefixed) return { kind: prefixed[1] as BackendKind, path: prefixed[2]! };
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
@@ -260,7 +261,7 @@ function printStats({ store, bytesOnDisk, types, total }: StoreStats): void {
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) [value, unit] = [value / 1024, unit + 1];
@@ -308,7 +309,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const [min, max] = command.positionals;
-    if (positionals.length < min || positionals.length > max) throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} arguments, got ${positionals.length}`);
+    if (positionals.length < min || positionals.length > max) throw new UsageError(`expected ${min === max ? countOf(min, 'argument') : `${min} to ${max} arguments`}, got ${positionals.length}`);
     return await command.run(positionals, values as Values);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
