@@ -1,6 +1,6 @@
 // The `cuttle` command end to end: the built dist/cli.js run as a child process, as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -189,6 +189,31 @@ test('usage errors exit 2 with help; --help and --version exit 0', () => {
   const version = cuttle(['--version']);
   assert.is(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('export, import and migrate refuse a store\'s own files (bug: "cuttle export app.db app.db" overwrote the database and exited 0)', async ({ dir }) => {
+  const db = join(dir.path, 'app.db');
+  await seed(db);
+  const before = readFileSync(db);
+  const exported = cuttle(['export', db, db]);
+  assert.is(exported.code, 1);
+  assert.match(exported.stderr, new RegExp(`exportTo: the destination ${db} is part of the store sqlite:${db}: the dump would overwrite it \\(ERR_INVALID_OPTION\\)`));
+  assert.equal(readFileSync(db), before, 'the database is unchanged');
+  assert.is(cuttle(['import', db, db]).code, 1);
+  const same = cuttle(['migrate', db, `sqlite:${db}`]);
+  assert.is(same.code, 1);
+  assert.match(same.stderr, new RegExp(`migrate: ${db} and sqlite:${db} overlap`));
+  const folder = join(dir.path, 'files');
+  assert.is(cuttle(['migrate', db, `file:${folder}`, '-q']).code, 0);
+  const into = cuttle(['migrate', folder, `sqlite:${join(folder, 'inside.db')}`]);
+  assert.is(into.code, 1);
+  assert.match(into.stderr, /overlap/);
+  assert.not.ok(readdirSync(folder).includes('inside.db'), 'nothing was created inside the source');
+  const around = cuttle(['migrate', `sqlite:${join(folder, 'x.db')}`, `file:${folder}`]);
+  assert.is(around.code, 1, around.stderr);
+  assert.match(around.stderr, /overlap/);
+  assert.is(cuttle(['export', folder, join(folder, 'dump.ndjson')]).code, 1);
+  assert.match(cuttle(['verify', db]).stdout, /checked 3 objects: no problems/);
 });
 
 test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BackendError, Container, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
+import { BackendError, Container, InvalidOptionError, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
 import { rejects, tempDir } from './helpers.js';
 
 class Note extends Serializable {
@@ -329,6 +329,52 @@ test('a killed exportTo(path) leaves its temp file; the next export to that path
     assert.ok(after.includes(live) && after.includes(other), 'a live export\'s and another destination\'s stay');
     assert.is(after.length, 3);
     assert.match(readFileSync(destination, 'utf8'), /"cuttle-dump-end","count":1/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('exportTo and importFrom refuse the store itself and its files (bug: exporting app.db to app.db overwrote the database with the dump)', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'app.db');
+    const sqlite = new Store({ backend: new SqliteBackend({ path: db }) });
+    const root = join(dir.path, 'files');
+    const files = new Store({ backend: new FileBackend({ path: root, durable: false }) });
+    for (const store of [sqlite, files]) await store.save(Object.assign(new Note('kept'), { text: 'still here' }));
+    symlinkSync(db, join(dir.path, 'link.db'));
+    linkSync(db, join(dir.path, 'hard.db'));
+    symlinkSync(root, join(dir.path, 'files-link'));
+    mkdirSync(join(dir.path, 'elsewhere'));
+    const refused: Array<[Store, string]> = [
+      [sqlite, db],
+      [sqlite, `${db}-wal`],
+      [sqlite, `${db}-shm`],
+      [sqlite, `${db}-journal`],
+      [sqlite, join(dir.path, 'link.db')],
+      [sqlite, join(dir.path, 'hard.db')],
+      [sqlite, join(dir.path, 'elsewhere', '..', 'app.db')],
+      [files, root],
+      [files, join(root, 'backup.ndjson')],
+      [files, join(root, 'Note', 'kept.json')],
+      [files, join(root, 'new', 'folder', 'x.ndjson')],
+      [files, join(dir.path, 'files-link', 'backup.ndjson')],
+    ];
+    for (const [store, path] of refused) {
+      const error = await rejects(store.exportTo(path), InvalidOptionError);
+      assert.match(error.message, `exportTo: the destination ${resolve(path)} is part of the store ${store.backend.name}: the dump would overwrite it`);
+    }
+    await rejects(sqlite.importFrom(db), InvalidOptionError, /import: the dump .*app\.db is part of the store sqlite:/);
+    await rejects(files.importFrom(join(root, 'Note', 'kept.json')), InvalidOptionError, /import: the dump .*kept\.json is part of the store file:/);
+    for (const store of [sqlite, files]) {
+      store.cache.clear();
+      assert.is((await store.load(Note, 'kept')).text, 'still here', `${store.backend.name} is intact`);
+    }
+    // Beside the store is fine, and so is a file whose name only starts like the root's.
+    await sqlite.exportTo(join(dir.path, 'app.db.ndjson'));
+    await files.exportTo(join(dir.path, 'files.ndjson'));
+    await sqlite.close();
+    await files.close();
   } finally {
     dir.remove();
   }

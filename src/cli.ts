@@ -9,13 +9,13 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
-import { openBackend, type BackendKind } from './backends/kinds.js';
-import { CuttleError, type CorruptDataError } from './errors.js';
+import { openBackend, storeOwns, type BackendKind } from './backends/kinds.js';
+import { CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
 
@@ -107,6 +107,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: [2, 2],
     async run([fromSpec, toSpec], values) {
       const mode = importMode(values.mode);
+      refuseOverlap(fromSpec!, toSpec!);
       return withStore(fromSpec!, (from) =>
         withStore(toSpec!, async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
@@ -174,6 +175,18 @@ export function parseStoreSpec(spec: string): { kind: BackendKind; path: string 
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
   throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec}`);
+}
+
+/** Refuses a migration between two stores that are one, or where one holds the other's files. */
+function refuseOverlap(fromSpec: string, toSpec: string): void {
+  const from = parseStoreSpec(fromSpec);
+  const to = parseStoreSpec(toSpec);
+  if (storeOwns(from.kind, from.path, to.path) || storeOwns(to.kind, to.path, from.path)) {
+    throw new InvalidOptionError(
+      `migrate: ${fromSpec} and ${toSpec} overlap (${resolve(from.path)}, ${resolve(to.path)}): ` +
+        'a store cannot be migrated into itself or into one of its own files',
+    );
+  }
 }
 
 async function withStore(spec: string, run: (store: Store) => Promise<number>): Promise<number> {

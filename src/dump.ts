@@ -14,7 +14,7 @@ import { finished } from 'node:stream/promises';
 import { compareIds, type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
 import { ownedName, writerGone } from './backends/file-atomic.js';
 import { checkId } from './codec.js';
-import { BackendError, DumpFormatError, type CorruptDataError } from './errors.js';
+import { BackendError, DumpFormatError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { checkTypeName } from './model.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
@@ -141,7 +141,11 @@ export async function exportTo(backend: StorageBackend, destination: string | Wr
       sink.release();
     }
   }
-  return writeThroughTemp(resolve(destination), backend.name, (write) => writeDump(backend, write, options));
+  const target = resolve(destination);
+  if (backend.ownsPath?.(target)) {
+    throw new InvalidOptionError(`exportTo: the destination ${target} is part of the store ${backend.name}: the dump would overwrite it`);
+  }
+  return writeThroughTemp(target, backend.name, (write) => writeDump(backend, write, options));
 }
 
 /** Writes the dump of `backend`, a chunk of text at a time, through `write`. */
@@ -186,6 +190,9 @@ export async function exportData(backend: StorageBackend): Promise<Dump> {
  */
 export async function importFrom(backend: StorageBackend, source: string | Readable, options: ImportOptions = {}): Promise<ImportSummary> {
   checkImportOptions(options);
+  if (typeof source === 'string' && backend.ownsPath?.(source)) {
+    throw new InvalidOptionError(`import: the dump ${resolve(source)} is part of the store ${backend.name} it would be imported into`);
+  }
   if (backend.atomic) return storeDump(backend, readDump(source, options), options);
   let path = typeof source === 'string' ? source : undefined;
   let spool: string | undefined;

@@ -10,6 +10,7 @@ import { FileLocks } from './file-lock.js';
 import { addLongId, readLongIds } from './file-long-ids.js';
 import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName, SUFFIX } from './file-names.js';
 import { formatRecord, parseRecord, readHeader, readRecordText } from './file-records.js';
+import { isInFolder } from './paths.js';
 import { removeLeftovers, sweepFolder } from './file-sweep.js';
 
 /** Options of {@link FileBackend}. */
@@ -319,6 +320,11 @@ export class FileBackend extends StorageBackend {
         }
       }
     }
+  }
+
+  /** The root and everything under it, symbolic links resolved. */
+  override ownsPath(path: string): boolean {
+    return isInFolder(this.path, path);
   }
 
   /**

@@ -6,6 +6,7 @@ import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
+import { isDatabaseFile } from './paths.js';
 import { migrate } from './sqlite-schema.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
@@ -330,6 +331,11 @@ export class SqliteBackend extends StorageBackend {
     const changed = version !== this.#dataVersion;
     this.#dataVersion = version;
     return changed;
+  }
+
+  /** The database file and the `-wal`, `-shm` and `-journal` beside it (never for `':memory:'`). */
+  override ownsPath(path: string): boolean {
+    return this.path !== ':memory:' && isDatabaseFile(this.path, path);
   }
 
   /** Batches and imports are one transaction each: all or nothing. */
