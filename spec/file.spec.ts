@@ -8,10 +8,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileBackend, type FileBackendOptions } from '../src/backends/file.js';
 import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/backends/file-names.js';
-import { ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError } from '../src/errors.js';
+import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError, ReadOnlyError } from '../src/errors.js';
 import { compareIds, Serializable, Store, type RecordWrite } from '../src/index.js';
 import { AWKWARD_IDS, backendSuite } from './conformance.js';
-import { rejects, tempDir } from './helpers.js';
+import { IS_ROOT, readOnlyView, rejects, runAsNobody, tempDir } from './helpers.js';
 
 let dir: ReturnType<typeof tempDir> | undefined;
 backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-')).path, durable: false }), {
@@ -31,6 +31,7 @@ interface Context {
 
 const w = (type: string, id: string, content = '{"json":{}}', extra: Partial<RecordWrite> = {}): RecordWrite => ({ type, id, kind: 'object', content, ...extra });
 const fixture = fileURLToPath(new URL('./fixtures/file-worker.ts', import.meta.url));
+const readonlyReader = fileURLToPath(new URL('./fixtures/readonly-reader.ts', import.meta.url));
 /** A pid that belonged to a process that has exited. */
 const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
 const hostTag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
@@ -399,6 +400,124 @@ layout('options are checked where they enter', async ({ root }) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+const readOnly = fileSuite('file backend: read-only stores');
+
+/** Every change a backend can be asked for, each of which a read-only one refuses. */
+const changes = (backend: FileBackend): Array<[string, () => Promise<unknown>]> => [
+  ['write', () => backend.write(w('T', 'new'))],
+  ['writeMany', () => backend.writeMany([w('T', 'new')])],
+  ['put', () => backend.put({ ...w('T', 'a'), version: 9, updatedAt: 0 })],
+  ['putMany', () => backend.putMany([{ ...w('T', 'a'), version: 9, updatedAt: 0 }])],
+  ['delete', () => backend.delete('T', 'a')],
+  ['clear', () => backend.clear()],
+  ['importRecords', () => backend.importRecords((async function* () {})(), { replace: true })],
+];
+
+readOnly('readonly: true reads, lists and exports; every change throws ReadOnlyError naming the store; nothing is written', async ({ open, root }) => {
+  const writer = open();
+  await writer.write(w('T', 'a', '{"json":"a"}'));
+  await writer.write(w('T', 'b'));
+  await writer.write(w('U', 'c'));
+  const before = walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]);
+  const reader = open({ readonly: true });
+  assert.ok(reader.readonly);
+  assert.not.ok(writer.readonly);
+  assert.is((await reader.load('T', 'a'))?.content, '{"json":"a"}');
+  assert.equal(await reader.list('T'), ['a', 'b']);
+  assert.equal(await reader.listTypes(), ['T', 'U']);
+  assert.is(await reader.count('T'), 2);
+  assert.ok(await reader.exists('U', 'c'));
+  const exported: string[] = [];
+  for await (const record of reader.records()) exported.push(`${record.type}/${record.id}`);
+  assert.equal(exported, ['T/a', 'T/b', 'U/c']);
+  for (const [name, change] of changes(reader)) {
+    const error = await rejects(change, ReadOnlyError);
+    assert.is(error.message, `file:${root} is read-only (opened with readonly: true): it cannot be changed`, name);
+    assert.is(error.store, `file:${root}`);
+    assert.is(error.code, 'ERR_READ_ONLY');
+  }
+  assert.equal(walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]), before, 'not a byte written');
+  reader.externalChanges();
+  await writer.write(w('T', 'b', '{"json":"b2"}'));
+  assert.ok(reader.externalChanges(), 'another writer is seen');
+  assert.not.ok(reader.externalChanges());
+  assert.is((await reader.load('T', 'b'))?.content, '{"json":"b2"}');
+});
+
+readOnly('readonly: true on a root without a change file creates none, and sees the first writer', async ({ open, root }) => {
+  const writer = open();
+  await writer.write(w('T', 'a'));
+  await writer.close();
+  unlinkSync(join(root, '.cuttle-changes'));
+  const reader = open({ readonly: true });
+  reader.externalChanges();
+  assert.not.ok(existsSync(join(root, '.cuttle-changes')));
+  assert.not.ok(reader.externalChanges());
+  await open().write(w('T', 'b'));
+  assert.ok(reader.externalChanges());
+});
+
+readOnly('readonly: true on a missing root: BackendError saying the store does not exist, and nothing is created', async ({ root }) => {
+  const error = (() => {
+    try {
+      new FileBackend({ path: root, readonly: true });
+    } catch (error) {
+      return error as BackendError;
+    }
+    throw new Error('opened');
+  })();
+  assert.instance(error, BackendError);
+  assert.is(error.message, `file:${root}: the store does not exist (no folder ${root})`);
+  assert.is(error.details.file, root);
+  assert.not.ok(existsSync(root));
+  mkdirSync(join(root, '..'), { recursive: true });
+  writeFileSync(root, 'a file');
+  assert.throws(() => new FileBackend({ path: root, readonly: true }), (e: Error) => e instanceof BackendError && e.message === `file:${root}: ${root} is not a folder`);
+  assert.throws(() => new FileBackend({ path: root, readonly: 'yes' as never }), /FileBackend: readonly must be one of true, false, got "yes"/);
+});
+
+readOnly(`a root on a read-only filesystem opens read-only by itself (bug: the constructor threw EROFS)${IS_ROOT ? '' : ' (skipped: needs root to mount one)'}`, async ({ open, root }) => {
+  if (!IS_ROOT) return;
+  const writer = open();
+  await writer.write(w('T', 'a', '{"json":"a"}'));
+  const view = readOnlyView(root);
+  try {
+    const reader = new FileBackend({ path: view.path });
+    try {
+      assert.ok(reader.readonly);
+      assert.equal(await reader.list('T'), ['a']);
+      assert.is((await reader.load('T', 'a'))?.content, '{"json":"a"}');
+      const error = await rejects(reader.write(w('T', 'b')), ReadOnlyError);
+      assert.is(error.message, `file:${view.path} is read-only (on a read-only filesystem (EROFS writing ${view.path}/.cuttle-changes)): it cannot be changed`);
+      reader.externalChanges();
+      await writer.write(w('T', 'a', '{"json":"a2"}'));
+      assert.ok(reader.externalChanges(), 'a writer through the writable path is seen');
+      assert.is((await reader.load('T', 'a'))?.content, '{"json":"a2"}');
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    view.unmount();
+  }
+});
+
+readOnly(`a root this process may not write opens read-only by itself (bug: the constructor threw EACCES)${IS_ROOT ? '' : ' (skipped: needs root to run a child as another user)'}`, async ({ open, root }) => {
+  if (!IS_ROOT) return;
+  const writer = open();
+  await writer.write(w('Note', 'a', '{"json":"a"}'));
+  await writer.write(w('Note', 'b'));
+  const report = JSON.parse(runAsNobody(readonlyReader, ['file', root], join(root, '..')));
+  assert.equal(report, {
+    readonly: true,
+    types: ['Note'],
+    ids: ['a', 'b'],
+    content: '{"json":"a"}',
+    exported: 2,
+    save: { name: 'ReadOnlyError', code: 'ERR_READ_ONLY', message: `file:${root} is read-only (no permission to write (EACCES writing ${root}/.cuttle-changes)): it cannot be changed` },
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 const damage = fileSuite('file backend: damaged files');
 
 damage('a corrupt file is a CorruptDataError naming it; other objects stay readable and listable', async ({ open, root }) => {
@@ -595,5 +714,6 @@ processes('two processes racing to create and update: exactly one wins each expe
 });
 
 layout.run();
+readOnly.run();
 damage.run();
 processes.run();

@@ -100,6 +100,14 @@ export abstract class StorageBackend {
    */
   ownsPath?(path: string): boolean;
 
+  /**
+   * Whether this backend refuses every change (saves, deletes, `clear`, imports) with
+   * `ReadOnlyError`: opened with `readonly: true`, or on storage it may not write. Default: false.
+   */
+  get readonly(): boolean {
+    return false;
+  }
+
   /** Whether (type, id) is stored. */
   async exists(type: string, id: string): Promise<boolean> {
     return (await this.load(type, id)) !== undefined;

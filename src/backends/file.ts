@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, opendir, readdir, rmdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
+import { BackendError, ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
+import { cannotOpen, readOnlyBecause, storeMissing } from './access.js';
 import { sortIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { createAtomic, isNoLinkError, syncDir, writeAtomic } from './file-atomic.js';
 import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
@@ -15,8 +16,16 @@ import { removeLeftovers, sweepFolder } from './file-sweep.js';
 
 /** Options of {@link FileBackend}. */
 export interface FileBackendOptions {
-  /** The root folder, created (with its parents) if missing. Required. */
+  /** The root folder, created (with its parents) if missing, unless `readonly`. Required. */
   path: string;
+  /**
+   * `true`: never write in the root. Loads, lists, `count`, `exists` and exports work (and see
+   * other processes' changes); saves, deletes, `clear` and imports throw `ReadOnlyError`; the root
+   * must exist. Without it, a root that exists but cannot be written (a read-only filesystem, no
+   * write permission) is opened read-only too, and {@link FileBackend.readonly} says so.
+   * @default false
+   */
+  readonly?: boolean;
   /**
    * `true`: fsync each file before renaming it into place and its folder after, so a save
    * survives a power loss once it resolves. `false`: skip both fsyncs, about twice as fast; a
@@ -43,7 +52,7 @@ export interface FileBackendOptions {
   now?: () => number;
 }
 
-const OPTIONS = ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
+const OPTIONS = ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
 /** How many objects `writeMany`, `putMany` and `records` work on at once. */
 const PARALLEL = 16;
 /** Records an import reads ahead and writes in parallel. */
@@ -81,6 +90,8 @@ export class FileBackend extends StorageBackend {
   /** type -> the path of its folder (whether it exists or not): joined once, not per call. */
   readonly #folderPaths = new Map<string, string>();
   readonly #cleanup: Promise<void>;
+  /** Why this backend is read-only, or `undefined` when it may write. */
+  readonly #readOnly: string | undefined;
   /** Whether this filesystem makes hard links; if not, new objects are created under their lock. */
   #links = true;
   #closed = false;
@@ -95,10 +106,38 @@ export class FileBackend extends StorageBackend {
     this.#locks = new FileLocks(options.lockTimeout ?? 10_000);
     this.#onCorrupt = options.onCorrupt ?? 'throw';
     this.#now = options.now ?? Date.now;
-    mkdirSync(this.path, { recursive: true });
-    this.#changes = new ChangeCounter(this.path);
+    ({ changes: this.#changes, readOnly: this.#readOnly } = this.#open(options.readonly === true));
     this.#ignoresCase = existsSync(join(this.path, CHANGES_FILE.toUpperCase()));
-    this.#cleanup = removeLeftovers(this.path).catch(() => {});
+    this.#cleanup = this.#readOnly === undefined ? removeLeftovers(this.path).catch(() => {}) : Promise.resolve();
+  }
+
+  /**
+   * Opens the root: read-only when asked (it must exist then), else made if missing and opened
+   * read-only if its change counter cannot be written (a read-only filesystem, no permission).
+   */
+  #open(readonly: boolean): { changes: ChangeCounter; readOnly: string | undefined } {
+    if (readonly) {
+      checkFolder(this.name, this.path);
+      return { changes: new ChangeCounter(this.path, false), readOnly: 'opened with readonly: true' };
+    }
+    try {
+      mkdirSync(this.path, { recursive: true });
+    } catch (error) {
+      throw cannotOpen(this.name, this.path, error);
+    }
+    try {
+      return { changes: new ChangeCounter(this.path, true), readOnly: undefined };
+    } catch (error) {
+      const file = join(this.path, CHANGES_FILE);
+      const why = readOnlyBecause(error, file);
+      if (why === undefined) throw cannotOpen(this.name, file, error);
+      return { changes: new ChangeCounter(this.path, false), readOnly: why };
+    }
+  }
+
+  /** Whether saves, deletes, `clear` and imports are refused (see {@link FileBackendOptions.readonly}). */
+  override get readonly(): boolean {
+    return this.#readOnly !== undefined;
   }
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
@@ -122,7 +161,7 @@ export class FileBackend extends StorageBackend {
   }
 
   async write(write: RecordWrite): Promise<StoredRecord> {
-    this.#check();
+    this.#checkWritable();
     const { type, id, expectedVersion } = write;
     const stem = encodeId(id);
     // A new object needs no lock: it is created with link(), which never replaces a file, so of
@@ -179,7 +218,7 @@ export class FileBackend extends StorageBackend {
    * on the first failure no further write starts, and those under way finish.
    */
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
-    this.#check();
+    this.#checkWritable();
     const all = [...writes];
     const stored: StoredRecord[] = new Array(all.length);
     await inParallel(all, async (write, i) => {
@@ -190,7 +229,7 @@ export class FileBackend extends StorageBackend {
 
   /** Puts in parallel, like {@link FileBackend.writeMany}. */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     await inParallel([...records], (record) => this.put(record));
   }
 
@@ -199,7 +238,7 @@ export class FileBackend extends StorageBackend {
    * one; an existing one is replaced under its lock, so a write under way is not lost.
    */
   async put(record: StoredRecord): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     const stem = encodeId(record.id);
     const { type, id, kind, content, version, updatedAt } = record;
     const copy: StoredRecord = { type, id, kind, content, version, updatedAt };
@@ -217,7 +256,7 @@ export class FileBackend extends StorageBackend {
    * atomic: the store validates a dump before it imports it.
    */
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
-    this.#check();
+    this.#checkWritable();
     if (options.replace) await this.clear();
     let count = 0;
     let chunk: StoredRecord[] = [];
@@ -233,7 +272,7 @@ export class FileBackend extends StorageBackend {
   }
 
   async delete(type: string, id: string): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     const folder = await this.#folder(type);
     if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
     const stem = encodeId(id);
@@ -284,7 +323,7 @@ export class FileBackend extends StorageBackend {
    * Not atomic: another process saving during `clear()` may keep its object.
    */
   async clear(): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     for (const entry of await readdir(this.path, { withFileTypes: true })) {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
       if (type === undefined) continue;
@@ -472,12 +511,25 @@ export class FileBackend extends StorageBackend {
   #check(): void {
     if (this.#closed) throw new ClosedError(`FileBackend (${this.path})`);
   }
+
+  #checkWritable(): void {
+    this.#check();
+    if (this.#readOnly !== undefined) throw new ReadOnlyError(this.name, this.#readOnly);
+  }
+}
+
+/** Throws unless `path`, the root of `store`, is an existing folder. */
+function checkFolder(store: string, path: string): void {
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (info === undefined) throw storeMissing(store, path, `no folder ${path}`);
+  if (!info.isDirectory()) throw new BackendError(`${store}: ${path} is not a folder`, { store, systemCode: 'ENOTDIR', file: path });
 }
 
 function checkFileOptions(options: FileBackendOptions): void {
   if (options === undefined || typeof options.path !== 'string' || options.path === '') {
     throw new InvalidOptionError(`FileBackend: path (the root folder) must be a non-empty string, got ${describe(options?.path)}`);
   }
+  checkOneOf('FileBackend', 'readonly', options.readonly, [true, false]);
   checkOneOf('FileBackend', 'durable', options.durable, [true, false]);
   checkInteger('FileBackend', 'lockTimeout', options.lockTimeout, 0);
   if (options.onCorrupt !== undefined && options.onCorrupt !== 'throw' && typeof options.onCorrupt !== 'function') {

@@ -31,7 +31,7 @@ interface Kind<K extends BackendKind> {
 
 const KINDS: { [K in BackendKind]: Kind<K> } = {
   memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
-  file: { open: (options) => new FileBackend(options), options: ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'], owns: isInFolder },
+  file: { open: (options) => new FileBackend(options), options: ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'], owns: isInFolder },
   sqlite: {
     open: (options) => new SqliteBackend(options),
     options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
