@@ -34,7 +34,7 @@ const KINDS: { [K in BackendKind]: Kind<K> } = {
   file: { open: (options) => new FileBackend(options), options: ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'], owns: isInFolder },
   sqlite: {
     open: (options) => new SqliteBackend(options),
-    options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
+    options: ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
     owns: (storePath, path) => storePath !== ':memory:' && isDatabaseFile(storePath, path),
   },
 };
