@@ -216,6 +216,29 @@ test('export, import and migrate refuse a store\'s own files (bug: "cuttle expor
   assert.match(cuttle(['verify', db]).stdout, /checked 3 objects: no problems/);
 });
 
+test('stats, verify, export and migrate fail on a store that does not exist, creating nothing; import creates its target (bug: they made an empty store and called it healthy)', ({ dir }) => {
+  const db = join(dir.path, 'missing.db');
+  const folder = join(dir.path, 'no', 'such', 'dir');
+  const commands = [
+    ['stats', db],
+    ['verify', `file:${folder}`],
+    ['export', db, join(dir.path, 'out.ndjson')],
+    ['export', `file:${folder}`],
+    ['migrate', db, join(dir.path, 'to.db')],
+  ];
+  for (const args of commands) {
+    const result = cuttle(args);
+    assert.is(result.code, 1, `${args.join(' ')}: ${result.stdout}`);
+    assert.match(result.stderr, /: the store does not exist \(no (file|folder) .*\) \(ERR_BACKEND\)$/m);
+  }
+  assert.match(cuttle(['stats', db]).stderr, new RegExp(`^cuttle stats: sqlite:${db}: the store does not exist \\(no file ${db}\\)`));
+  assert.equal(readdirSync(dir.path), [], 'nothing was created');
+  const dump = join(dir.path, 'empty.ndjson');
+  writeFileSync(dump, '{"format":"cuttle-dump","version":1}\n{"format":"cuttle-dump-end","count":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}\n');
+  assert.is(cuttle(['import', db, dump, '-q']).code, 0);
+  assert.match(cuttle(['verify', db]).stdout, /checked 0 objects: no problems/);
+});
+
 test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {
   const db = join(dir.path, 'one.db');
   const store = new Store({ backend: new SqliteBackend({ path: db }) });

@@ -55,7 +55,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...QUIET, 'no-timestamp': { type: 'boolean' }, 'skip-corrupt': { type: 'boolean' } },
     positionals: [1, 2],
     async run([storeSpec, file], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const progress = new Progress('exported', { quiet: values.quiet === true });
         let skipped = 0;
         const onCorrupt = values['skip-corrupt']
@@ -86,7 +86,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: [2, 2],
     async run([storeSpec, file], values) {
       const mode = importMode(values.mode);
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'write', async (store) => {
         const progress = new Progress('imported', { quiet: values.quiet === true });
         await store.importFrom(file === '-' ? process.stdin : file!, { mode, onProgress: progress.update });
         progress.finish();
@@ -108,8 +108,8 @@ const COMMANDS: Record<string, Command> = {
     async run([fromSpec, toSpec], values) {
       const mode = importMode(values.mode);
       refuseOverlap(fromSpec!, toSpec!);
-      return withStore(fromSpec!, (from) =>
-        withStore(toSpec!, async (to) => {
+      return withStore(fromSpec!, 'read', (from) =>
+        withStore(toSpec!, 'write', async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
           const pipe = new PassThrough();
           const exporting = from.exportTo(pipe, { onProgress: progress.update }).then(
@@ -134,7 +134,7 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' } },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const stats = await collectStats(store.backend);
         if (values.json) console.log(JSON.stringify(stats, null, 2));
         else printStats(stats);
@@ -149,7 +149,7 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' } },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const report = await store.verify();
         const problems = report.unreadable.length + report.dangling.length;
         if (values.json) {
@@ -189,9 +189,14 @@ function refuseOverlap(fromSpec: string, toSpec: string): void {
   }
 }
 
-async function withStore(spec: string, run: (store: Store) => Promise<number>): Promise<number> {
+/**
+ * Opens the store `spec` for `run` and closes it after. `'read'`: read-only, so a store that does
+ * not exist is an error saying so (and nothing is created); `'write'` (import and migrate targets):
+ * created if missing.
+ */
+async function withStore(spec: string, access: 'read' | 'write', run: (store: Store) => Promise<number>): Promise<number> {
   const { kind, path } = parseStoreSpec(spec);
-  const store = new Store({ backend: openBackend(kind, { path } as never, `store ${spec}`), cache: false });
+  const store = new Store({ backend: openBackend(kind, { path, readonly: access === 'read' } as never, `store ${spec}`), cache: false });
   try {
     return await run(store);
   } finally {
