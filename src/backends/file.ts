@@ -13,6 +13,7 @@ import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName,
 import { formatRecord, parseRecord, readHeader, readRecordText } from './file-records.js';
 import { isInFolder } from './paths.js';
 import { removeLeftovers, sweepFolder } from './file-sweep.js';
+import { commitStaging, finishSwap, removeStaging, stagingFolder, stagingFolders } from './file-swap.js';
 
 /** Options of {@link FileBackend}. */
 export interface FileBackendOptions {
@@ -80,6 +81,7 @@ export class FileBackend extends StorageBackend {
   /** Whether saves are fsynced (see {@link FileBackendOptions.durable}). */
   readonly durable: boolean;
   readonly #locks: FileLocks;
+  readonly #lockTimeout: number;
   readonly #changes: ChangeCounter;
   readonly #onCorrupt: 'throw' | ((error: CorruptDataError) => void);
   readonly #now: () => number;
@@ -92,6 +94,10 @@ export class FileBackend extends StorageBackend {
   readonly #cleanup: Promise<void>;
   /** Why this backend is read-only, or `undefined` when it may write. */
   readonly #readOnly: string | undefined;
+  /** Staging folders of replace imports that were committed but not swapped in yet (see file-swap.ts). */
+  readonly #unfinished: string[] = [];
+  /** The swap of {@link #unfinished} under way, which every call waits for. */
+  #finishing: Promise<void> | undefined;
   /** Whether this filesystem makes hard links; if not, new objects are created under their lock. */
   #links = true;
   #closed = false;
@@ -103,12 +109,23 @@ export class FileBackend extends StorageBackend {
     this.path = resolve(options.path);
     this.name = `file:${this.path}`;
     this.durable = options.durable ?? true;
-    this.#locks = new FileLocks(options.lockTimeout ?? 10_000);
+    this.#lockTimeout = options.lockTimeout ?? 10_000;
+    this.#locks = new FileLocks(this.#lockTimeout);
     this.#onCorrupt = options.onCorrupt ?? 'throw';
     this.#now = options.now ?? Date.now;
     ({ changes: this.#changes, readOnly: this.#readOnly } = this.#open(options.readonly === true));
     this.#ignoresCase = existsSync(join(this.path, CHANGES_FILE.toUpperCase()));
-    this.#cleanup = this.#readOnly === undefined ? removeLeftovers(this.path).catch(() => {}) : Promise.resolve();
+    const { committed, abandoned } = stagingFolders(this.path);
+    if (this.#readOnly !== undefined) {
+      if (committed.length > 0) {
+        throw new ReadOnlyError(this.name, `${this.#readOnly}; a replace import was interrupted in ${committed[0]} and must be finished first: open the store once without readonly, where it can be written`);
+      }
+      this.#cleanup = Promise.resolve();
+      return;
+    }
+    this.#unfinished.push(...committed);
+    this.#settle()?.catch(() => {}); // a failure is thrown to the first call, which tries again
+    this.#cleanup = Promise.all([removeLeftovers(this.path), ...abandoned.map(removeStaging)]).then(() => {}, () => {});
   }
 
   /**
@@ -142,6 +159,7 @@ export class FileBackend extends StorageBackend {
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = this.#knownFolder(type) ?? (await this.#folder(type));
     if (folder === undefined) return undefined;
     const file = objectFile(folder, encodeId(id));
@@ -151,6 +169,7 @@ export class FileBackend extends StorageBackend {
 
   override async exists(type: string, id: string): Promise<boolean> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = this.#knownFolder(type) ?? (await this.#folder(type));
     if (folder === undefined) return false;
     // Synchronous calls: microseconds, against a thread-pool round trip for an asynchronous one.
@@ -162,6 +181,7 @@ export class FileBackend extends StorageBackend {
 
   async write(write: RecordWrite): Promise<StoredRecord> {
     this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const { type, id, expectedVersion } = write;
     const stem = encodeId(id);
     // A new object needs no lock: it is created with link(), which never replaces a file, so of
@@ -239,6 +259,7 @@ export class FileBackend extends StorageBackend {
    */
   async put(record: StoredRecord): Promise<void> {
     this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const stem = encodeId(record.id);
     const { type, id, kind, content, version, updatedAt } = record;
     const copy: StoredRecord = { type, id, kind, content, version, updatedAt };
@@ -252,12 +273,15 @@ export class FileBackend extends StorageBackend {
   }
 
   /**
-   * Stores the records in chunks, each written in parallel like {@link FileBackend.putMany}. Not
-   * atomic: the store validates a dump before it imports it.
+   * Stores the records in chunks, each written in parallel like {@link FileBackend.putMany}. A
+   * merge is not atomic (the store validates a dump before it imports it). A replace is: the
+   * records are staged in a folder of their own and swapped in once all are written (see
+   * file-swap.ts), so a failure, or a kill, leaves the old objects or the new ones, never a mix.
    */
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
     this.#checkWritable();
-    if (options.replace) await this.clear();
+    if (this.#unfinished.length > 0) await this.#settle();
+    if (options.replace) return this.#replaceAll(records);
     let count = 0;
     let chunk: StoredRecord[] = [];
     for await (const record of records) {
@@ -273,6 +297,7 @@ export class FileBackend extends StorageBackend {
 
   async delete(type: string, id: string): Promise<boolean> {
     this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
     const stem = encodeId(id);
@@ -292,6 +317,7 @@ export class FileBackend extends StorageBackend {
   /** Reads the folder's file names only, never the files (see file-long-ids.ts for long ids). */
   async list(type: string): Promise<string[]> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined) return [];
     const { ids, hashed } = await this.#scan(folder);
@@ -301,6 +327,7 @@ export class FileBackend extends StorageBackend {
 
   override async count(type: string): Promise<number> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined) return 0;
     const { ids, hashed } = await this.#scan(folder);
@@ -309,6 +336,7 @@ export class FileBackend extends StorageBackend {
 
   async listTypes(): Promise<string[]> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const types: string[] = [];
     for (const entry of await readdir(this.path, { withFileTypes: true })) {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
@@ -324,6 +352,7 @@ export class FileBackend extends StorageBackend {
    */
   async clear(): Promise<void> {
     this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     for (const entry of await readdir(this.path, { withFileTypes: true })) {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
       if (type === undefined) continue;
@@ -378,7 +407,50 @@ export class FileBackend extends StorageBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#finishing?.catch(() => {});
     await this.#cleanup;
+  }
+
+  /** A replace import: staged, committed, swapped in (see file-swap.ts). */
+  async #replaceAll(records: AsyncIterable<StoredRecord>): Promise<number> {
+    const staging = stagingFolder(this.path);
+    let count: number;
+    try {
+      const stage = new FileBackend({ path: staging, durable: this.durable, lockTimeout: this.#lockTimeout, now: this.#now });
+      try {
+        count = await stage.importRecords(records, { replace: false });
+      } finally {
+        await stage.close();
+      }
+      await commitStaging(staging, this.durable);
+    } catch (error) {
+      await removeStaging(staging);
+      throw error;
+    }
+    // Committed: from here on the import is done, and a failed swap is finished by the next call.
+    this.#unfinished.push(staging);
+    await this.#settle();
+    return count;
+  }
+
+  /**
+   * Finishes the swaps of committed replace imports (this backend's, or those a killed process
+   * left), one at a time; every call waits for it. A failure is thrown, and the next call tries again.
+   */
+  #settle(): Promise<void> | undefined {
+    if (this.#unfinished.length === 0) return undefined;
+    return (this.#finishing ??= (async () => {
+      try {
+        while (this.#unfinished.length > 0) {
+          await finishSwap(this.path, this.#unfinished[0]!, this.#locks, this.durable);
+          this.#unfinished.shift();
+          this.#folders.clear();
+          this.#changes.note();
+        }
+      } finally {
+        this.#finishing = undefined;
+      }
+    })());
   }
 
   /** Writes `record` over the object's file. */
