@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, Serializable, SqliteBackend, Store } from '../src/index.js';
+import { migrate } from '../src/cli.js';
+import { Container, FileBackend, Serializable, SqliteBackend, Store, type StoredRecord } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -237,6 +238,31 @@ test('stats, verify, export and migrate fail on a store that does not exist, cre
   writeFileSync(dump, '{"format":"cuttle-dump","version":1}\n{"format":"cuttle-dump-end","count":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}\n');
   assert.is(cuttle(['import', db, dump, '-q']).code, 0);
   assert.match(cuttle(['verify', db]).stdout, /checked 0 objects: no problems/);
+});
+
+test('migrate counts progress as the target stores records, out of the source\'s count (bug: it counted the export, at 98% in 2 s, then froze while the files were written)', async ({ dir }) => {
+  const from = new Store({ backend: new SqliteBackend({ path: join(dir.path, 'from.db') }) });
+  await from.saveMany(Array.from({ length: 2500 }, (_, i) => Object.assign(new Note(`n${String(i).padStart(4, '0')}`), { text: 'x'.repeat(200) })));
+  /** A file store that counts the records it has written. */
+  class CountingFiles extends FileBackend {
+    stored = 0;
+    override async putMany(records: Iterable<StoredRecord>): Promise<void> {
+      const all = [...records];
+      await super.putMany(all);
+      this.stored += all.length;
+    }
+  }
+  const target = new CountingFiles({ path: join(dir.path, 'files'), durable: false });
+  const to = new Store({ backend: target, cache: false });
+  const seen: Array<{ done: number; total: number | undefined; stored: number }> = [];
+  const summary = await migrate(from, to, { mode: 'merge', onProgress: ({ done, total }) => seen.push({ done, total, stored: target.stored }) });
+  assert.is(summary.count, 2500);
+  assert.equal(seen.map((s) => s.done), [1000, 2000, 2500]);
+  assert.ok(seen.every((s) => s.total === 2500), 'out of the source\'s count');
+  for (const { done, stored } of seen.slice(0, -1)) assert.ok(done <= stored + 256, `at ${done} reported, ${stored} stored: at most one chunk of 256 ahead`);
+  assert.is(seen.at(-1)!.stored, 2500);
+  await from.close();
+  await to.close();
 });
 
 test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {

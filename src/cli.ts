@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
 import { openBackend, storeOwns, type BackendKind } from './backends/kinds.js';
+import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } from './dump.js';
 import { CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
@@ -111,16 +112,7 @@ const COMMANDS: Record<string, Command> = {
       return withStore(fromSpec!, 'read', (from) =>
         withStore(toSpec!, 'write', async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
-          const pipe = new PassThrough();
-          const exporting = from.exportTo(pipe, { onProgress: progress.update }).then(
-            () => pipe.end(),
-            (error) => pipe.destroy(error),
-          );
-          const importing = to.importFrom(pipe, { mode }).catch((error) => {
-            pipe.destroy(error);
-            throw error;
-          });
-          await Promise.all([exporting, importing]);
+          await migrate(from, to, { mode, onProgress: progress.update });
           progress.finish();
           return 0;
         }),
@@ -175,6 +167,27 @@ export function parseStoreSpec(spec: string): { kind: BackendKind; path: string 
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
   throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec}`);
+}
+
+/**
+ * What `cuttle migrate` does: streams a dump of `from` into `to` through a pipe, without a file in
+ * between. `onProgress` counts the records as `to` stores them, out of the number `from` holds:
+ * the export runs ahead of a slow target (a file store validates the whole dump before it writes),
+ * so counting the export side would show the work done long before it is.
+ */
+export async function migrate(from: Store, to: Store, options: { mode: ImportMode; onProgress?: (progress: DumpProgress) => void }): Promise<ImportSummary> {
+  const { mode, onProgress } = options;
+  const total = onProgress && (await countRecords(from.backend));
+  const pipe = new PassThrough();
+  const exporting = from.exportTo(pipe).then(
+    () => pipe.end(),
+    (error) => pipe.destroy(error),
+  );
+  const importing = to.importFrom(pipe, { mode, onProgress: onProgress && (({ done }) => onProgress({ done, total })) }).catch((error) => {
+    pipe.destroy(error);
+    throw error;
+  });
+  return (await Promise.all([exporting, importing]))[1];
 }
 
 /** Refuses a migration between two stores that are one, or where one holds the other's files. */

@@ -150,7 +150,7 @@ export async function exportTo(backend: StorageBackend, destination: string | Wr
 
 /** Writes the dump of `backend`, a chunk of text at a time, through `write`. */
 async function writeDump(backend: StorageBackend, write: (text: string) => Promise<void>, options: ExportOptions): Promise<ExportSummary> {
-  const total = options.onProgress ? await countAll(backend) : undefined;
+  const total = options.onProgress ? await countRecords(backend) : undefined;
   const header: DumpHeader = { format: DUMP_FORMAT, version: DUMP_VERSION };
   if (options.timestamp !== false) header.createdAt = Date.now();
   header.source = backend.name;
@@ -196,18 +196,19 @@ export async function importFrom(backend: StorageBackend, source: string | Reada
   if (backend.atomic) return storeDump(backend, readDump(source, options), options);
   let path = typeof source === 'string' ? source : undefined;
   let spool: string | undefined;
+  let total = 0; // the records found valid, then stored
   try {
     if (path === undefined) {
       spool = await mkdtemp(join(tmpdir(), 'cuttle-import-'));
       path = join(spool, 'dump.ndjson');
       const copy = createWriteStream(path);
-      for await (const _ of readDump(source, options, copy));
+      for await (const _ of readDump(source, options, copy)) total++;
       copy.end();
       await finished(copy);
     } else {
-      for await (const _ of readDump(path, options));
+      for await (const _ of readDump(path, options)) total++;
     }
-    return await storeDump(backend, readDump(path, options), options);
+    return await storeDump(backend, readDump(path, options), options, total);
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });
   }
@@ -278,13 +279,14 @@ async function* parseDump(lines: AsyncIterable<Buffer>): AsyncGenerator<StoredRe
   if (trailer.sha256 !== sha256) throw new DumpFormatError('the checksum of the record lines does not match the trailer: the dump is damaged', lineNumber);
 }
 
-async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions): Promise<ImportSummary> {
+/** Stores the records; progress counts them as the backend takes them, out of `total` when it is known. */
+async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions, total?: number): Promise<ImportSummary> {
   const { onProgress } = options;
   let done = 0;
   const counted = async function* () {
     for await (const record of records) {
       yield record;
-      if (++done % PROGRESS_EVERY === 0) onProgress?.({ done });
+      if (++done % PROGRESS_EVERY === 0) onProgress?.(total === undefined ? { done } : { done, total });
     }
   };
   const count = await backend.importRecords(onProgress ? counted() : records, { replace: options.mode === 'replace' });
@@ -408,7 +410,8 @@ function checkImportOptions(options: ImportOptions): void {
   checkInteger('import', 'maxLineBytes', options.maxLineBytes, 1024);
 }
 
-async function countAll(backend: StorageBackend): Promise<number> {
+/** How many records `backend` holds: the sum of its types' counts. */
+export async function countRecords(backend: StorageBackend): Promise<number> {
   let total = 0;
   for (const type of await backend.listTypes()) total += await backend.count(type);
   return total;
