@@ -12,7 +12,8 @@ import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidO
 import { compareIds, DumpFormatError, InMemoryBackend, Serializable, Store, type RecordWrite } from '../src/index.js';
 import { exportTo, importFrom } from '../src/dump.js';
 import { AWKWARD_IDS, backendSuite } from './conformance.js';
-import { IS_ROOT, readOnlyView, rejects, runAsNobody, tempDir } from './helpers.js';
+import { IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
+import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';
 
 let dir: ReturnType<typeof tempDir> | undefined;
 backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-')).path, durable: false }), {
@@ -32,7 +33,6 @@ interface Context {
 
 const w = (type: string, id: string, content = '{"json":{}}', extra: Partial<RecordWrite> = {}): RecordWrite => ({ type, id, kind: 'object', content, ...extra });
 const fixture = fileURLToPath(new URL('./fixtures/file-worker.ts', import.meta.url));
-const readonlyReader = fileURLToPath(new URL('./fixtures/readonly-reader.ts', import.meta.url));
 const importWorker = fileURLToPath(new URL('./fixtures/import-worker.ts', import.meta.url));
 /** A pid that belonged to a process that has exited. */
 const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
@@ -404,17 +404,6 @@ layout('options are checked where they enter', async ({ root }) => {
 // ---------------------------------------------------------------------------------------------
 const readOnly = fileSuite('file backend: read-only stores');
 
-/** Every change a backend can be asked for, each of which a read-only one refuses. */
-const changes = (backend: FileBackend): Array<[string, () => Promise<unknown>]> => [
-  ['write', () => backend.write(w('T', 'new'))],
-  ['writeMany', () => backend.writeMany([w('T', 'new')])],
-  ['put', () => backend.put({ ...w('T', 'a'), version: 9, updatedAt: 0 })],
-  ['putMany', () => backend.putMany([{ ...w('T', 'a'), version: 9, updatedAt: 0 }])],
-  ['delete', () => backend.delete('T', 'a')],
-  ['clear', () => backend.clear()],
-  ['importRecords', () => backend.importRecords((async function* () {})(), { replace: true })],
-];
-
 readOnly('readonly: true reads, lists and exports; every change throws ReadOnlyError naming the store; nothing is written', async ({ open, root }) => {
   const writer = open();
   await writer.write(w('T', 'a', '{"json":"a"}'));
@@ -432,12 +421,7 @@ readOnly('readonly: true reads, lists and exports; every change throws ReadOnlyE
   const exported: string[] = [];
   for await (const record of reader.records()) exported.push(`${record.type}/${record.id}`);
   assert.equal(exported, ['T/a', 'T/b', 'U/c']);
-  for (const [name, change] of changes(reader)) {
-    const error = await rejects(change, ReadOnlyError);
-    assert.is(error.message, `file:${root} is read-only (opened with readonly: true): it cannot be changed`, name);
-    assert.is(error.store, `file:${root}`);
-    assert.is(error.code, 'ERR_READ_ONLY');
-  }
+  await assertRefusesChanges(reader, 'T', 'a', `file:${root} is read-only (opened with readonly: true): it cannot be changed`);
   assert.equal(walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]), before, 'not a byte written');
   reader.externalChanges();
   await writer.write(w('T', 'b', '{"json":"b2"}'));
@@ -508,15 +492,7 @@ readOnly(`a root this process may not write opens read-only by itself (bug: the 
   const writer = open();
   await writer.write(w('Note', 'a', '{"json":"a"}'));
   await writer.write(w('Note', 'b'));
-  const report = JSON.parse(runAsNobody(readonlyReader, ['file', root], join(root, '..')));
-  assert.equal(report, {
-    readonly: true,
-    types: ['Note'],
-    ids: ['a', 'b'],
-    content: '{"json":"a"}',
-    exported: 2,
-    save: { name: 'ReadOnlyError', code: 'ERR_READ_ONLY', message: `file:${root} is read-only (no permission to write (EACCES writing ${root}/.cuttle-changes)): it cannot be changed` },
-  });
+  assertOpensReadOnlyAsNobody('file', root, join(root, '..'), `file:${root} is read-only (no permission to write (EACCES writing ${root}/.cuttle-changes)): it cannot be changed`);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -19,21 +19,27 @@ function fakeTimer() {
   return { timer, schedule };
 }
 
+/** A reporter writing to a fake stderr, on a fake timer and a clock the test sets (`at(ms)`). */
+function reporter(verb: string, isTTY: boolean, start = 0) {
+  const { out, lines } = fakeOut(isTTY);
+  const { timer, schedule } = fakeTimer();
+  let now = start;
+  const progress = new Progress(verb, { quiet: false, out, now: () => now, schedule });
+  return { progress, lines, timer, at: (ms: number) => void (now = ms) };
+}
+
 const test = suite('progress');
 
 test('without a terminal, a line every 5 s even while nothing moves (bug: one line, then nothing for 49 s)', () => {
-  const { out, lines } = fakeOut(false);
-  const { timer, schedule } = fakeTimer();
-  let now = 0;
-  const progress = new Progress('migrated', { quiet: false, out, now: () => now, schedule });
+  const { progress, lines, timer, at } = reporter('migrated', false);
   assert.is(timer.ms, 5000);
   progress.update({ done: 100, total: 1000 });
-  now = 5000;
+  at(5000);
   timer.tick();
-  now = 10_000;
+  at(10_000);
   timer.tick(); // nothing moved since the last tick: the line still comes
   progress.update({ done: 400, total: 1000 });
-  now = 15_000;
+  at(15_000);
   timer.tick();
   assert.equal(lines, ['migrated 10% 100/1,000 objects, 20/s\n', 'migrated 10% 100/1,000 objects, 10/s\n', 'migrated 40% 400/1,000 objects, 27/s\n']);
   progress.finish();
@@ -42,15 +48,12 @@ test('without a terminal, a line every 5 s even while nothing moves (bug: one li
 });
 
 test('on a terminal, the bar is redrawn by updates and by the timer', () => {
-  const { out, lines } = fakeOut(true);
-  const { timer, schedule } = fakeTimer();
-  let now = 1000;
-  const progress = new Progress('imported', { quiet: false, out, now: () => now, schedule });
+  const { progress, lines, timer, at } = reporter('imported', true, 1000);
   assert.is(timer.ms, 1000);
-  now = 2000;
+  at(2000);
   progress.update({ done: 5, total: 10 });
   assert.match(lines.at(-1)!, /^\rimported \[#{15}-{15}\] 50% 5\/10 objects, 5\/s\u001b\[K$/);
-  now = 3000;
+  at(3000);
   timer.tick();
   assert.match(lines.at(-1)!, /^\rimported \[#{15}-{15}\] 50% 5\/10 objects, 3\/s\u001b\[K$/);
 });
@@ -69,8 +72,7 @@ test('counts: one object, 2 objects (bug: "1 objects")', () => {
   assert.is(countOf(1, 'object'), '1 object');
   assert.is(countOf(0, 'object'), '0 objects');
   assert.is(countOf(12_345, 'argument'), '12,345 arguments');
-  const { out, lines } = fakeOut(false);
-  const progress = new Progress('exported', { quiet: false, out, now: () => 0, schedule: fakeTimer().schedule });
+  const { progress, lines } = reporter('exported', false);
   progress.update({ done: 1, total: 1 });
   progress.finish();
   assert.is(lines.at(-1), 'exported 1 object in 0.0 s\n');

@@ -2,16 +2,15 @@
 import Database from 'better-sqlite3';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { SqliteBackend } from '../src/backends/sqlite.js';
 import { migrate } from '../src/backends/sqlite-schema.js';
 import { BackendError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../src/errors.js';
-import { IS_ROOT, readOnlyView, rejects, runAsNobody, tempDir, throwsError } from './helpers.js';
+import { IS_ROOT, readOnlyView, rejects, tempDir, throwsError } from './helpers.js';
+import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';
 
-const readonlyReader = fileURLToPath(new URL('./fixtures/readonly-reader.ts', import.meta.url));
 const w = (id: string, content = `{"json":${JSON.stringify(id)}}`): RecordWrite => ({ type: 'Note', id, kind: 'object', content });
 
 async function collect(records: AsyncIterable<StoredRecord>): Promise<string[]> {
@@ -28,17 +27,6 @@ async function seed(folder: string): Promise<string> {
   await backend.close();
   return path;
 }
-
-/** Every change a backend can be asked for, each of which a read-only one refuses. */
-const changes = (backend: SqliteBackend): Array<[string, () => Promise<unknown>]> => [
-  ['write', () => backend.write(w('new'))],
-  ['writeMany', () => backend.writeMany([w('new')])],
-  ['put', () => backend.put({ ...w('a'), version: 9, updatedAt: 0 })],
-  ['putMany', () => backend.putMany([{ ...w('a'), version: 9, updatedAt: 0 }])],
-  ['delete', () => backend.delete('Note', 'a')],
-  ['clear', () => backend.clear()],
-  ['importRecords', () => backend.importRecords((async function* () {})(), { replace: true })],
-];
 
 const test = suite<{ dir: ReturnType<typeof tempDir> }>('SqliteBackend read-only', {} as never);
 test.before.each((context) => {
@@ -58,11 +46,7 @@ test('readonly: true reads, lists and exports and sees other writers; every chan
     assert.equal(await reader.list('Note'), ['a', 'b']);
     assert.equal(await reader.listTypes(), ['Note']);
     assert.equal(await collect(reader.records()), ['Note/a', 'Note/b'], 'exports stream from a reader thread');
-    for (const [name, change] of changes(reader)) {
-      const error = await rejects(change, ReadOnlyError);
-      assert.is(error.message, `sqlite:${path} is read-only (opened with readonly: true): it cannot be changed`, name);
-      assert.is(error.store, `sqlite:${path}`);
-    }
+    await assertRefusesChanges(reader, 'Note', 'a', `sqlite:${path} is read-only (opened with readonly: true): it cannot be changed`);
     assert.ok(readFileSync(path).equals(before), 'the file is unchanged');
     reader.externalChanges();
     await writer.write(w('c'));
@@ -186,15 +170,7 @@ test(`on a read-only filesystem, a -wal holding commits without its -shm is a cl
 test(`a file this process may not write opens read-only by itself${IS_ROOT ? '' : ' (skipped: needs root to run a child as another user)'}`, async ({ dir }) => {
   if (!IS_ROOT) return;
   const path = await seed(dir.path);
-  const report = JSON.parse(runAsNobody(readonlyReader, ['sqlite', path], dir.path));
-  assert.equal(report, {
-    readonly: true,
-    types: ['Note'],
-    ids: ['a', 'b'],
-    content: '{"json":"a"}',
-    exported: 2,
-    save: { name: 'ReadOnlyError', code: 'ERR_READ_ONLY', message: `sqlite:${path} is read-only (no permission to write (EACCES writing ${path})): it cannot be changed` },
-  });
+  assertOpensReadOnlyAsNobody('sqlite', path, dir.path, `sqlite:${path} is read-only (no permission to write (EACCES writing ${path})): it cannot be changed`);
 });
 
 test.run();
