@@ -265,6 +265,17 @@ test('migrate counts progress as the target stores records, out of the source\'s
   await to.close();
 });
 
+test('a reader of standard output that goes away does not crash the command (bug: cuttle stats x.db | head printed an unhandled EPIPE stack)', async ({ dir }) => {
+  const db = join(dir.path, 'types.db');
+  const backend = new SqliteBackend({ path: db });
+  // 1,000 types: the stats JSON (~140 KB) cannot fit in the pipe's buffer once head has gone.
+  await backend.writeMany(Array.from({ length: 1000 }, (_, i) => ({ type: `Type${i}`, id: 'x', kind: 'object' as const, content: '{"json":{}}' })));
+  await backend.close();
+  const result = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" stats "${db}" --json | head -c 10`], { encoding: 'utf8' });
+  assert.is(result.stdout, '{\n  "store');
+  assert.not.match(result.stderr, /Unhandled|EPIPE|at /);
+});
+
 test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {
   const db = join(dir.path, 'one.db');
   const store = new Store({ backend: new SqliteBackend({ path: db }) });

@@ -355,6 +355,12 @@ export async function main(args: string[]): Promise<number> {
 
 // Run when executed (the `cuttle` bin, a symlink under node_modules/.bin), not when imported.
 if (process.argv[1] && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url) {
+  // A reader that goes away (`cuttle stats x.db | head`) makes writes to standard output fail with
+  // EPIPE; without a listener that is an unhandled 'error' event, a crash with a stack trace. An
+  // export to standard output still fails (its own listener rejects it); other output is dropped.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error) => {
