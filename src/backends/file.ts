@@ -11,9 +11,9 @@ import { FileLocks } from './file-lock.js';
 import { addLongId, readLongIds } from './file-long-ids.js';
 import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName, SUFFIX } from './file-names.js';
 import { formatRecord, parseRecord, readHeader, readRecordText } from './file-records.js';
-import { isInFolder } from './paths.js';
 import { removeLeftovers, sweepFolder } from './file-sweep.js';
 import { commitStaging, finishSwap, removeStaging, stagingFolder, stagingFolders } from './file-swap.js';
+import { isInFolder } from './paths.js';
 
 /** Options of {@link FileBackend}. */
 export interface FileBackendOptions {
