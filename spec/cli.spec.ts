@@ -1,10 +1,11 @@
 // The `cuttle` command end to end: the built dist/cli.js run as a child process, as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, Serializable, SqliteBackend, Store } from '../src/index.js';
+import { migrate } from '../src/cli.js';
+import { Container, FileBackend, Serializable, SqliteBackend, Store, type StoredRecord } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -189,6 +190,113 @@ test('usage errors exit 2 with help; --help and --version exit 0', () => {
   const version = cuttle(['--version']);
   assert.is(version.code, 0);
   assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('export, import and migrate refuse a store\'s own files (bug: "cuttle export app.db app.db" overwrote the database and exited 0)', async ({ dir }) => {
+  const db = join(dir.path, 'app.db');
+  await seed(db);
+  const before = readFileSync(db);
+  const exported = cuttle(['export', db, db]);
+  assert.is(exported.code, 1);
+  assert.match(exported.stderr, new RegExp(`exportTo: the destination ${db} is part of the store sqlite:${db}: the dump would overwrite it \\(ERR_INVALID_OPTION\\)`));
+  assert.equal(readFileSync(db), before, 'the database is unchanged');
+  assert.is(cuttle(['import', db, db]).code, 1);
+  const same = cuttle(['migrate', db, `sqlite:${db}`]);
+  assert.is(same.code, 1);
+  assert.match(same.stderr, new RegExp(`migrate: ${db} and sqlite:${db} overlap`));
+  const folder = join(dir.path, 'files');
+  assert.is(cuttle(['migrate', db, `file:${folder}`, '-q']).code, 0);
+  const into = cuttle(['migrate', folder, `sqlite:${join(folder, 'inside.db')}`]);
+  assert.is(into.code, 1);
+  assert.match(into.stderr, /overlap/);
+  assert.not.ok(readdirSync(folder).includes('inside.db'), 'nothing was created inside the source');
+  const around = cuttle(['migrate', `sqlite:${join(folder, 'x.db')}`, `file:${folder}`]);
+  assert.is(around.code, 1, around.stderr);
+  assert.match(around.stderr, /overlap/);
+  assert.is(cuttle(['export', folder, join(folder, 'dump.ndjson')]).code, 1);
+  assert.match(cuttle(['verify', db]).stdout, /checked 3 objects: no problems/);
+});
+
+test('stats, verify, export and migrate fail on a store that does not exist, creating nothing; import creates its target (bug: they made an empty store and called it healthy)', ({ dir }) => {
+  const db = join(dir.path, 'missing.db');
+  const folder = join(dir.path, 'no', 'such', 'dir');
+  const commands = [
+    ['stats', db],
+    ['verify', `file:${folder}`],
+    ['export', db, join(dir.path, 'out.ndjson')],
+    ['export', `file:${folder}`],
+    ['migrate', db, join(dir.path, 'to.db')],
+  ];
+  for (const args of commands) {
+    const result = cuttle(args);
+    assert.is(result.code, 1, `${args.join(' ')}: ${result.stdout}`);
+    assert.match(result.stderr, /: the store does not exist \(no (file|folder) .*\) \(ERR_BACKEND\)$/m);
+  }
+  assert.match(cuttle(['stats', db]).stderr, new RegExp(`^cuttle stats: sqlite:${db}: the store does not exist \\(no file ${db}\\)`));
+  assert.equal(readdirSync(dir.path), [], 'nothing was created');
+  const dump = join(dir.path, 'empty.ndjson');
+  writeFileSync(dump, '{"format":"cuttle-dump","version":1}\n{"format":"cuttle-dump-end","count":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}\n');
+  assert.is(cuttle(['import', db, dump, '-q']).code, 0);
+  assert.match(cuttle(['verify', db]).stdout, /checked 0 objects: no problems/);
+});
+
+test('migrate counts progress as the target stores records, out of the source\'s count (bug: it counted the export, at 98% in 2 s, then froze while the files were written)', async ({ dir }) => {
+  const from = new Store({ backend: new SqliteBackend({ path: join(dir.path, 'from.db') }) });
+  await from.saveMany(Array.from({ length: 2500 }, (_, i) => Object.assign(new Note(`n${String(i).padStart(4, '0')}`), { text: 'x'.repeat(200) })));
+  /** A file store that counts the records it has written. */
+  class CountingFiles extends FileBackend {
+    stored = 0;
+    override async putMany(records: Iterable<StoredRecord>): Promise<void> {
+      const all = [...records];
+      await super.putMany(all);
+      this.stored += all.length;
+    }
+  }
+  const target = new CountingFiles({ path: join(dir.path, 'files'), durable: false });
+  const to = new Store({ backend: target, cache: false });
+  const seen: Array<{ done: number; total: number | undefined; stored: number }> = [];
+  const summary = await migrate(from, to, { mode: 'merge', onProgress: ({ done, total }) => seen.push({ done, total, stored: target.stored }) });
+  assert.is(summary.count, 2500);
+  assert.equal(seen.map((s) => s.done), [1000, 2000, 2500]);
+  assert.ok(seen.every((s) => s.total === 2500), 'out of the source\'s count');
+  for (const { done, stored } of seen.slice(0, -1)) assert.ok(done <= stored + 256, `at ${done} reported, ${stored} stored: at most one chunk of 256 ahead`);
+  assert.is(seen.at(-1)!.stored, 2500);
+  await from.close();
+  await to.close();
+});
+
+test('a reader of standard output that goes away does not crash the command (bug: cuttle stats x.db | head printed an unhandled EPIPE stack)', async ({ dir }) => {
+  const db = join(dir.path, 'types.db');
+  const backend = new SqliteBackend({ path: db });
+  // 1,000 types: the stats JSON (~140 KB) cannot fit in the pipe's buffer once head has gone.
+  await backend.writeMany(Array.from({ length: 1000 }, (_, i) => ({ type: `Type${i}`, id: 'x', kind: 'object' as const, content: '{"json":{}}' })));
+  await backend.close();
+  const result = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" stats "${db}" --json | head -c 10`], { encoding: 'utf8' });
+  assert.is(result.stdout, '{\n  "store');
+  assert.not.match(result.stderr, /Unhandled|EPIPE|at /);
+});
+
+test('wording: "1 object", "1 argument", KiB/MiB labels, a prefix without a path (bugs: "1 objects", "expected 1 arguments", MiB printed as MB, sqlite: suggested sqlite:sqlite:)', async ({ dir }) => {
+  const db = join(dir.path, 'one.db');
+  const store = new Store({ backend: new SqliteBackend({ path: db }) });
+  await store.save(new Note('only'));
+  await store.close();
+  const verified = cuttle(['verify', db]);
+  assert.is(verified.code, 0, verified.stderr);
+  assert.match(verified.stdout, /^checked 1 object: no problems$/m);
+  const exported = cuttle(['export', db, join(dir.path, 'one.ndjson')]);
+  assert.match(exported.stderr, /^exported 1 object in /m);
+  const stats = cuttle(['stats', db]);
+  assert.match(stats.stdout, /^disk\s+\d+\.\d KiB$/m, 'binary units are labelled KiB, MiB, GiB');
+  const missing = cuttle(['stats']);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /expected 1 argument, got 0/);
+  for (const [spec, example] of [['sqlite:', 'sqlite:./app.db'], ['file:', 'file:./data']]) {
+    const empty = cuttle(['export', spec!]);
+    assert.is(empty.code, 2);
+    assert.match(empty.stderr, new RegExp(`"${spec}" needs a path after the prefix: ${example!.replace('.', '\\.')}`));
+    assert.not.match(empty.stderr, /sqlite:sqlite:/);
+  }
 });
 
 test.run();

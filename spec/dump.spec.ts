@@ -1,9 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
+import { BackendError, Container, InvalidOptionError, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
 import { rejects, tempDir } from './helpers.js';
 
 class Note extends Serializable {
@@ -236,6 +239,142 @@ test('a failed export to a path leaves no file behind', async () => {
     await rejects(store.exportTo(join(dir.path, 'out.ndjson')), Error, /disk on fire/);
     const { readdirSync } = await import('node:fs');
     assert.equal(readdirSync(dir.path), []);
+  } finally {
+    dir.remove();
+  }
+});
+
+/** Runs `fn`, collecting what reaches process 'uncaughtException' meanwhile (an unhandled 'error' event would crash the run). */
+async function catchingCrashes(fn: () => Promise<void>): Promise<unknown[]> {
+  const crashes: unknown[] = [];
+  const onCrash = (error: unknown) => crashes.push(error);
+  process.on('uncaughtException', onCrash);
+  try {
+    await fn();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let a late 'error' event arrive
+  } finally {
+    process.off('uncaughtException', onCrash);
+  }
+  return crashes;
+}
+
+test('exportTo into a folder that does not exist rejects with BackendError naming it, leaving nothing (bug: an unhandled error event crashed the process)', async () => {
+  const dir = tempDir();
+  try {
+    const backends = [new SqliteBackend({ path: join(dir.path, 'app.db') }), new FileBackend({ path: join(dir.path, 'files'), durable: false }), new InMemoryBackend()];
+    for (const backend of backends) {
+      const store = new Store({ backend });
+      await store.save(new Note('n'));
+      const destination = join(dir.path, 'no', 'such', 'folder', 'out.ndjson');
+      const crashes = await catchingCrashes(async () => {
+        const error = await rejects(store.exportTo(destination), BackendError, /cannot write the dump .*out\.ndjson: the folder .*\/no\/such\/folder does not exist/);
+        assert.is(error.code, 'ERR_BACKEND');
+        assert.is(error.details.file, destination);
+        assert.is(error.details.store, backend.name);
+        assert.is(error.systemCode, 'ENOENT');
+      });
+      assert.equal(crashes, [], `${backend.name}: no uncaught error`);
+      await store.close();
+    }
+    const left = readdirSync(dir.path);
+    assert.not.ok(left.includes('no'), 'no folder made');
+    assert.equal(left.filter((name) => name.endsWith('.tmp')), [], 'no temp file');
+  } finally {
+    dir.remove();
+  }
+});
+
+test('exportTo a stream that fails between two writes rejects with its error instead of crashing (bug: an unhandled error event)', async () => {
+  const store = new Store();
+  await store.saveMany(Array.from({ length: 3000 }, (_, i) => Object.assign(new Note(`n${i}`), { text: 'x'.repeat(100) })));
+  let writes = 0;
+  const out = new Writable({
+    highWaterMark: 1 << 30, // never asks to wait for 'drain', so the error comes between writes
+    write(_chunk, _encoding, callback) {
+      if (++writes === 2) setImmediate(() => callback(new Error('EPIPE: the reader went away')));
+      else callback();
+    },
+  });
+  const crashes = await catchingCrashes(async () => {
+    await rejects(store.exportTo(out), Error, /EPIPE: the reader went away/);
+  });
+  assert.equal(crashes, []);
+});
+
+test('a killed exportTo(path) leaves its temp file; the next export to that path removes it, and keeps those of live writers (bug: 52 MB left forever)', async () => {
+  const dir = tempDir();
+  try {
+    const destination = join(dir.path, 'out.ndjson');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/export-worker.ts', import.meta.url)), destination], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if (line.startsWith('exporting')) break;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const left = readdirSync(dir.path);
+    assert.is(left.length, 1, `the killed export left its temp file: ${left}`);
+    assert.match(left[0]!, /^\.out\.ndjson\..*\.tmp$/);
+    const killed = left[0]!;
+    // A temp file of a running export (this process) and one of another destination stay.
+    const live = killed.replace(`-${child.pid}-`, `-${process.pid}-`);
+    const other = killed.replace('.out.ndjson.', '.other.ndjson.');
+    writeFileSync(join(dir.path, live), 'partial');
+    writeFileSync(join(dir.path, other), 'partial');
+    const store = new Store();
+    await store.save(new Note('n'));
+    await store.exportTo(destination);
+    const after = readdirSync(dir.path);
+    assert.not.ok(after.includes(killed), 'the killed export\'s temp file is removed');
+    assert.ok(after.includes(live) && after.includes(other), 'a live export\'s and another destination\'s stay');
+    assert.is(after.length, 3);
+    assert.match(readFileSync(destination, 'utf8'), /"cuttle-dump-end","count":1/);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('exportTo and importFrom refuse the store itself and its files (bug: exporting app.db to app.db overwrote the database with the dump)', async () => {
+  const dir = tempDir();
+  try {
+    const db = join(dir.path, 'app.db');
+    const sqlite = new Store({ backend: new SqliteBackend({ path: db }) });
+    const root = join(dir.path, 'files');
+    const files = new Store({ backend: new FileBackend({ path: root, durable: false }) });
+    for (const store of [sqlite, files]) await store.save(Object.assign(new Note('kept'), { text: 'still here' }));
+    symlinkSync(db, join(dir.path, 'link.db'));
+    linkSync(db, join(dir.path, 'hard.db'));
+    symlinkSync(root, join(dir.path, 'files-link'));
+    mkdirSync(join(dir.path, 'elsewhere'));
+    const refused: Array<[Store, string]> = [
+      [sqlite, db],
+      [sqlite, `${db}-wal`],
+      [sqlite, `${db}-shm`],
+      [sqlite, `${db}-journal`],
+      [sqlite, join(dir.path, 'link.db')],
+      [sqlite, join(dir.path, 'hard.db')],
+      [sqlite, join(dir.path, 'elsewhere', '..', 'app.db')],
+      [files, root],
+      [files, join(root, 'backup.ndjson')],
+      [files, join(root, 'Note', 'kept.json')],
+      [files, join(root, 'new', 'folder', 'x.ndjson')],
+      [files, join(dir.path, 'files-link', 'backup.ndjson')],
+    ];
+    for (const [store, path] of refused) {
+      const error = await rejects(store.exportTo(path), InvalidOptionError);
+      assert.match(error.message, `exportTo: the destination ${resolve(path)} is part of the store ${store.backend.name}: the dump would overwrite it`);
+    }
+    await rejects(sqlite.importFrom(db), InvalidOptionError, /import: the dump .*app\.db is part of the store sqlite:/);
+    await rejects(files.importFrom(join(root, 'Note', 'kept.json')), InvalidOptionError, /import: the dump .*kept\.json is part of the store file:/);
+    for (const store of [sqlite, files]) {
+      store.cache.clear();
+      assert.is((await store.load(Note, 'kept')).text, 'still here', `${store.backend.name} is intact`);
+    }
+    // Beside the store is fine, and so is a file whose name only starts like the root's.
+    await sqlite.exportTo(join(dir.path, 'app.db.ndjson'));
+    await files.exportTo(join(dir.path, 'files.ndjson'));
+    await sqlite.close();
+    await files.close();
   } finally {
     dir.remove();
   }

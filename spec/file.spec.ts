@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +8,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileBackend, type FileBackendOptions } from '../src/backends/file.js';
 import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/backends/file-names.js';
-import { ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError } from '../src/errors.js';
-import { compareIds, Serializable, Store, type RecordWrite } from '../src/index.js';
+import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError, ReadOnlyError } from '../src/errors.js';
+import { compareIds, DumpFormatError, InMemoryBackend, Serializable, Store, type RecordWrite } from '../src/index.js';
+import { exportTo, importFrom } from '../src/dump.js';
 import { AWKWARD_IDS, backendSuite } from './conformance.js';
-import { rejects, tempDir } from './helpers.js';
+import { IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
+import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';
 
 let dir: ReturnType<typeof tempDir> | undefined;
 backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-')).path, durable: false }), {
@@ -31,6 +33,7 @@ interface Context {
 
 const w = (type: string, id: string, content = '{"json":{}}', extra: Partial<RecordWrite> = {}): RecordWrite => ({ type, id, kind: 'object', content, ...extra });
 const fixture = fileURLToPath(new URL('./fixtures/file-worker.ts', import.meta.url));
+const importWorker = fileURLToPath(new URL('./fixtures/import-worker.ts', import.meta.url));
 /** A pid that belonged to a process that has exited. */
 const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
 const hostTag = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
@@ -399,6 +402,100 @@ layout('options are checked where they enter', async ({ root }) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+const readOnly = fileSuite('file backend: read-only stores');
+
+readOnly('readonly: true reads, lists and exports; every change throws ReadOnlyError naming the store; nothing is written', async ({ open, root }) => {
+  const writer = open();
+  await writer.write(w('T', 'a', '{"json":"a"}'));
+  await writer.write(w('T', 'b'));
+  await writer.write(w('U', 'c'));
+  const before = walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]);
+  const reader = open({ readonly: true });
+  assert.ok(reader.readonly);
+  assert.not.ok(writer.readonly);
+  assert.is((await reader.load('T', 'a'))?.content, '{"json":"a"}');
+  assert.equal(await reader.list('T'), ['a', 'b']);
+  assert.equal(await reader.listTypes(), ['T', 'U']);
+  assert.is(await reader.count('T'), 2);
+  assert.ok(await reader.exists('U', 'c'));
+  const exported: string[] = [];
+  for await (const record of reader.records()) exported.push(`${record.type}/${record.id}`);
+  assert.equal(exported, ['T/a', 'T/b', 'U/c']);
+  await assertRefusesChanges(reader, 'T', 'a', `file:${root} is read-only (opened with readonly: true): it cannot be changed`);
+  assert.equal(walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]), before, 'not a byte written');
+  reader.externalChanges();
+  await writer.write(w('T', 'b', '{"json":"b2"}'));
+  assert.ok(reader.externalChanges(), 'another writer is seen');
+  assert.not.ok(reader.externalChanges());
+  assert.is((await reader.load('T', 'b'))?.content, '{"json":"b2"}');
+});
+
+readOnly('readonly: true on a root without a change file creates none, and sees the first writer', async ({ open, root }) => {
+  const writer = open();
+  await writer.write(w('T', 'a'));
+  await writer.close();
+  unlinkSync(join(root, '.cuttle-changes'));
+  const reader = open({ readonly: true });
+  reader.externalChanges();
+  assert.not.ok(existsSync(join(root, '.cuttle-changes')));
+  assert.not.ok(reader.externalChanges());
+  await open().write(w('T', 'b'));
+  assert.ok(reader.externalChanges());
+});
+
+readOnly('readonly: true on a missing root: BackendError saying the store does not exist, and nothing is created', async ({ root }) => {
+  const error = (() => {
+    try {
+      new FileBackend({ path: root, readonly: true });
+    } catch (error) {
+      return error as BackendError;
+    }
+    throw new Error('opened');
+  })();
+  assert.instance(error, BackendError);
+  assert.is(error.message, `file:${root}: the store does not exist (no folder ${root})`);
+  assert.is(error.details.file, root);
+  assert.not.ok(existsSync(root));
+  mkdirSync(join(root, '..'), { recursive: true });
+  writeFileSync(root, 'a file');
+  assert.throws(() => new FileBackend({ path: root, readonly: true }), (e: Error) => e instanceof BackendError && e.message === `file:${root}: ${root} is not a folder`);
+  assert.throws(() => new FileBackend({ path: root, readonly: 'yes' as never }), /FileBackend: readonly must be one of true, false, got "yes"/);
+});
+
+readOnly(`a root on a read-only filesystem opens read-only by itself (bug: the constructor threw EROFS)${IS_ROOT ? '' : ' (skipped: needs root to mount one)'}`, async ({ open, root }) => {
+  if (!IS_ROOT) return;
+  const writer = open();
+  await writer.write(w('T', 'a', '{"json":"a"}'));
+  const view = readOnlyView(root);
+  try {
+    const reader = new FileBackend({ path: view.path });
+    try {
+      assert.ok(reader.readonly);
+      assert.equal(await reader.list('T'), ['a']);
+      assert.is((await reader.load('T', 'a'))?.content, '{"json":"a"}');
+      const error = await rejects(reader.write(w('T', 'b')), ReadOnlyError);
+      assert.is(error.message, `file:${view.path} is read-only (on a read-only filesystem (EROFS writing ${view.path}/.cuttle-changes)): it cannot be changed`);
+      reader.externalChanges();
+      await writer.write(w('T', 'a', '{"json":"a2"}'));
+      assert.ok(reader.externalChanges(), 'a writer through the writable path is seen');
+      assert.is((await reader.load('T', 'a'))?.content, '{"json":"a2"}');
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    view.unmount();
+  }
+});
+
+readOnly(`a root this process may not write opens read-only by itself (bug: the constructor threw EACCES)${IS_ROOT ? '' : ' (skipped: needs root to run a child as another user)'}`, async ({ open, root }) => {
+  if (!IS_ROOT) return;
+  const writer = open();
+  await writer.write(w('Note', 'a', '{"json":"a"}'));
+  await writer.write(w('Note', 'b'));
+  assertOpensReadOnlyAsNobody('file', root, join(root, '..'), `file:${root} is read-only (no permission to write (EACCES writing ${root}/.cuttle-changes)): it cannot be changed`);
+});
+
+// ---------------------------------------------------------------------------------------------
 const damage = fileSuite('file backend: damaged files');
 
 damage('a corrupt file is a CorruptDataError naming it; other objects stay readable and listable', async ({ open, root }) => {
@@ -459,6 +556,98 @@ damage('records() fails on a corrupt file by default; with onCorrupt it reports 
 
 // ---------------------------------------------------------------------------------------------
 const processes = fileSuite('file backend: several processes');
+
+/** Every record under `root`, as `type/id v<version> <content>`, read by a new (writable) backend, which is closed after. */
+async function snapshot(root: string): Promise<string[]> {
+  const backend = new FileBackend({ path: root, durable: false });
+  const lines: string[] = [];
+  for await (const record of backend.records()) lines.push(`${record.type}/${record.id} v${record.version} ${record.content}`);
+  await backend.close();
+  return lines;
+}
+
+/** Runs the import worker (a replace import of `dump` into `root`, killed at its k-th name change; 0: not killed). */
+function runImport(root: string, dump: string, k: number): Promise<{ signal: NodeJS.Signals | null; code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', importWorker, root, dump, String(k)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (err += chunk));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })));
+}
+
+const stagingLeft = (root: string) => readdirSync(root).filter((name) => name.startsWith('.cuttle-import-'));
+
+processes('SIGKILL at any step of a replace import leaves exactly the old objects or exactly the new ones, and what cuttle did not write (bug: a kill left 768 of the new and 0 of the 1,500 old)', async ({ root }) => {
+  const old = new FileBackend({ path: root, durable: false });
+  for (let i = 0; i < 20; i++) await old.write(w('A', `a${i}`, `{"json":"old a${i}"}`));
+  for (let i = 0; i < 10; i++) await old.write(w('B', `b${i}`, `{"json":"old b${i}"}`));
+  await old.close();
+  writeFileSync(join(root, 'B', 'README.md'), 'about B');
+  writeFileSync(join(root, 'notes.txt'), 'mine');
+  mkdirSync(join(root, 'other'));
+  writeFileSync(join(root, 'other', 'keep.txt'), 'mine too');
+  const oldSet = await snapshot(root);
+  const source = new InMemoryBackend();
+  for (let i = 0; i < 15; i++) await source.put({ ...w('B', `b${i}`, `{"json":"new b${i}"}`), version: 5, updatedAt: 1 });
+  for (let i = 0; i < 25; i++) await source.put({ ...w('C', `c${i}`, `{"json":"new c${i}"}`), version: 2, updatedAt: 2 });
+  const newSet: string[] = [];
+  for await (const record of source.records()) newSet.push(`${record.type}/${record.id} v${record.version} ${record.content}`);
+  const dump = join(root, '..', 'new.ndjson');
+  await exportTo(source, dump);
+  const template = join(root, '..', 'template');
+  cpSync(root, template, { recursive: true });
+  const fresh = (name: string) => {
+    const copy = join(root, '..', name);
+    cpSync(template, copy, { recursive: true });
+    return copy;
+  };
+
+  const full = await runImport(fresh('full'), dump, 0);
+  assert.is(full.code, 0, full.err);
+  const total = Number(/calls (\d+)/.exec(full.out)![1]);
+  assert.equal(await snapshot(join(root, '..', 'full')), newSet, 'an import that is not killed stores the dump');
+  // One point while records are written, and every step of the last dozen: the last records, the
+  // commit, the swap, the clean-up (90 steps in all here, the commit at 82).
+  const points = [Math.floor(total / 2), ...Array.from({ length: 12 }, (_, i) => total - 11 + i)];
+  const outcomes: Record<string, number[]> = { old: [], new: [] };
+  const check = async (k: number) => {
+    const store = fresh(`kill-${k}`);
+    const run = await runImport(store, dump, k);
+    assert.is(run.signal, 'SIGKILL', `killed at call ${k} of ${total}: ${run.err}`);
+    const committed = stagingLeft(store).some((name) => existsSync(join(store, name, 'commit.json')));
+    if (committed) {
+      assert.throws(() => new FileBackend({ path: store, readonly: true }), (error: Error) => error instanceof ReadOnlyError && /a replace import was interrupted/.test(error.message), 'a read-only open cannot finish it: it says so');
+    }
+    const now = await snapshot(store);
+    const which = JSON.stringify(now) === JSON.stringify(oldSet) ? 'old' : JSON.stringify(now) === JSON.stringify(newSet) ? 'new' : undefined;
+    assert.ok(which, `killed at call ${k} of ${total}: ${now.length} objects, neither exactly the ${oldSet.length} old nor the ${newSet.length} new`);
+    if (committed) assert.is(which, 'new', `killed at call ${k} after the commit: the next open finishes the import`);
+    outcomes[which!]!.push(k);
+    assert.is(readFileSync(join(store, 'B', 'README.md'), 'utf8'), 'about B');
+    assert.is(readFileSync(join(store, 'notes.txt'), 'utf8'), 'mine');
+    assert.is(readFileSync(join(store, 'other', 'keep.txt'), 'utf8'), 'mine too');
+    assert.equal(stagingLeft(store), [], `killed at call ${k}: the next open removes the staging folder`);
+  };
+  for (let i = 0; i < points.length; i += 3) await Promise.all(points.slice(i, i + 3).map(check));
+  assert.ok(outcomes.old!.length > 0 && outcomes.new!.length > 0, `kills before and after the commit: ${JSON.stringify(outcomes)}`);
+});
+
+processes('a replace import whose dump turns out bad part-way changes nothing and leaves no staging folder', async ({ open, root }) => {
+  const backend = open();
+  await backend.write(w('A', 'kept'));
+  const records = (async function* () {
+    for (let i = 0; i < 300; i++) yield { ...w('B', `b${String(i).padStart(3, '0')}`), version: 1, updatedAt: 0 };
+    throw new DumpFormatError('bad line', 302);
+  })();
+  await rejects(backend.importRecords(records, { replace: true }), DumpFormatError);
+  assert.equal(await backend.listTypes(), ['A']);
+  assert.equal(stagingLeft(root), []);
+  const dump = join(root, '..', 'x.ndjson');
+  writeFileSync(dump, '{"format":"cuttle-dump","version":1}\n{"format":"cuttle-dump-end","count":0,"sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}\n');
+  await importFrom(backend, dump, { mode: 'replace' });
+  assert.equal(await backend.listTypes(), [], 'an empty dump empties the store');
+});
 
 processes('externalChanges: false for own changes, true once after another process saves or deletes', async ({ open, root }) => {
   const mine = open();
@@ -595,5 +784,6 @@ processes('two processes racing to create and update: exactly one wins each expe
 });
 
 layout.run();
+readOnly.run();
 damage.run();
 processes.run();

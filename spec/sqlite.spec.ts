@@ -373,7 +373,7 @@ test('migration: steps run in order in one transaction; a failing step leaves th
 
 test('options are checked where they enter, with messages that say what is wrong', () => {
   const bad: [unknown, RegExp][] = [
-    [{ pth: 'x' }, /SqliteBackend: unknown option "pth" \(did you mean "path"\?\); known options: path, synchronous, busyTimeout, readers, acquireTimeoutMillis, now/],
+    [{ pth: 'x' }, /SqliteBackend: unknown option "pth" \(did you mean "path"\?\); known options: path, readonly, synchronous, busyTimeout, readers, acquireTimeoutMillis, now/],
     [{ path: 'x', poolSize: 2 }, /unknown option "poolSize"/],
     [undefined, /SqliteBackend: path must be a file name or ':memory:', got undefined/],
     [{}, /path must be a file name/],

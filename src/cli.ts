@@ -9,14 +9,15 @@
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
-import { openBackend, type BackendKind } from './backends/kinds.js';
-import { CuttleError, type CorruptDataError } from './errors.js';
-import { Progress } from './progress.js';
+import { openBackend, storeOwns, type BackendKind } from './backends/kinds.js';
+import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } from './dump.js';
+import { CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
+import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
 
 const EXIT_FAILED = 1;
@@ -55,7 +56,7 @@ const COMMANDS: Record<string, Command> = {
     options: { ...QUIET, 'no-timestamp': { type: 'boolean' }, 'skip-corrupt': { type: 'boolean' } },
     positionals: [1, 2],
     async run([storeSpec, file], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const progress = new Progress('exported', { quiet: values.quiet === true });
         let skipped = 0;
         const onCorrupt = values['skip-corrupt']
@@ -66,7 +67,7 @@ const COMMANDS: Record<string, Command> = {
           : undefined;
         await store.exportTo(file ?? process.stdout, { timestamp: values['no-timestamp'] !== true, onProgress: progress.update, onCorrupt });
         progress.finish();
-        if (skipped > 0) console.error(`${skipped} damaged object${skipped === 1 ? '' : 's'} left out of the dump`);
+        if (skipped > 0) console.error(`${countOf(skipped, 'damaged object')} left out of the dump`);
         return 0;
       });
     },
@@ -86,7 +87,7 @@ const COMMANDS: Record<string, Command> = {
     positionals: [2, 2],
     async run([storeSpec, file], values) {
       const mode = importMode(values.mode);
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'write', async (store) => {
         const progress = new Progress('imported', { quiet: values.quiet === true });
         await store.importFrom(file === '-' ? process.stdin : file!, { mode, onProgress: progress.update });
         progress.finish();
@@ -107,19 +108,11 @@ const COMMANDS: Record<string, Command> = {
     positionals: [2, 2],
     async run([fromSpec, toSpec], values) {
       const mode = importMode(values.mode);
-      return withStore(fromSpec!, (from) =>
-        withStore(toSpec!, async (to) => {
+      refuseOverlap(fromSpec!, toSpec!);
+      return withStore(fromSpec!, 'read', (from) =>
+        withStore(toSpec!, 'write', async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
-          const pipe = new PassThrough();
-          const exporting = from.exportTo(pipe, { onProgress: progress.update }).then(
-            () => pipe.end(),
-            (error) => pipe.destroy(error),
-          );
-          const importing = to.importFrom(pipe, { mode }).catch((error) => {
-            pipe.destroy(error);
-            throw error;
-          });
-          await Promise.all([exporting, importing]);
+          await migrate(from, to, { mode, onProgress: progress.update });
           progress.finish();
           return 0;
         }),
@@ -133,7 +126,7 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' } },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const stats = await collectStats(store.backend);
         if (values.json) console.log(JSON.stringify(stats, null, 2));
         else printStats(stats);
@@ -148,13 +141,13 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: 'boolean' } },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, async (store) => {
+      return withStore(storeSpec!, 'read', async (store) => {
         const report = await store.verify();
         const problems = report.unreadable.length + report.dangling.length;
         if (values.json) {
           console.log(JSON.stringify(report, null, 2));
         } else {
-          console.log(`checked ${report.checked.toLocaleString('en')} objects: ${problems === 0 ? 'no problems' : `${problems} problem${problems === 1 ? '' : 's'}`}`);
+          console.log(`checked ${countOf(report.checked, 'object')}: ${problems === 0 ? 'no problems' : countOf(problems, 'problem')}`);
           for (const { type, id, file, error } of report.unreadable) console.log(`unreadable  ${type} ${id === undefined ? file : JSON.stringify(id)}: ${error}`);
           for (const { from, path, target } of report.dangling) {
             console.log(`dangling    ${from.type} ${JSON.stringify(from.id)} at ${path} -> ${target.type} ${JSON.stringify(target.id)}`);
@@ -168,16 +161,55 @@ const COMMANDS: Record<string, Command> = {
 
 /** Parses `spec` into a backend kind and path. */
 export function parseStoreSpec(spec: string): { kind: BackendKind; path: string } {
-  const prefixed = /^(sqlite|file):(.+)$/.exec(spec);
+  const prefixed = /^(sqlite|file):(.*)$/.exec(spec);
+  if (prefixed?.[2] === '') throw new UsageError(`"${spec}" needs a path after the prefix: ${spec}${prefixed[1] === 'sqlite' ? './app.db' : './data'}`);
   if (prefixed) return { kind: prefixed[1] as BackendKind, path: prefixed[2]! };
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
   throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec}`);
 }
 
-async function withStore(spec: string, run: (store: Store) => Promise<number>): Promise<number> {
+/**
+ * What `cuttle migrate` does: streams a dump of `from` into `to` through a pipe, without a file in
+ * between. `onProgress` counts the records as `to` stores them, out of the number `from` holds:
+ * the export runs ahead of a slow target (a file store validates the whole dump before it writes),
+ * so counting the export side would show the work done long before it is.
+ */
+export async function migrate(from: Store, to: Store, options: { mode: ImportMode; onProgress?: (progress: DumpProgress) => void }): Promise<ImportSummary> {
+  const { mode, onProgress } = options;
+  const total = onProgress && (await countRecords(from.backend));
+  const pipe = new PassThrough();
+  const exporting = from.exportTo(pipe).then(
+    () => pipe.end(),
+    (error) => pipe.destroy(error),
+  );
+  const importing = to.importFrom(pipe, { mode, onProgress: onProgress && (({ done }) => onProgress({ done, total })) }).catch((error) => {
+    pipe.destroy(error);
+    throw error;
+  });
+  return (await Promise.all([exporting, importing]))[1];
+}
+
+/** Refuses a migration between two stores that are one, or where one holds the other's files. */
+function refuseOverlap(fromSpec: string, toSpec: string): void {
+  const from = parseStoreSpec(fromSpec);
+  const to = parseStoreSpec(toSpec);
+  if (storeOwns(from.kind, from.path, to.path) || storeOwns(to.kind, to.path, from.path)) {
+    throw new InvalidOptionError(
+      `migrate: ${fromSpec} and ${toSpec} overlap (${resolve(from.path)}, ${resolve(to.path)}): ` +
+        'a store cannot be migrated into itself or into one of its own files',
+    );
+  }
+}
+
+/**
+ * Opens the store `spec` for `run` and closes it after. `'read'`: read-only, so a store that does
+ * not exist is an error saying so (and nothing is created); `'write'` (import and migrate targets):
+ * created if missing.
+ */
+async function withStore(spec: string, access: 'read' | 'write', run: (store: Store) => Promise<number>): Promise<number> {
   const { kind, path } = parseStoreSpec(spec);
-  const store = new Store({ backend: openBackend(kind, { path } as never, `store ${spec}`), cache: false });
+  const store = new Store({ backend: openBackend(kind, { path, readonly: access === 'read' } as never, `store ${spec}`), cache: false });
   try {
     return await run(store);
   } finally {
@@ -260,7 +292,7 @@ function printStats({ store, bytesOnDisk, types, total }: StoreStats): void {
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;
   let unit = 0;
   while (value >= 1024 && unit < units.length - 1) [value, unit] = [value / 1024, unit + 1];
@@ -308,7 +340,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const [min, max] = command.positionals;
-    if (positionals.length < min || positionals.length > max) throw new UsageError(`expected ${min === max ? min : `${min} to ${max}`} arguments, got ${positionals.length}`);
+    if (positionals.length < min || positionals.length > max) throw new UsageError(`expected ${min === max ? countOf(min, 'argument') : `${min} to ${max} arguments`}, got ${positionals.length}`);
     return await command.run(positionals, values as Values);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -323,6 +355,12 @@ export async function main(args: string[]): Promise<number> {
 
 // Run when executed (the `cuttle` bin, a symlink under node_modules/.bin), not when imported.
 if (process.argv[1] && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url) {
+  // A reader that goes away (`cuttle stats x.db | head`) makes writes to standard output fail with
+  // EPIPE; without a listener that is an unhandled 'error' event, a crash with a stack trace. An
+  // export to standard output still fails (its own listener rejects it); other output is dropped.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error) => {

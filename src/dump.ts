@@ -6,14 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { compareIds, type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
+import { ownedName, writerGone } from './backends/file-atomic.js';
 import { checkId } from './codec.js';
-import { DumpFormatError, type CorruptDataError } from './errors.js';
+import { BackendError, DumpFormatError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { checkTypeName } from './model.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
@@ -122,31 +123,34 @@ export function recordLine(record: StoredRecord): string {
 }
 
 /**
- * Writes every record of `backend` to `destination` as a dump. A path is written through a temp
- * file and renamed into place at the end, so a failed export never leaves a partial dump there.
+ * Writes every record of `backend` to `destination` as a dump. A path is written to a temp file
+ * beside it, fsynced and renamed into place at the end, so a failed export never leaves a partial
+ * dump there (see {@link writeThroughTemp}).
+ * @throws BackendError naming the file when it cannot be written (a missing folder, no permission,
+ *   a full disk); nothing is left behind then.
  */
 export async function exportTo(backend: StorageBackend, destination: string | Writable, options: ExportOptions = {}): Promise<ExportSummary> {
   checkOptions('exportTo', options, ['timestamp', 'onProgress', 'onCorrupt']);
-  if (typeof destination !== 'string') return writeDump(backend, destination, options);
-  const temp = join(dirname(destination), `.${basename(destination)}.${process.pid}.${Date.now()}.tmp`);
-  const out = createWriteStream(temp);
-  try {
-    const summary = await writeDump(backend, out, options);
-    out.end();
-    await finished(out);
-    await rename(temp, destination);
-    return summary;
-  } catch (error) {
-    out.destroy();
-    // The stream opens its file lazily: wait until it is closed, or the file may appear after rm.
-    await finished(out).catch(() => {});
-    await rm(temp, { force: true });
-    throw error;
+  if (typeof destination !== 'string') {
+    const sink = streamSink(destination);
+    try {
+      const summary = await writeDump(backend, sink.write, options);
+      await sink.flush();
+      return summary;
+    } finally {
+      sink.release();
+    }
   }
+  const target = resolve(destination);
+  if (backend.ownsPath?.(target)) {
+    throw new InvalidOptionError(`exportTo: the destination ${target} is part of the store ${backend.name}: the dump would overwrite it`);
+  }
+  return writeThroughTemp(target, backend.name, (write) => writeDump(backend, write, options));
 }
 
-async function writeDump(backend: StorageBackend, out: Writable, options: ExportOptions): Promise<ExportSummary> {
-  const total = options.onProgress ? await countAll(backend) : undefined;
+/** Writes the dump of `backend`, a chunk of text at a time, through `write`. */
+async function writeDump(backend: StorageBackend, write: (text: string) => Promise<void>, options: ExportOptions): Promise<ExportSummary> {
+  const total = options.onProgress ? await countRecords(backend) : undefined;
   const header: DumpHeader = { format: DUMP_FORMAT, version: DUMP_VERSION };
   if (options.timestamp !== false) header.createdAt = Date.now();
   header.source = backend.name;
@@ -159,14 +163,14 @@ async function writeDump(backend: StorageBackend, out: Writable, options: Export
     chunk += line;
     count++;
     if (chunk.length >= 64 * 1024) {
-      await write(out, chunk);
+      await write(chunk);
       chunk = '';
     }
     if (count % PROGRESS_EVERY === 0) options.onProgress?.({ done: count, total });
   }
   const sha256 = hash.digest('hex');
   const trailer: DumpTrailer = { format: DUMP_END_FORMAT, count, sha256 };
-  await write(out, chunk + JSON.stringify(trailer) + '\n');
+  await write(chunk + JSON.stringify(trailer) + '\n');
   options.onProgress?.({ done: count, total });
   return { count, sha256 };
 }
@@ -186,21 +190,25 @@ export async function exportData(backend: StorageBackend): Promise<Dump> {
  */
 export async function importFrom(backend: StorageBackend, source: string | Readable, options: ImportOptions = {}): Promise<ImportSummary> {
   checkImportOptions(options);
+  if (typeof source === 'string' && backend.ownsPath?.(source)) {
+    throw new InvalidOptionError(`import: the dump ${resolve(source)} is part of the store ${backend.name} it would be imported into`);
+  }
   if (backend.atomic) return storeDump(backend, readDump(source, options), options);
   let path = typeof source === 'string' ? source : undefined;
   let spool: string | undefined;
+  let total = 0; // the records found valid, then stored
   try {
     if (path === undefined) {
       spool = await mkdtemp(join(tmpdir(), 'cuttle-import-'));
       path = join(spool, 'dump.ndjson');
       const copy = createWriteStream(path);
-      for await (const _ of readDump(source, options, copy));
+      for await (const _ of readDump(source, options, copy)) total++;
       copy.end();
       await finished(copy);
     } else {
-      for await (const _ of readDump(path, options));
+      for await (const _ of readDump(path, options)) total++;
     }
-    return await storeDump(backend, readDump(path, options), options);
+    return await storeDump(backend, readDump(path, options), options, total);
   } finally {
     if (spool) await rm(spool, { recursive: true, force: true });
   }
@@ -228,12 +236,23 @@ export async function importData(backend: StorageBackend, dump: Dump | string, o
  */
 export async function* readDump(source: string | Readable, options: ImportOptions = {}, copy?: Writable): AsyncGenerator<StoredRecord> {
   const input = typeof source === 'string' ? createReadStream(source) : source;
+  const sink = copy && streamSink(copy);
+  try {
+    yield* parseDump(splitLines(input, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, sink?.write));
+    await sink?.flush();
+  } finally {
+    sink?.release();
+  }
+}
+
+/** The validated records of a dump given as its lines, without their `\n`; see {@link readDump}. */
+async function* parseDump(lines: AsyncIterable<Buffer>): AsyncGenerator<StoredRecord> {
   const hash = createHash('sha256');
   let lineNumber = 0;
   let previous: StoredRecord | undefined;
   let trailer: DumpTrailer | undefined;
   let count = 0;
-  for await (const bytes of splitLines(input, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, copy)) {
+  for await (const bytes of lines) {
     lineNumber++;
     if (trailer) throw new DumpFormatError('text after the trailer line', lineNumber);
     const value = parseLine(bytes, lineNumber);
@@ -260,13 +279,14 @@ export async function* readDump(source: string | Readable, options: ImportOption
   if (trailer.sha256 !== sha256) throw new DumpFormatError('the checksum of the record lines does not match the trailer: the dump is damaged', lineNumber);
 }
 
-async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions): Promise<ImportSummary> {
+/** Stores the records; progress counts them as the backend takes them, out of `total` when it is known. */
+async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions, total?: number): Promise<ImportSummary> {
   const { onProgress } = options;
   let done = 0;
   const counted = async function* () {
     for await (const record of records) {
       yield record;
-      if (++done % PROGRESS_EVERY === 0) onProgress?.({ done });
+      if (++done % PROGRESS_EVERY === 0) onProgress?.(total === undefined ? { done } : { done, total });
     }
   };
   const count = await backend.importRecords(onProgress ? counted() : records, { replace: options.mode === 'replace' });
@@ -274,14 +294,17 @@ async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredR
   return { count };
 }
 
-/** Splits a byte stream into lines (without `\n` or a final `\r`), refusing lines over `max` bytes. */
-async function* splitLines(input: Readable | AsyncIterable<Buffer | string>, max: number, copy?: Writable): AsyncGenerator<Buffer> {
+/**
+ * Splits a byte stream into lines (without `\n` or a final `\r`), refusing lines over `max` bytes;
+ * each chunk read goes to `copy` first, when given.
+ */
+async function* splitLines(input: Readable | AsyncIterable<Buffer | string>, max: number, copy?: (chunk: Buffer) => Promise<void>): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNumber = 1;
   for await (const piece of input) {
     const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    if (copy) await write(copy, chunk);
+    if (copy) await copy(chunk);
     let start = 0;
     for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
       pendingBytes += end - start;
@@ -387,28 +410,122 @@ function checkImportOptions(options: ImportOptions): void {
   checkInteger('import', 'maxLineBytes', options.maxLineBytes, 1024);
 }
 
-async function countAll(backend: StorageBackend): Promise<number> {
+/** How many records `backend` holds: the sum of its types' counts. */
+export async function countRecords(backend: StorageBackend): Promise<number> {
   let total = 0;
   for (const type of await backend.listTypes()) total += await backend.count(type);
   return total;
 }
 
-async function write(out: Writable, chunk: string | Buffer): Promise<void> {
-  if (out.destroyed) throw new Error('the dump destination was closed before the dump was written');
-  if (!out.write(chunk)) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error) => {
-        out.off('drain', done);
-        out.off('error', done);
-        out.off('close', done);
-        if (error) reject(error);
-        else resolve();
-      };
-      out.on('drain', done);
-      out.on('error', done);
-      out.on('close', done);
-    });
+// ---------------------------------------------------------------------------------------------
+// File and stream I/O. Everything above it works on lines and records; what follows reads and
+// writes them through node:fs and streams.
+
+/** What killed exports leave beside their destination: `.<name>.<host>-<pid>-<unique>.tmp`. */
+const TEMP_SUFFIX = '.tmp';
+
+/**
+ * Writes the file `target` with what `produce` hands to its `write`, atomically: into a temp file
+ * beside it, `.<name>.<host>-<pid>-<unique>.tmp`, that is fsynced and renamed over `target` once
+ * `produce` resolves, and removed if anything fails. Temp files of earlier writes to `target` whose
+ * process (on this host) is gone, left by a kill, are removed first. The file is written through a
+ * file handle, not a stream, so a failed open or write rejects here instead of emitting an
+ * `'error'` event nobody listens to.
+ * @throws BackendError naming `target` and `store` when the file cannot be written.
+ */
+async function writeThroughTemp<T>(target: string, store: string, produce: (write: (text: string) => Promise<void>) => Promise<T>): Promise<T> {
+  const dir = dirname(target);
+  const prefix = `${basename(target)}.`;
+  await removeAbandonedTemps(dir, prefix);
+  const temp = join(dir, ownedName(prefix, TEMP_SUFFIX));
+  const fail = (error: unknown) => {
+    throw cannotWrite(target, store, error);
+  };
+  const handle = await open(temp, 'wx').catch(fail);
+  let closed = false;
+  try {
+    const result = await produce((text) => writeAll(handle, text).catch(fail));
+    await handle.sync().catch(fail);
+    closed = true;
+    await handle.close().catch(fail);
+    await rename(temp, target).catch(fail);
+    return result;
+  } catch (error) {
+    if (!closed) await handle.close().catch(() => {});
+    await rm(temp, { force: true });
+    throw error;
   }
+}
+
+/** Removes, in `dir`, the temp files named `.<prefix>...tmp` whose writer on this host is gone. */
+async function removeAbandonedTemps(dir: string, prefix: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]); // a missing folder fails at the open, with a clear error
+  for (const name of names) {
+    if (writerGone(name, prefix, TEMP_SUFFIX)) await rm(join(dir, name), { force: true });
+  }
+}
+
+/** Writes all of `text` at the handle's position (a write may take less than it is given). */
+async function writeAll(handle: FileHandle, text: string): Promise<void> {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
+}
+
+function cannotWrite(file: string, store: string, error: unknown): BackendError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT' ? `the folder ${dirname(file)} does not exist`
+    : code === 'ENOTDIR' ? `a part of ${dirname(file)} is not a folder`
+    : code === 'EISDIR' ? 'it is a folder'
+    : (error as Error).message;
+  return new BackendError(`cannot write the dump ${file}: ${why}`, { store, systemCode: code, file }, { cause: error });
+}
+
+/**
+ * Writing to a stream someone else owns. An `'error'` listener stays on it until `release()`, and
+ * `flush()` waits for the last write's callback, so an error the stream reports at any time, even
+ * between two writes or after the last one, rejects a write or the flush instead of crashing the
+ * process as an unhandled `'error'` event.
+ */
+function streamSink(out: Writable): { write: (chunk: string | Buffer) => Promise<void>; flush(): Promise<void>; release(): void } {
+  let failure: Error | undefined;
+  let last: Promise<void> = Promise.resolve();
+  const fail = (error: Error | null | undefined) => {
+    if (error) failure ??= error;
+  };
+  out.on('error', fail);
+  return {
+    write: async (chunk) => {
+      if (failure) throw failure;
+      if (out.destroyed) throw new Error('the dump destination was closed before the dump was written');
+      let accepted!: boolean;
+      last = new Promise((resolve) => {
+        accepted = out.write(chunk, (error) => resolve(fail(error)));
+      });
+      if (!accepted) await drained(out);
+      if (failure) throw failure;
+    },
+    flush: async () => {
+      await last;
+      if (failure) throw failure;
+    },
+    release: () => out.off('error', fail),
+  };
+}
+
+/** Resolves when `out` asks for more ('drain'), or when it closes or fails. */
+function drained(out: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+    out.on('close', done);
+  });
 }
 
 async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {

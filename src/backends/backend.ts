@@ -180,6 +180,23 @@ export abstract class StorageBackend {
     return deleted;
   }
 
+  /**
+   * Optional: whether `path` (a file or folder, which need not exist) is part of this store, so that
+   * an export or import refuses to write a dump over it or read one from it. The file backend owns
+   * its root and everything under it; SQLite its database file and the `-wal`, `-shm` and `-journal`
+   * beside it. Symbolic and hard links count. A backend that keeps nothing in files leaves it
+   * undefined.
+   */
+  ownsPath?(path: string): boolean;
+
+  /**
+   * Whether this backend refuses every change (saves, deletes, `clear`, imports) with
+   * `ReadOnlyError`: opened with `readonly: true`, or on storage it may not write. Default: false.
+   */
+  get readonly(): boolean {
+    return false;
+  }
+
   /** Whether (type, id) is stored. */
   async exists(type: string, id: string): Promise<boolean> {
     return (await this.load(type, id)) !== undefined;

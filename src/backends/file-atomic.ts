@@ -18,7 +18,9 @@ import { HOST, isAlive, removeQuietly, STALE_AFTER_MS, uniqueHex } from './file-
 
 /** A short tag of this host for temp names (host names may be long). */
 const HOST_TAG = createHash('sha256').update(HOST).digest('hex').slice(0, 8);
-const TEMP_NAME = /^\.([0-9a-f]{8})-(\d+)-[0-9a-f]+\.tmp$/;
+/** What {@link ownedName} puts between its prefix and suffix: host tag, pid, unique hex. */
+const OWNER = /^([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
+const TEMP_SUFFIX = '.tmp';
 
 const fsyncAsync = promisify(fsync);
 
@@ -116,7 +118,29 @@ async function writeTemp(dir: string, data: string, durable: boolean): Promise<s
 
 /** A fresh temp file name for this process. */
 export function tempName(): string {
-  return `.${HOST_TAG}-${process.pid}-${uniqueHex()}.tmp`;
+  return ownedName('', TEMP_SUFFIX);
+}
+
+/**
+ * A fresh name for something this process writes and may leave behind if it is killed (a temp
+ * file, a staging folder): `.<prefix><host tag>-<pid>-<unique hex><suffix>`, which tells a later
+ * process whether its writer is gone (see {@link writerGone}).
+ */
+export function ownedName(prefix: string, suffix: string): string {
+  return `.${prefix}${HOST_TAG}-${process.pid}-${uniqueHex()}${suffix}`;
+}
+
+/** Who wrote `name`, if {@link ownedName} made it with this prefix and suffix: the pid, and whether on this host. */
+export function nameOwner(name: string, prefix: string, suffix: string): { pid: number; here: boolean } | undefined {
+  if (name.length <= 1 + prefix.length + suffix.length || !name.startsWith(`.${prefix}`) || !name.endsWith(suffix)) return undefined;
+  const match = OWNER.exec(name.slice(1 + prefix.length, name.length - suffix.length));
+  return match ? { pid: Number(match[2]), here: match[1] === HOST_TAG } : undefined;
+}
+
+/** Whether `name` was made by {@link ownedName} (with this prefix and suffix) in another process on this host that is no longer running. */
+export function writerGone(name: string, prefix: string, suffix: string): boolean {
+  const owner = nameOwner(name, prefix, suffix);
+  return owner !== undefined && owner.here && owner.pid !== process.pid && !isAlive(owner.pid);
 }
 
 /**
@@ -138,7 +162,7 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** Whether `name` is a temp file written by {@link writeAtomic}. */
 export function isTempName(name: string): boolean {
-  return TEMP_NAME.test(name);
+  return nameOwner(name, '', TEMP_SUFFIX) !== undefined;
 }
 
 /**
@@ -146,9 +170,8 @@ export function isTempName(name: string): boolean {
  * than {@link STALE_AFTER_MS} (a write never takes that long).
  */
 export async function isStaleTemp(dir: string, name: string): Promise<boolean> {
-  const match = TEMP_NAME.exec(name);
-  if (!match) return false;
-  if (match[1] === HOST_TAG && Number(match[2]) !== process.pid && !isAlive(Number(match[2]))) return true;
+  if (!isTempName(name)) return false;
+  if (writerGone(name, '', TEMP_SUFFIX)) return true;
   const info = await stat(join(dir, name)).catch(() => undefined);
   return info !== undefined && Date.now() - info.mtimeMs > STALE_AFTER_MS;
 }

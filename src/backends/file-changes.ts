@@ -13,6 +13,9 @@
  * that changes its inode, which every checker sees as a change. Each append opens the file by
  * path, so an append can only land in a replaced file if it began before the reset, and then the
  * reset itself is reported to everyone after it.
+ *
+ * A read-only backend never appends: it only watches the file, if there is one (a root that no
+ * writer ever opened has none, and then nobody can have changed it since).
  * @module
  */
 import { appendFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -29,16 +32,22 @@ const COMPACT_EVERY = 4096;
 export class ChangeCounter {
   readonly #path: string;
   readonly #root: string;
+  readonly #writable: boolean;
   #ino = -1;
   #size = -1;
   /** Own appends since #size was read. */
   #own = 0;
   #sinceCompactCheck = 0;
 
-  constructor(root: string) {
+  /**
+   * @param writable false for a read-only backend: the file is neither created nor appended to.
+   * @throws the system's error when `writable` and the file cannot be created or appended to.
+   */
+  constructor(root: string, writable: boolean) {
     this.#root = root;
     this.#path = join(root, CHANGES_FILE);
-    appendFileSync(this.#path, '');
+    this.#writable = writable;
+    if (writable) appendFileSync(this.#path, '');
     this.changedElsewhere();
   }
 
@@ -58,18 +67,18 @@ export class ChangeCounter {
 
   /** Whether anyone else changed something since the previous call: one `stat`. */
   changedElsewhere(): boolean {
-    let info;
-    try {
-      info = statSync(this.#path);
-    } catch {
+    let info = statSync(this.#path, { throwIfNoEntry: false });
+    if (info === undefined && this.#writable) {
       appendFileSync(this.#path, ''); // deleted by hand: start again
       info = statSync(this.#path);
       this.#ino = -1;
     }
-    const changed = info.ino !== this.#ino || info.size !== this.#size + this.#own;
+    // No file, for a read-only backend: as if empty, with an inode no file has.
+    const { ino, size } = info ?? { ino: 0, size: 0 };
+    const changed = ino !== this.#ino || size !== this.#size + this.#own;
     if (changed) {
-      this.#ino = info.ino;
-      this.#size = info.size;
+      this.#ino = ino;
+      this.#size = size;
       this.#own = 0;
     }
     return changed;

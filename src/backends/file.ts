@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, opendir, readdir, rmdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError } from '../errors.js';
+import { BackendError, ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
+import { cannotOpen, readOnlyBecause, storeMissing } from './access.js';
 import { sortIds, StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { createAtomic, isNoLinkError, syncDir, writeAtomic } from './file-atomic.js';
 import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
@@ -11,11 +12,21 @@ import { addLongId, readLongIds } from './file-long-ids.js';
 import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName, SUFFIX } from './file-names.js';
 import { formatRecord, parseRecord, readHeader, readRecordText } from './file-records.js';
 import { removeLeftovers, sweepFolder } from './file-sweep.js';
+import { commitStaging, finishSwap, removeStaging, stagingFolder, stagingFolders } from './file-swap.js';
+import { isInFolder } from './paths.js';
 
 /** Options of {@link FileBackend}. */
 export interface FileBackendOptions {
-  /** The root folder, created (with its parents) if missing. Required. */
+  /** The root folder, created (with its parents) if missing, unless `readonly`. Required. */
   path: string;
+  /**
+   * `true`: never write in the root. Loads, lists, `count`, `exists` and exports work (and see
+   * other processes' changes); saves, deletes, `clear` and imports throw `ReadOnlyError`; the root
+   * must exist. Without it, a root that exists but cannot be written (a read-only filesystem, no
+   * write permission) is opened read-only too, and {@link FileBackend.readonly} says so.
+   * @default false
+   */
+  readonly?: boolean;
   /**
    * `true`: fsync each file before renaming it into place and its folder after, so a save
    * survives a power loss once it resolves. `false`: skip both fsyncs, about twice as fast; a
@@ -42,7 +53,7 @@ export interface FileBackendOptions {
   now?: () => number;
 }
 
-const OPTIONS = ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
+const OPTIONS = ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
 /** How many objects `writeMany`, `putMany` and `records` work on at once. */
 const PARALLEL = 16;
 /** Records an import reads ahead and writes in parallel. */
@@ -70,6 +81,7 @@ export class FileBackend extends StorageBackend {
   /** Whether saves are fsynced (see {@link FileBackendOptions.durable}). */
   readonly durable: boolean;
   readonly #locks: FileLocks;
+  readonly #lockTimeout: number;
   readonly #changes: ChangeCounter;
   readonly #onCorrupt: 'throw' | ((error: CorruptDataError) => void);
   readonly #now: () => number;
@@ -80,6 +92,12 @@ export class FileBackend extends StorageBackend {
   /** type -> the path of its folder (whether it exists or not): joined once, not per call. */
   readonly #folderPaths = new Map<string, string>();
   readonly #cleanup: Promise<void>;
+  /** Why this backend is read-only, or `undefined` when it may write. */
+  readonly #readOnly: string | undefined;
+  /** Staging folders of replace imports that were committed but not swapped in yet (see file-swap.ts). */
+  readonly #unfinished: string[] = [];
+  /** The swap of {@link #unfinished} under way, which every call waits for. */
+  #finishing: Promise<void> | undefined;
   /** Whether this filesystem makes hard links; if not, new objects are created under their lock. */
   #links = true;
   #closed = false;
@@ -91,17 +109,57 @@ export class FileBackend extends StorageBackend {
     this.path = resolve(options.path);
     this.name = `file:${this.path}`;
     this.durable = options.durable ?? true;
-    this.#locks = new FileLocks(options.lockTimeout ?? 10_000);
+    this.#lockTimeout = options.lockTimeout ?? 10_000;
+    this.#locks = new FileLocks(this.#lockTimeout);
     this.#onCorrupt = options.onCorrupt ?? 'throw';
     this.#now = options.now ?? Date.now;
-    mkdirSync(this.path, { recursive: true });
-    this.#changes = new ChangeCounter(this.path);
+    ({ changes: this.#changes, readOnly: this.#readOnly } = this.#open(options.readonly === true));
     this.#ignoresCase = existsSync(join(this.path, CHANGES_FILE.toUpperCase()));
-    this.#cleanup = removeLeftovers(this.path).catch(() => {});
+    const { committed, abandoned } = stagingFolders(this.path);
+    if (this.#readOnly !== undefined) {
+      if (committed.length > 0) {
+        throw new ReadOnlyError(this.name, `${this.#readOnly}; a replace import was interrupted in ${committed[0]} and must be finished first: open the store once without readonly, where it can be written`);
+      }
+      this.#cleanup = Promise.resolve();
+      return;
+    }
+    this.#unfinished.push(...committed);
+    this.#settle()?.catch(() => {}); // a failure is thrown to the first call, which tries again
+    this.#cleanup = Promise.all([removeLeftovers(this.path), ...abandoned.map(removeStaging)]).then(() => {}, () => {});
+  }
+
+  /**
+   * Opens the root: read-only when asked (it must exist then), else made if missing and opened
+   * read-only if its change counter cannot be written (a read-only filesystem, no permission).
+   */
+  #open(readonly: boolean): { changes: ChangeCounter; readOnly: string | undefined } {
+    if (readonly) {
+      checkFolder(this.name, this.path);
+      return { changes: new ChangeCounter(this.path, false), readOnly: 'opened with readonly: true' };
+    }
+    try {
+      mkdirSync(this.path, { recursive: true });
+    } catch (error) {
+      throw cannotOpen(this.name, this.path, error);
+    }
+    try {
+      return { changes: new ChangeCounter(this.path, true), readOnly: undefined };
+    } catch (error) {
+      const file = join(this.path, CHANGES_FILE);
+      const why = readOnlyBecause(error, file);
+      if (why === undefined) throw cannotOpen(this.name, file, error);
+      return { changes: new ChangeCounter(this.path, false), readOnly: why };
+    }
+  }
+
+  /** Whether saves, deletes, `clear` and imports are refused (see {@link FileBackendOptions.readonly}). */
+  override get readonly(): boolean {
+    return this.#readOnly !== undefined;
   }
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = this.#knownFolder(type) ?? (await this.#folder(type));
     if (folder === undefined) return undefined;
     const file = objectFile(folder, encodeId(id));
@@ -111,6 +169,7 @@ export class FileBackend extends StorageBackend {
 
   override async exists(type: string, id: string): Promise<boolean> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = this.#knownFolder(type) ?? (await this.#folder(type));
     if (folder === undefined) return false;
     // Synchronous calls: microseconds, against a thread-pool round trip for an asynchronous one.
@@ -121,7 +180,8 @@ export class FileBackend extends StorageBackend {
   }
 
   async write(write: RecordWrite): Promise<StoredRecord> {
-    this.#check();
+    this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const { type, id, expectedVersion } = write;
     const stem = encodeId(id);
     // A new object needs no lock: it is created with link(), which never replaces a file, so of
@@ -178,7 +238,7 @@ export class FileBackend extends StorageBackend {
    * on the first failure no further write starts, and those under way finish.
    */
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
-    this.#check();
+    this.#checkWritable();
     const all = [...writes];
     const stored: StoredRecord[] = new Array(all.length);
     await inParallel(all, async (write, i) => {
@@ -189,7 +249,7 @@ export class FileBackend extends StorageBackend {
 
   /** Puts in parallel, like {@link FileBackend.writeMany}. */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     await inParallel([...records], (record) => this.put(record));
   }
 
@@ -198,7 +258,8 @@ export class FileBackend extends StorageBackend {
    * one; an existing one is replaced under its lock, so a write under way is not lost.
    */
   async put(record: StoredRecord): Promise<void> {
-    this.#check();
+    this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const stem = encodeId(record.id);
     const { type, id, kind, content, version, updatedAt } = record;
     const copy: StoredRecord = { type, id, kind, content, version, updatedAt };
@@ -212,12 +273,15 @@ export class FileBackend extends StorageBackend {
   }
 
   /**
-   * Stores the records in chunks, each written in parallel like {@link FileBackend.putMany}. Not
-   * atomic: the store validates a dump before it imports it.
+   * Stores the records in chunks, each written in parallel like {@link FileBackend.putMany}. A
+   * merge is not atomic (the store validates a dump before it imports it). A replace is: the
+   * records are staged in a folder of their own and swapped in once all are written (see
+   * file-swap.ts), so a failure, or a kill, leaves the old objects or the new ones, never a mix.
    */
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
-    this.#check();
-    if (options.replace) await this.clear();
+    this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
+    if (options.replace) return this.#replaceAll(records);
     let count = 0;
     let chunk: StoredRecord[] = [];
     for await (const record of records) {
@@ -232,7 +296,8 @@ export class FileBackend extends StorageBackend {
   }
 
   async delete(type: string, id: string): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
     const stem = encodeId(id);
@@ -252,6 +317,7 @@ export class FileBackend extends StorageBackend {
   /** Reads the folder's file names only, never the files (see file-long-ids.ts for long ids). */
   async list(type: string): Promise<string[]> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined) return [];
     const { ids, hashed } = await this.#scan(folder);
@@ -261,6 +327,7 @@ export class FileBackend extends StorageBackend {
 
   override async count(type: string): Promise<number> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
     if (folder === undefined) return 0;
     const { ids, hashed } = await this.#scan(folder);
@@ -269,6 +336,7 @@ export class FileBackend extends StorageBackend {
 
   async listTypes(): Promise<string[]> {
     this.#check();
+    if (this.#unfinished.length > 0) await this.#settle();
     const types: string[] = [];
     for (const entry of await readdir(this.path, { withFileTypes: true })) {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
@@ -283,7 +351,8 @@ export class FileBackend extends StorageBackend {
    * Not atomic: another process saving during `clear()` may keep its object.
    */
   async clear(): Promise<void> {
-    this.#check();
+    this.#checkWritable();
+    if (this.#unfinished.length > 0) await this.#settle();
     for (const entry of await readdir(this.path, { withFileTypes: true })) {
       const type = entry.isDirectory() ? decodeType(entry.name) : undefined;
       if (type === undefined) continue;
@@ -321,6 +390,11 @@ export class FileBackend extends StorageBackend {
     }
   }
 
+  /** The root and everything under it, symbolic links resolved. */
+  override ownsPath(path: string): boolean {
+    return isInFolder(this.path, path);
+  }
+
   /**
    * One `stat` of `<root>/.cuttle-changes`: true when another process or backend object saved,
    * deleted or cleared since the previous call; this object's own changes do not count.
@@ -333,7 +407,50 @@ export class FileBackend extends StorageBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#finishing?.catch(() => {});
     await this.#cleanup;
+  }
+
+  /** A replace import: staged, committed, swapped in (see file-swap.ts). */
+  async #replaceAll(records: AsyncIterable<StoredRecord>): Promise<number> {
+    const staging = stagingFolder(this.path);
+    let count: number;
+    try {
+      const stage = new FileBackend({ path: staging, durable: this.durable, lockTimeout: this.#lockTimeout, now: this.#now });
+      try {
+        count = await stage.importRecords(records, { replace: false });
+      } finally {
+        await stage.close();
+      }
+      await commitStaging(staging, this.durable);
+    } catch (error) {
+      await removeStaging(staging);
+      throw error;
+    }
+    // Committed: from here on the import is done, and a failed swap is finished by the next call.
+    this.#unfinished.push(staging);
+    await this.#settle();
+    return count;
+  }
+
+  /**
+   * Finishes the swaps of committed replace imports (this backend's, or those a killed process
+   * left), one at a time; every call waits for it. A failure is thrown, and the next call tries again.
+   */
+  #settle(): Promise<void> | undefined {
+    if (this.#unfinished.length === 0) return undefined;
+    return (this.#finishing ??= (async () => {
+      try {
+        while (this.#unfinished.length > 0) {
+          await finishSwap(this.path, this.#unfinished[0]!, this.#locks, this.durable);
+          this.#unfinished.shift();
+          this.#folders.clear();
+          this.#changes.note();
+        }
+      } finally {
+        this.#finishing = undefined;
+      }
+    })());
   }
 
   /** Writes `record` over the object's file. */
@@ -466,12 +583,25 @@ export class FileBackend extends StorageBackend {
   #check(): void {
     if (this.#closed) throw new ClosedError(`FileBackend (${this.path})`);
   }
+
+  #checkWritable(): void {
+    this.#check();
+    if (this.#readOnly !== undefined) throw new ReadOnlyError(this.name, this.#readOnly);
+  }
+}
+
+/** Throws unless `path`, the root of `store`, is an existing folder. */
+function checkFolder(store: string, path: string): void {
+  const info = statSync(path, { throwIfNoEntry: false });
+  if (info === undefined) throw storeMissing(store, path, `no folder ${path}`);
+  if (!info.isDirectory()) throw new BackendError(`${store}: ${path} is not a folder`, { store, systemCode: 'ENOTDIR', file: path });
 }
 
 function checkFileOptions(options: FileBackendOptions): void {
   if (options === undefined || typeof options.path !== 'string' || options.path === '') {
     throw new InvalidOptionError(`FileBackend: path (the root folder) must be a non-empty string, got ${describe(options?.path)}`);
   }
+  checkOneOf('FileBackend', 'readonly', options.readonly, [true, false]);
   checkOneOf('FileBackend', 'durable', options.durable, [true, false]);
   checkInteger('FileBackend', 'lockTimeout', options.lockTimeout, 0);
   if (options.onCorrupt !== undefined && options.onCorrupt !== 'throw' && typeof options.onCorrupt !== 'function') {

@@ -8,6 +8,7 @@ import { checkOptions, describe } from '../options.js';
 import type { StorageBackend } from './backend.js';
 import { FileBackend, type FileBackendOptions } from './file.js';
 import { InMemoryBackend, type InMemoryBackendOptions } from './memory.js';
+import { isDatabaseFile, isInFolder } from './paths.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite.js';
 
 /** The options of each backend kind. */
@@ -24,14 +25,17 @@ interface Kind<K extends BackendKind> {
   open(options: BackendOptionsByKind[K]): StorageBackend;
   /** The option names the backend takes. */
   options: readonly string[];
+  /** What the backend's `ownsPath` answers for a store at `storePath`, without opening it. */
+  owns?: (storePath: string, path: string) => boolean;
 }
 
 const KINDS: { [K in BackendKind]: Kind<K> } = {
   memory: { open: (options) => new InMemoryBackend(options), options: ['now'] },
-  file: { open: (options) => new FileBackend(options), options: ['path', 'durable', 'lockTimeout', 'onCorrupt', 'now'] },
+  file: { open: (options) => new FileBackend(options), options: ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'], owns: isInFolder },
   sqlite: {
     open: (options) => new SqliteBackend(options),
-    options: ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
+    options: ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
+    owns: (storePath, path) => storePath !== ':memory:' && isDatabaseFile(storePath, path),
   },
 };
 
@@ -47,4 +51,12 @@ export function openBackend<K extends BackendKind>(kind: K, options: BackendOpti
   if (!entry) throw new InvalidOptionError(`${where}: unknown backend ${describe(kind)}; known: ${BACKEND_KINDS.join(', ')}`);
   checkOptions(where, options, [...entry.options, ...extra]);
   return entry.open(options);
+}
+
+/**
+ * Whether the store of `kind` at `storePath` is `path` or holds it (what its backend's `ownsPath`
+ * would say), asked before opening it, so that nothing is created for a command that is refused.
+ */
+export function storeOwns(kind: BackendKind, storePath: string, path: string): boolean {
+  return (KINDS[kind] as Kind<BackendKind>).owns?.(storePath, path) ?? false;
 }

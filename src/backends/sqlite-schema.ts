@@ -4,7 +4,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import { CorruptDataError } from '../errors.js';
+import { CorruptDataError, ReadOnlyError } from '../errors.js';
 
 /** One step of the schema's history: run on a file at version `index` to bring it to `index + 1`. */
 export type Migration = (db: Database.Database) => void;
@@ -55,6 +55,28 @@ export function migrate(db: Database.Database, file: string, migrations: readonl
     checkShape(db, file);
     db.pragma(`user_version = ${target}`);
   }).immediate();
+}
+
+/**
+ * For a read-only connection: checks, without writing, that the database in `db` is at the schema
+ * of `migrations` (by default the current one).
+ * @throws CorruptDataError naming `file`, as {@link migrate} does.
+ * @throws ReadOnlyError naming `store` when the file is older and would have to be upgraded, which
+ *   a read-only store cannot do (`reason` says why it is read-only).
+ */
+export function checkSchema(db: Database.Database, file: string, store: string, reason: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const target = migrations.length;
+  const version = checkVersion(db, file, target);
+  if (version === 0 && hasObjectsTable(db)) {
+    throw new CorruptDataError(`${file} is not a cuttle database: it has an objects table but no cuttle schema version`, { file });
+  }
+  if (version < target) {
+    throw new ReadOnlyError(
+      store,
+      `${reason}; ${file} has schema version ${version} and must be upgraded to ${target} first: open it once without readonly, where it can be written`,
+    );
+  }
+  checkShape(db, file);
 }
 
 /** The file's schema version; throws when it is newer than `target`. */

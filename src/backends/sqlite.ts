@@ -1,22 +1,35 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../errors.js';
+import { resolve } from 'node:path';
+import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
-import { migrate } from './sqlite-schema.js';
+import { isDatabaseFile } from './paths.js';
+import { openDatabase } from './sqlite-open.js';
+import { checkSchema, migrate } from './sqlite-schema.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
 
 /** Options of {@link SqliteBackend}. */
 export interface SqliteBackendOptions {
   /**
-   * The database file, created (with its folder) if missing, or `':memory:'` for a private in-memory database that
-   * ends with the backend (for tests). Several processes may open one file.
+   * The database file, created (with its folder) if missing, unless `readonly`, or `':memory:'`
+   * for a private in-memory database that ends with the backend (for tests). Several processes
+   * may open one file.
    */
   path: string;
+  /**
+   * `true`: open the file read-only; it must exist and be at the current schema version (a file
+   * that would need an upgrade is a `ReadOnlyError`). Loads, lists and exports work and see other
+   * processes' commits; saves, deletes, `clear` and imports throw `ReadOnlyError`. Without it, a
+   * file that exists but cannot be written (a read-only filesystem, no write permission on it or
+   * on its folder) is opened read-only too, and {@link SqliteBackend.readonly} says so. A WAL file
+   * whose folder SQLite cannot write and that has no `-shm` file beside it is read from a copy in
+   * memory taken at open (see docs/backends/sqlite.md). Not for `':memory:'`.
+   * @default false
+   */
+  readonly?: boolean;
   /**
    * SQLite's `synchronous` setting. In WAL mode `'NORMAL'` never corrupts the file; a power cut may
    * lose the last commits. `'FULL'` syncs every commit. @default 'NORMAL'
@@ -42,7 +55,7 @@ export interface SqliteBackendOptions {
 
 /** What {@link SqliteBackend.settings} reports. */
 export interface SqliteSettings {
-  /** `'wal'` for a file, `'memory'` for `':memory:'`. */
+  /** `'wal'` for a file; `'memory'` for `':memory:'` and for a read-only copy in memory (see {@link SqliteBackendOptions.readonly}). */
   readonly journalMode: string;
   readonly synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
   /** In milliseconds. */
@@ -51,7 +64,7 @@ export interface SqliteSettings {
   readonly schemaVersion: number;
 }
 
-const OPTIONS = ['path', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'] as const;
+const OPTIONS = ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'] as const;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 /** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
 const CHUNK_ROWS = 500;
@@ -107,6 +120,8 @@ export class SqliteBackend extends StorageBackend {
   readonly #writeMany: (writes: Iterable<RecordWrite>, now: number) => StoredRecord[];
   readonly #putMany: (records: Iterable<StoredRecord>) => void;
   #dataVersion: number;
+  /** Why this backend is read-only, or `undefined` when it may write. */
+  readonly #readOnly: string | undefined;
   /** Set while {@link importRecords} holds a transaction open on the writer connection. */
   #importing: Promise<void> | undefined;
   #closed = false;
@@ -116,6 +131,10 @@ export class SqliteBackend extends StorageBackend {
     checkOptions('SqliteBackend', options, OPTIONS);
     if (options === undefined || typeof options.path !== 'string' || options.path === '') {
       throw new InvalidOptionError(`SqliteBackend: path must be a file name or ':memory:', got ${describe(options?.path)}`);
+    }
+    checkOneOf('SqliteBackend', 'readonly', options.readonly, [true, false]);
+    if (options.readonly && options.path === ':memory:') {
+      throw new InvalidOptionError(`SqliteBackend: readonly needs a database file; ':memory:' starts empty and ends with the backend`);
     }
     checkOneOf('SqliteBackend', 'synchronous', options.synchronous, SYNCHRONOUS);
     checkInteger('SqliteBackend', 'busyTimeout', options.busyTimeout, 0, 2 ** 31 - 1);
@@ -130,18 +149,18 @@ export class SqliteBackend extends StorageBackend {
     this.#now = options.now ?? Date.now;
     const busyTimeout = options.busyTimeout ?? 5000;
 
+    const opened = openDatabase(this.path, { readonly: options.readonly === true, timeout: busyTimeout, store: this.name });
+    this.#db = opened.db;
+    this.#readOnly = opened.readOnly;
     try {
-      // Like the file backend's root, the folder is created when missing.
-      if (!memory) mkdirSync(dirname(this.path), { recursive: true });
-      this.#db = new Database(this.path, { timeout: busyTimeout });
-    } catch (error) {
-      throw new Error(`SqliteBackend: cannot open ${this.path}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      migrate(this.#db, this.path);
-      this.#db.pragma('journal_mode = WAL');
-      // A big batch grows the WAL; cut it back to 64 MB once a checkpoint has copied it over.
-      this.#db.pragma('journal_size_limit = 67108864');
+      if (this.#readOnly !== undefined) {
+        checkSchema(this.#db, this.path, this.name, this.#readOnly);
+      } else {
+        migrate(this.#db, this.path);
+        this.#db.pragma('journal_mode = WAL');
+        // A big batch grows the WAL; cut it back to 64 MB once a checkpoint has copied it over.
+        this.#db.pragma('journal_size_limit = 67108864');
+      }
       this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
       this.#sql = Object.fromEntries(Object.entries(SQL).map(([key, sql]) => [key, this.#db.prepare(sql)])) as Statements;
     } catch (error) {
@@ -170,7 +189,8 @@ export class SqliteBackend extends StorageBackend {
     this.#putMany = (records) => putMany.immediate(records);
 
     const readers = options.readers ?? 2;
-    if (!memory && readers > 0) {
+    // A copy in memory (see openDatabase) is this connection's alone: it pages on the main thread.
+    if (!memory && !opened.copy && readers > 0) {
       this.#readers = new ReaderPool(
         { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: this.path, busyTimeout, chunkRows: CHUNK_ROWS, chunkBytes: CHUNK_BYTES },
         readers,
@@ -196,6 +216,11 @@ export class SqliteBackend extends StorageBackend {
     });
   }
 
+  /** Whether saves, deletes, `clear` and imports are refused (see {@link SqliteBackendOptions.readonly}). */
+  override get readonly(): boolean {
+    return this.#readOnly !== undefined;
+  }
+
   /** Whether {@link close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -214,7 +239,7 @@ export class SqliteBackend extends StorageBackend {
   }
 
   async write(write: RecordWrite): Promise<StoredRecord> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     const now = this.#now();
     let version;
@@ -233,7 +258,7 @@ export class SqliteBackend extends StorageBackend {
    * exception from the `writes` iterable, writes none of it.
    */
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     const now = this.#now();
     try {
@@ -244,20 +269,20 @@ export class SqliteBackend extends StorageBackend {
   }
 
   async put(record: StoredRecord): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     this.#run(() => this.#putOne(record));
   }
 
   /** One IMMEDIATE transaction: all or nothing. */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     this.#run(() => this.#putMany(records));
   }
 
   async delete(type: string, id: string): Promise<boolean> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.delete.run(type, id).changes > 0);
   }
@@ -288,7 +313,7 @@ export class SqliteBackend extends StorageBackend {
   }
 
   async clear(): Promise<void> {
-    this.#check();
+    this.#checkWritable();
     if (this.#importing) await this.#importing;
     this.#run(() => this.#sql.clear.run());
   }
@@ -332,6 +357,11 @@ export class SqliteBackend extends StorageBackend {
     return changed;
   }
 
+  /** The database file and the `-wal`, `-shm` and `-journal` beside it (never for `':memory:'`). */
+  override ownsPath(path: string): boolean {
+    return this.path !== ':memory:' && isDatabaseFile(this.path, path);
+  }
+
   /** Batches and imports are one transaction each: all or nothing. */
   override get atomic(): boolean {
     return true;
@@ -344,7 +374,7 @@ export class SqliteBackend extends StorageBackend {
    * inside its transaction; other processes' writes wait up to `busyTimeout`.
    */
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
-    this.#check();
+    this.#checkWritable();
     while (this.#importing) await this.#importing;
     let finished!: () => void;
     this.#importing = new Promise((resolve) => (finished = resolve));
@@ -435,5 +465,10 @@ export class SqliteBackend extends StorageBackend {
 
   #check(): void {
     if (this.#closed) throw new ClosedError(`SqliteBackend (${this.path})`);
+  }
+
+  #checkWritable(): void {
+    this.#check();
+    if (this.#readOnly !== undefined) throw new ReadOnlyError(this.name, this.#readOnly);
   }
 }
