@@ -264,6 +264,63 @@ test('a closed backend: every method throws ClosedError, an export under way sto
   await backend.close();
 });
 
+test('closing during an export, at any moment, settles every pending read with ClosedError (bug: close() hung when the reader thread was idle or replied while stopping)', async () => {
+  const seeded = new SqliteBackend({ path: file() });
+  await seeded.writeMany(Array.from({ length: 1200 }, (_, i) => w(`${i}`))); // three chunks
+  await seeded.close();
+  const turns = (n: number, next: (resolve: () => void) => void) => async () => {
+    for (let i = 0; i < n; i++) await new Promise<void>(next);
+  };
+  const moments: Record<string, () => Promise<void>> = {};
+  for (const n of [0, 1, 2, 3, 5, 8]) moments[`${n} microtasks`] = turns(n, (resolve) => queueMicrotask(resolve));
+  for (const n of [1, 2, 4, 8]) moments[`${n} macrotasks`] = turns(n, (resolve) => setImmediate(resolve));
+  // Long enough for the thread to start and a chunk to arrive (how long varies; none of it is asserted).
+  for (const ms of [1, 5, 20, 40]) moments[`${ms} ms`] = turns(1, (resolve) => setTimeout(resolve, ms));
+  type Export = { records: AsyncIterator<StoredRecord>; pending?: Promise<IteratorResult<StoredRecord>> };
+  // Awaited after close(); until then its rejection is not unhandled.
+  const later = <T>(promise: Promise<T>) => (promise.catch(() => {}), promise);
+  const starts: Record<string, (backend: SqliteBackend) => Promise<Export[]>> = {
+    'the reader just created, the first read pending': async (backend) => {
+      const records = backend.records();
+      return [{ records, pending: later(records.next()) }];
+    },
+    'after the first chunk, the next one prefetched': async (backend) => {
+      const records = backend.records();
+      await records.next();
+      return [{ records, pending: later(records.next()) }];
+    },
+    'a second export waiting for the only reader, the first one paused': async (backend) => {
+      const first = backend.records();
+      await first.next();
+      const second = backend.records();
+      return [{ records: first }, { records: second, pending: later(second.next()) }];
+    },
+  };
+  // A read that never settles lets the event loop drain, and uvu exits early: say which case that was.
+  let current = '';
+  const onDrain = () => console.error(`\nhung: closing ${current}`);
+  process.on('beforeExit', onDrain);
+  for (const [start, begin] of Object.entries(starts)) {
+    for (const [moment, wait] of Object.entries(moments)) {
+      current = `${start}, after ${moment}`;
+      // acquireTimeoutMillis 0: no timer keeps the process alive, so nothing settles by luck.
+      const backend = new SqliteBackend({ path: file(), readers: 1, acquireTimeoutMillis: 0 });
+      const exports = await begin(backend);
+      await wait();
+      await backend.close();
+      // The waiting export first: it must settle even while the one holding the reader is never read again.
+      for (const { records, pending } of exports.reverse()) {
+        await rejects(async () => {
+          if (pending) await pending;
+          for (;;) if ((await records.next()).done) break;
+        }, ClosedError);
+      }
+      assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 }, current);
+    }
+  }
+  process.off('beforeExit', onDrain);
+});
+
 test('reopening after close keeps records, versions and timestamps', async () => {
   let backend = new SqliteBackend({ path: file(), now: () => 1_700_000_000_000 });
   await backend.write(w('a'));

@@ -36,7 +36,10 @@ export class ReaderError extends Error {
   }
 }
 
-/** One worker thread. It starts on the first request and holds the process open only while one is under way. */
+/**
+ * One worker thread. It starts on the first request and holds the process open only while a
+ * request is under way or while it is being stopped.
+ */
 class Reader {
   readonly #data: ReaderData;
   #worker: Worker | undefined;
@@ -47,7 +50,7 @@ class Reader {
     this.#data = data;
   }
 
-  /** Whether the worker died; a dead reader is destroyed, not returned to the pool. */
+  /** Whether the worker died or was stopped; such a reader is destroyed, not returned to the pool. */
   get failed(): boolean {
     return this.#failure !== undefined;
   }
@@ -62,6 +65,7 @@ class Reader {
     });
   }
 
+  /** Fails the request under way, if any, and resolves once the thread has stopped. */
   async terminate(): Promise<void> {
     this.#fail(new ReaderError('the reader was closed'));
     await this.#worker?.terminate();
@@ -71,6 +75,9 @@ class Reader {
     const worker = new Worker(READER_SOURCE, { eval: true, workerData: this.#data });
     worker.unref();
     worker.on('message', (reply: ReaderReply) => {
+      // Worker.terminate() refs the thread until its 'exit' event. A reply that crossed it must
+      // not unref it again: the event loop could then drain first, and terminate() never resolve.
+      if (this.#failure) return;
       worker.unref();
       const pending = this.#pending;
       this.#pending = undefined;
@@ -158,19 +165,30 @@ export class ReaderPool {
     } finally {
       // Stopped early: wait for the chunk in flight and end the scan, so the reader can be reused.
       if (inFlight) await inFlight.then(() => reader.request('close')).catch(() => {});
-      if (reader.failed || this.#closed) await this.#pool.destroy(reader);
-      else await this.#pool.release(reader);
+      // close() takes back every borrowed reader itself.
+      if (this.#pool.isBorrowedResource(reader)) {
+        if (reader.failed || this.#closed) await this.#pool.destroy(reader);
+        else await this.#pool.release(reader);
+      }
     }
   }
 
-  /** Stops every reader thread, borrowed or not; scans under way fail. */
+  /**
+   * Stops every reader thread, borrowed or not; scans under way fail, and so do exports waiting
+   * for a reader. Resolves once every thread has stopped.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    // Refuses new exports, and once every borrowed reader is back, destroys them all. A caller
-    // that stopped iterating without return() never gives its reader back: wait only when none is out.
-    const drained = this.#pool.drain().then(() => this.#pool.clear());
-    await Promise.all([...this.#readers].map((reader) => reader.terminate()));
-    if (this.#pool.borrowed === 0) await drained;
-    else drained.catch(() => {});
+    const pool = this.#pool;
+    // Refuses new exports; resolves once every export waiting for a reader has had one (and given it back).
+    const drained = pool.drain();
+    // A borrowed reader is taken back here, not when its export resumes: an export paused for
+    // good would otherwise keep it, and every export waiting for a reader would wait forever.
+    // Each waiting one then gets a new reader, which it destroys at once, seeing the pool closed.
+    const stopped = [...this.#readers].map((reader) => reader.terminate());
+    for (const reader of [...this.#readers]) if (pool.isBorrowedResource(reader)) await pool.destroy(reader);
+    await Promise.all(stopped);
+    await drained;
+    await pool.clear();
   }
 }
