@@ -8,9 +8,10 @@
  */
 import { createPool, type Pool } from 'generic-pool';
 import { Worker } from 'node:worker_threads';
-import { READER_SOURCE, type ReaderData, type ReaderReply, type ReaderRequest, type ReaderRow } from './sqlite-reader-worker.js';
+import { READER_SOURCE, ReaderError, type ReaderData, type ReaderReply, type ReaderRequest, type ReaderRow, type SalvageReads } from './sqlite-reader-worker.js';
+import { isCorrupt, salvage, type SalvageProblem, type SalvageSource } from './sqlite-salvage.js';
 
-export type { ReaderRow } from './sqlite-reader-worker.js';
+export { ReaderError, type ReaderRow } from './sqlite-reader-worker.js';
 
 /** The pool's state, as generic-pool counts it. */
 export interface PoolStatus {
@@ -24,16 +25,6 @@ export interface PoolStatus {
   readonly pending: number;
   /** The most readers the pool starts. */
   readonly max: number;
-}
-
-/** An error a reader reported; `code` is SQLite's (e.g. `SQLITE_CORRUPT`) when it came from SQLite. */
-export class ReaderError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -55,13 +46,13 @@ class Reader {
     return this.#failure !== undefined;
   }
 
-  request(op: ReaderRequest['op']): Promise<ReaderReply> {
+  request(request: ReaderRequest): Promise<ReaderReply> {
     if (this.#failure) return Promise.reject(this.#failure);
     const worker = (this.#worker ??= this.#start());
     worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
-      worker.postMessage({ op } satisfies ReaderRequest);
+      worker.postMessage(request);
     });
   }
 
@@ -136,9 +127,11 @@ export class ReaderPool {
   /**
    * The table's rows in (type, id) order, a chunk at a time, from one snapshot. The next chunk is
    * read while the caller handles this one, and no more than that: memory stays at two chunks.
-   * Throws {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
+   * With `report`, a scan that meets a damaged page salvages the rest (see `sqlite-salvage.ts`)
+   * and reports what it cannot read; without it, or for any other error, it throws
+   * {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
    */
-  async *scan(): AsyncGenerator<ReaderRow[]> {
+  async *scan(report?: (problem: SalvageProblem) => void): AsyncGenerator<ReaderRow[]> {
     let reader: Reader;
     try {
       reader = await this.#pool.acquire();
@@ -148,23 +141,38 @@ export class ReaderPool {
     }
     // The request in flight, if any: the caller may stop iterating while it is.
     let inFlight: Promise<ReaderReply> | undefined;
+    let ended = false;
     try {
       if (this.#closed) throw new ReaderError('the reader pool is closed');
-      let next = (inFlight = reader.request('next'));
+      let next = (inFlight = reader.request({ op: 'next' }));
+      let last: readonly [string, string] | undefined;
       for (;;) {
         const reply = await next;
         inFlight = undefined;
-        if ('error' in reply) throw new ReaderError(reply.error.message, reply.error.code);
+        if ('error' in reply) {
+          if (report === undefined || !isCorrupt(reply.error.code)) throw new ReaderError(reply.error.message, reply.error.code);
+          yield* salvage(readerSource(reader), last, reply.error, report);
+          return;
+        }
+        if (!('rows' in reply)) throw new ReaderError('the reader answered a scan with a salvage read');
         if (!reply.done) {
-          next = inFlight = reader.request('next');
+          next = inFlight = reader.request({ op: 'next' });
           next.catch(() => {}); // awaited on the next turn; not an unhandled rejection meanwhile
         }
-        if (reply.rows.length > 0) yield reply.rows;
-        if (reply.done) return;
+        const end = reply.rows.at(-1);
+        if (end) {
+          last = [end[0], end[1]];
+          yield reply.rows;
+        }
+        if (reply.done) {
+          ended = true;
+          return;
+        }
       }
     } finally {
-      // Stopped early: wait for the chunk in flight and end the scan, so the reader can be reused.
-      if (inFlight) await inFlight.then(() => reader.request('close')).catch(() => {});
+      // Stopped early or failed: wait for the chunk in flight and end the scan, so the reader can be reused.
+      if (inFlight) await inFlight.catch(() => {});
+      if (!ended) await reader.request({ op: 'close' }).catch(() => {});
       // close() takes back every borrowed reader itself.
       if (this.#pool.isBorrowedResource(reader)) {
         if (reader.failed || this.#closed) await this.#pool.destroy(reader);
@@ -191,4 +199,17 @@ export class ReaderPool {
     await drained;
     await pool.clear();
   }
+}
+
+/** {@link SalvageReads} as requests to `reader`, in its scan's snapshot. */
+function readerSource(reader: Reader): SalvageSource {
+  const read =
+    <K extends keyof SalvageReads>(name: K) =>
+    async (...args: Parameters<SalvageReads[K]>): Promise<ReturnType<SalvageReads[K]>> => {
+      const reply = await reader.request({ op: 'salvage', read: name, args } as ReaderRequest);
+      if ('error' in reply) throw new ReaderError(reply.error.message, reply.error.code);
+      if (!('value' in reply)) throw new ReaderError(`the reader answered the salvage read ${name} with a chunk`);
+      return reply.value as ReturnType<SalvageReads[K]>;
+    };
+  return { indexed: read('indexed'), walk: read('walk'), rows: read('rows'), maxRowid: read('maxRowid') };
 }
