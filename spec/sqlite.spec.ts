@@ -8,6 +8,8 @@ import * as assert from 'uvu/assert';
 import { SqliteBackend } from '../src/backends/sqlite.js';
 import { migrate, MIGRATIONS } from '../src/backends/sqlite-schema.js';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../src/errors.js';
+import { Serializable } from '../src/model.js';
+import { Store } from '../src/store.js';
 import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { backendSuite } from './conformance.js';
 import { rejects, tempDir, throwsError } from './helpers.js';
@@ -264,6 +266,63 @@ test('a closed backend: every method throws ClosedError, an export under way sto
   await backend.close();
 });
 
+test('closing during an export, at any moment, settles every pending read with ClosedError (bug: close() hung when the reader thread was idle or replied while stopping)', async () => {
+  const seeded = new SqliteBackend({ path: file() });
+  await seeded.writeMany(Array.from({ length: 1200 }, (_, i) => w(`${i}`))); // three chunks
+  await seeded.close();
+  const turns = (n: number, next: (resolve: () => void) => void) => async () => {
+    for (let i = 0; i < n; i++) await new Promise<void>(next);
+  };
+  const moments: Record<string, () => Promise<void>> = {};
+  for (const n of [0, 1, 2, 3, 5, 8]) moments[`${n} microtasks`] = turns(n, (resolve) => queueMicrotask(resolve));
+  for (const n of [1, 2, 4, 8]) moments[`${n} macrotasks`] = turns(n, (resolve) => setImmediate(resolve));
+  // Long enough for the thread to start and a chunk to arrive (how long varies; none of it is asserted).
+  for (const ms of [1, 5, 20, 40]) moments[`${ms} ms`] = turns(1, (resolve) => setTimeout(resolve, ms));
+  type Export = { records: AsyncIterator<StoredRecord>; pending?: Promise<IteratorResult<StoredRecord>> };
+  // Awaited after close(); until then its rejection is not unhandled.
+  const later = <T>(promise: Promise<T>) => (promise.catch(() => {}), promise);
+  const starts: Record<string, (backend: SqliteBackend) => Promise<Export[]>> = {
+    'the reader just created, the first read pending': async (backend) => {
+      const records = backend.records();
+      return [{ records, pending: later(records.next()) }];
+    },
+    'after the first chunk, the next one prefetched': async (backend) => {
+      const records = backend.records();
+      await records.next();
+      return [{ records, pending: later(records.next()) }];
+    },
+    'a second export waiting for the only reader, the first one paused': async (backend) => {
+      const first = backend.records();
+      await first.next();
+      const second = backend.records();
+      return [{ records: first }, { records: second, pending: later(second.next()) }];
+    },
+  };
+  // A read that never settles lets the event loop drain, and uvu exits early: say which case that was.
+  let current = '';
+  const onDrain = () => console.error(`\nhung: closing ${current}`);
+  process.on('beforeExit', onDrain);
+  for (const [start, begin] of Object.entries(starts)) {
+    for (const [moment, wait] of Object.entries(moments)) {
+      current = `${start}, after ${moment}`;
+      // acquireTimeoutMillis 0: no timer keeps the process alive, so nothing settles by luck.
+      const backend = new SqliteBackend({ path: file(), readers: 1, acquireTimeoutMillis: 0 });
+      const exports = await begin(backend);
+      await wait();
+      await backend.close();
+      // The waiting export first: it must settle even while the one holding the reader is never read again.
+      for (const { records, pending } of exports.reverse()) {
+        await rejects(async () => {
+          if (pending) await pending;
+          for (;;) if ((await records.next()).done) break;
+        }, ClosedError);
+      }
+      assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 }, current);
+    }
+  }
+  process.off('beforeExit', onDrain);
+});
+
 test('reopening after close keeps records, versions and timestamps', async () => {
   let backend = new SqliteBackend({ path: file(), now: () => 1_700_000_000_000 });
   await backend.write(w('a'));
@@ -330,6 +389,140 @@ test('a file damaged after it was written: reads fail with CorruptDataError, not
   }
   for (const error of errors) assert.ok(error.message.includes(file()), error.message);
   await backend.close();
+});
+
+class Note extends Serializable {
+  title = '';
+}
+
+/**
+ * Writes 5,000 notes (about 13 to a table page), then overwrites with zeros the middle leaf page
+ * of each b-tree named (`objects`, the table; `sqlite_autoindex_objects_1`, its (type, id) index):
+ * the same pages every run. @returns the ids, sorted.
+ */
+async function damagedStore(btrees: string[]): Promise<string[]> {
+  const store = new Store({ backend: new SqliteBackend({ path: file() }) });
+  const ids = Array.from({ length: 5000 }, (_, i) => `note-${String(i).padStart(4, '0')}`);
+  await store.saveMany(ids.map((id) => Object.assign(new Note(id), { title: `${id} ${'x'.repeat(250)}` })));
+  await store.close();
+  const [pageSize, pages] = raw(file(), (db) => [
+    db.pragma('page_size', { simple: true }) as number,
+    btrees.map((name) => {
+      const leaves = db.prepare(`SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno`).pluck().all(name) as number[];
+      assert.ok(leaves.length > 20, `${name} has ${leaves.length} leaf pages`);
+      return leaves[leaves.length >> 1]!;
+    }),
+  ]);
+  const bytes = readFileSync(file());
+  for (const page of pages) bytes.fill(0, (page - 1) * pageSize, page * pageSize);
+  writeFileSync(file(), bytes);
+  return ids;
+}
+
+/** A store on the damaged file, and which ids still load by id. */
+async function openDamaged(ids: string[], readers: number) {
+  const store = new Store({ backend: new SqliteBackend({ path: file(), readers }) });
+  store.register(Note);
+  const loadable: string[] = [];
+  const unloadable: string[] = [];
+  for (const id of ids) {
+    try {
+      await store.load(Note, id, { cache: false });
+      loadable.push(id);
+    } catch (error) {
+      assert.instance(error, CorruptDataError);
+      unloadable.push(id);
+    }
+  }
+  return { store, loadable, unloadable };
+}
+
+/** Every record of `store`, and what onCorrupt was given. */
+async function salvaged(store: Store): Promise<{ ids: string[]; reported: CorruptDataError[] }> {
+  const reported: CorruptDataError[] = [];
+  const ids: string[] = [];
+  for await (const record of store.backend.records({ onCorrupt: (error) => reported.push(error) })) ids.push(record.id);
+  return { ids, reported };
+}
+
+/** exportTo with onCorrupt writes a dump that imports whole: @returns the ids in it and those it skipped. */
+async function exportDamaged(store: Store, name: string): Promise<{ ids: string[]; skipped: CorruptDataError[] }> {
+  const dump = join(dir.path, name);
+  const skipped: CorruptDataError[] = [];
+  const summary = await store.exportTo(dump, { onCorrupt: (error) => skipped.push(error) });
+  const copy = new Store();
+  copy.register(Note);
+  assert.is((await copy.importFrom(dump)).count, summary.count);
+  return { ids: await copy.list(Note), skipped };
+}
+
+test('a damaged table page: verify and exportTo({ onCorrupt }) report the objects on it and read all the others, on a reader thread and on the main thread (bug: they stopped at the page with CorruptDataError)', async () => {
+  const ids = await damagedStore(['objects']);
+  for (const readers of [2, 0]) {
+    const { store, loadable, unloadable } = await openDamaged(ids, readers);
+    const context = `readers: ${readers}`;
+    assert.ok(unloadable.length > 0 && unloadable.length < 50, `${unloadable.length} of ${ids.length} do not load`);
+    await rejects(collect(store.backend.records()), CorruptDataError, /is damaged/); // without onCorrupt, as before
+
+    const { ids: read, reported } = await salvaged(store);
+    assert.equal(read, loadable, `${context}: records() reads what loads by id reach, in order`);
+    assert.equal(reported.map((error) => error.where), unloadable.map((id) => ({ file: file(), type: 'Note', id })), context);
+    for (const error of reported) assert.match(error.message, `${file()} is damaged: Note "${error.where.id}" cannot be read`);
+
+    const report = await store.verify();
+    assert.is(report.checked, ids.length, context);
+    assert.equal(report.unreadable.map((entry) => entry.id), unloadable, context);
+    assert.is(report.checked - report.unreadable.length, loadable.length);
+
+    const dumped = await exportDamaged(store, `dump-${readers}.ndjson`);
+    assert.equal(dumped.ids, loadable, context);
+    assert.equal(dumped.skipped.map((error) => error.where.id), unloadable, context);
+    await store.close();
+  }
+});
+
+test('a damaged index page: exportTo({ onCorrupt }) still reads every object, from the table, and reports the index (bug: it stopped at the page)', async () => {
+  const ids = await damagedStore(['sqlite_autoindex_objects_1']);
+  for (const readers of [2, 0]) {
+    const { store, unloadable } = await openDamaged(ids, readers);
+    const context = `readers: ${readers}`;
+    assert.ok(unloadable.length > 0, 'some ids cannot be found by id');
+    await rejects(collect(store.backend.records()), CorruptDataError);
+    const { ids: read, reported } = await salvaged(store);
+    assert.equal(read, ids, `${context}: every object, in order`);
+    assert.equal(reported.map((error) => error.where), [{ file: file() }], context);
+    assert.match(reported[0]!.message, /is damaged: its \(type, id\) index cannot be read past Note "note-\d+"; the objects after it are read from the table/);
+    const report = await store.verify();
+    assert.is(report.unreadable.length, 1, context);
+    assert.is(report.checked - report.unreadable.length, ids.length);
+    const dumped = await exportDamaged(store, `dump-${readers}.ndjson`);
+    assert.equal(dumped.ids, ids, context);
+    await store.close();
+  }
+});
+
+test('a damaged index page and a damaged table page: every row the table can still read, in order; rows neither can name are reported by rowid', async () => {
+  const ids = await damagedStore(['sqlite_autoindex_objects_1', 'objects']);
+  // What SQLite can read row by row, from the table alone.
+  const readable = raw(file(), (db) => {
+    const row = db.prepare('SELECT id FROM objects NOT INDEXED WHERE rowid = ?').pluck();
+    return ids.flatMap((_, i) => {
+      try {
+        return [row.get(i + 1) as string];
+      } catch {
+        return [];
+      }
+    });
+  }).sort();
+  assert.ok(readable.length > ids.length - 50 && readable.length < ids.length, `${readable.length} rows readable`);
+  for (const readers of [2, 0]) {
+    const store = new Store({ backend: new SqliteBackend({ path: file(), readers }) });
+    const { ids: read, reported } = await salvaged(store);
+    assert.equal(read, readable, `readers: ${readers}`);
+    for (const error of reported) assert.is(error.where.file, file());
+    assert.ok(reported.some((error) => /the table's rows with rowid \d+ to \d+ cannot be read, and no readable index entry names them/.test(error.message)), reported.map((error) => error.message).join('\n'));
+    await store.close();
+  }
 });
 
 test('migration: a version 0 file holding other tables gets the objects table, and keeps its own', async () => {

@@ -8,9 +8,10 @@
  */
 import { createPool, type Pool } from 'generic-pool';
 import { Worker } from 'node:worker_threads';
-import { READER_SOURCE, type ReaderData, type ReaderReply, type ReaderRequest, type ReaderRow } from './sqlite-reader-worker.js';
+import { READER_SOURCE, ReaderError, type ReaderData, type ReaderReply, type ReaderRequest, type ReaderRow, type SalvageReads } from './sqlite-reader-worker.js';
+import { isCorrupt, salvage, type SalvageProblem, type SalvageSource } from './sqlite-salvage.js';
 
-export type { ReaderRow } from './sqlite-reader-worker.js';
+export { ReaderError, type ReaderRow } from './sqlite-reader-worker.js';
 
 /** The pool's state, as generic-pool counts it. */
 export interface PoolStatus {
@@ -26,17 +27,10 @@ export interface PoolStatus {
   readonly max: number;
 }
 
-/** An error a reader reported; `code` is SQLite's (e.g. `SQLITE_CORRUPT`) when it came from SQLite. */
-export class ReaderError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** One worker thread. It starts on the first request and holds the process open only while one is under way. */
+/**
+ * One worker thread. It starts on the first request and holds the process open only while a
+ * request is under way or while it is being stopped.
+ */
 class Reader {
   readonly #data: ReaderData;
   #worker: Worker | undefined;
@@ -47,21 +41,22 @@ class Reader {
     this.#data = data;
   }
 
-  /** Whether the worker died; a dead reader is destroyed, not returned to the pool. */
+  /** Whether the worker died or was stopped; such a reader is destroyed, not returned to the pool. */
   get failed(): boolean {
     return this.#failure !== undefined;
   }
 
-  request(op: ReaderRequest['op']): Promise<ReaderReply> {
+  request(request: ReaderRequest): Promise<ReaderReply> {
     if (this.#failure) return Promise.reject(this.#failure);
     const worker = (this.#worker ??= this.#start());
     worker.ref();
     return new Promise((resolve, reject) => {
       this.#pending = { resolve, reject };
-      worker.postMessage({ op } satisfies ReaderRequest);
+      worker.postMessage(request);
     });
   }
 
+  /** Fails the request under way, if any, and resolves once the thread has stopped. */
   async terminate(): Promise<void> {
     this.#fail(new ReaderError('the reader was closed'));
     await this.#worker?.terminate();
@@ -71,6 +66,9 @@ class Reader {
     const worker = new Worker(READER_SOURCE, { eval: true, workerData: this.#data });
     worker.unref();
     worker.on('message', (reply: ReaderReply) => {
+      // Worker.terminate() refs the thread until its 'exit' event. A reply that crossed it must
+      // not unref it again: the event loop could then drain first, and terminate() never resolve.
+      if (this.#failure) return;
       worker.unref();
       const pending = this.#pending;
       this.#pending = undefined;
@@ -129,9 +127,11 @@ export class ReaderPool {
   /**
    * The table's rows in (type, id) order, a chunk at a time, from one snapshot. The next chunk is
    * read while the caller handles this one, and no more than that: memory stays at two chunks.
-   * Throws {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
+   * With `report`, a scan that meets a damaged page salvages the rest (see `sqlite-salvage.ts`)
+   * and reports what it cannot read; without it, or for any other error, it throws
+   * {@link ReaderError} for what the reader reports, or the pool's own errors (a timeout).
    */
-  async *scan(): AsyncGenerator<ReaderRow[]> {
+  async *scan(report?: (problem: SalvageProblem) => void): AsyncGenerator<ReaderRow[]> {
     let reader: Reader;
     try {
       reader = await this.#pool.acquire();
@@ -141,36 +141,75 @@ export class ReaderPool {
     }
     // The request in flight, if any: the caller may stop iterating while it is.
     let inFlight: Promise<ReaderReply> | undefined;
+    let ended = false;
     try {
       if (this.#closed) throw new ReaderError('the reader pool is closed');
-      let next = (inFlight = reader.request('next'));
+      let next = (inFlight = reader.request({ op: 'next' }));
+      let last: readonly [string, string] | undefined;
       for (;;) {
         const reply = await next;
         inFlight = undefined;
-        if ('error' in reply) throw new ReaderError(reply.error.message, reply.error.code);
+        if ('error' in reply) {
+          if (report === undefined || !isCorrupt(reply.error.code)) throw new ReaderError(reply.error.message, reply.error.code);
+          yield* salvage(readerSource(reader), last, reply.error, report);
+          return;
+        }
+        if (!('rows' in reply)) throw new ReaderError('the reader answered a scan with a salvage read');
         if (!reply.done) {
-          next = inFlight = reader.request('next');
+          next = inFlight = reader.request({ op: 'next' });
           next.catch(() => {}); // awaited on the next turn; not an unhandled rejection meanwhile
         }
-        if (reply.rows.length > 0) yield reply.rows;
-        if (reply.done) return;
+        const end = reply.rows.at(-1);
+        if (end) {
+          last = [end[0], end[1]];
+          yield reply.rows;
+        }
+        if (reply.done) {
+          ended = true;
+          return;
+        }
       }
     } finally {
-      // Stopped early: wait for the chunk in flight and end the scan, so the reader can be reused.
-      if (inFlight) await inFlight.then(() => reader.request('close')).catch(() => {});
-      if (reader.failed || this.#closed) await this.#pool.destroy(reader);
-      else await this.#pool.release(reader);
+      // Stopped early or failed: wait for the chunk in flight and end the scan, so the reader can be reused.
+      if (inFlight) await inFlight.catch(() => {});
+      if (!ended) await reader.request({ op: 'close' }).catch(() => {});
+      // close() takes back every borrowed reader itself.
+      if (this.#pool.isBorrowedResource(reader)) {
+        if (reader.failed || this.#closed) await this.#pool.destroy(reader);
+        else await this.#pool.release(reader);
+      }
     }
   }
 
-  /** Stops every reader thread, borrowed or not; scans under way fail. */
+  /**
+   * Stops every reader thread, borrowed or not; scans under way fail, and so do exports waiting
+   * for a reader. Resolves once every thread has stopped.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    // Refuses new exports, and once every borrowed reader is back, destroys them all. A caller
-    // that stopped iterating without return() never gives its reader back: wait only when none is out.
-    const drained = this.#pool.drain().then(() => this.#pool.clear());
-    await Promise.all([...this.#readers].map((reader) => reader.terminate()));
-    if (this.#pool.borrowed === 0) await drained;
-    else drained.catch(() => {});
+    const pool = this.#pool;
+    // Refuses new exports; resolves once every export waiting for a reader has had one (and given it back).
+    const drained = pool.drain();
+    // A borrowed reader is taken back here, not when its export resumes: an export paused for
+    // good would otherwise keep it, and every export waiting for a reader would wait forever.
+    // Each waiting one then gets a new reader, which it destroys at once, seeing the pool closed.
+    const stopped = [...this.#readers].map((reader) => reader.terminate());
+    for (const reader of [...this.#readers]) if (pool.isBorrowedResource(reader)) await pool.destroy(reader);
+    await Promise.all(stopped);
+    await drained;
+    await pool.clear();
   }
+}
+
+/** {@link SalvageReads} as requests to `reader`, in its scan's snapshot. */
+function readerSource(reader: Reader): SalvageSource {
+  const read =
+    <K extends keyof SalvageReads>(name: K) =>
+    async (...args: Parameters<SalvageReads[K]>): Promise<ReturnType<SalvageReads[K]>> => {
+      const reply = await reader.request({ op: 'salvage', read: name, args } as ReaderRequest);
+      if ('error' in reply) throw new ReaderError(reply.error.message, reply.error.code);
+      if (!('value' in reply)) throw new ReaderError(`the reader answered the salvage read ${name} with a chunk`);
+      return reply.value as ReturnType<SalvageReads[K]>;
+    };
+  return { indexed: read('indexed'), walk: read('walk'), rows: read('rows'), maxRowid: read('maxRowid') };
 }

@@ -3,10 +3,11 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { StorageBackend, type RecordKind, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
 import { openDatabase } from './sqlite-open.js';
+import { connectionSource, describeProblem, failureOf, isCorrupt, salvage, type SalvageProblem } from './sqlite-salvage.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
@@ -69,8 +70,6 @@ const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 /** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
 const CHUNK_ROWS = 500;
 const CHUNK_BYTES = 1 << 20;
-/** SQLite's codes for a damaged file or one that is no database. */
-const CORRUPT = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
 const COLUMNS = 'type, id, kind, content, version, updated_at';
 const SQL = {
@@ -323,11 +322,17 @@ export class SqliteBackend extends StorageBackend {
    * while saves go on; from `':memory:'` (or with `readers: 0`) pages of 500 rows are read on the
    * writer connection, which is free between pages, so records saved meanwhile may or may not show.
    * Holds at most two chunks in memory either way.
+   *
+   * A damaged page (`SQLITE_CORRUPT`) throws {@link CorruptDataError}; with `options.onCorrupt`,
+   * it gets one for each object it cannot read (naming the file, and the type and id where the
+   * index still can), and every row SQLite can still read comes, in order (see `sqlite-salvage.ts`).
    */
-  override async *records(): AsyncIterableIterator<StoredRecord> {
+  override async *records(options?: RecordsOptions): AsyncIterableIterator<StoredRecord> {
     this.#check();
     if (this.#importing) await this.#importing;
-    const chunks = this.#readers ? this.#readers.scan() : this.#pages();
+    const onCorrupt = options?.onCorrupt;
+    const report = onCorrupt && ((problem: SalvageProblem) => onCorrupt(this.#unreadable(problem)));
+    const chunks = this.#readers ? this.#readers.scan(report) : this.#pages(report);
     try {
       for await (const rows of chunks) {
         for (const [type, id, kind, content, version, updatedAt] of rows) {
@@ -408,18 +413,43 @@ export class SqliteBackend extends StorageBackend {
     await this.#readers?.close();
   }
 
-  async *#pages(): AsyncGenerator<ReaderRow[]> {
+  async *#pages(report?: (problem: SalvageProblem) => void): AsyncGenerator<ReaderRow[]> {
     let last: ReaderRow | undefined;
     for (;;) {
       this.#check();
-      const rows = this.#sql.page.all(last?.[0] ?? '', last?.[1] ?? '') as ReaderRow[];
+      let rows: ReaderRow[];
+      try {
+        rows = this.#sql.page.all(last?.[0] ?? '', last?.[1] ?? '') as ReaderRow[];
+      } catch (error) {
+        if (report === undefined || !isCorrupt((error as { code?: unknown }).code)) throw error;
+        // Each salvage read after a turn of the event loop too, as between pages.
+        const source = connectionSource(this.#db, async () => {
+          await this.#turn();
+          this.#check();
+        });
+        yield* salvage(source, last && [last[0], last[1]], failureOf(error), report);
+        return;
+      }
       if (rows.length > 0) yield rows;
       if (rows.length < CHUNK_ROWS) return;
       last = rows.at(-1);
-      // Let timers and I/O run between pages: a consumer that awaits nothing else would otherwise
-      // hold the event loop for the whole export, since every page is read synchronously.
-      await new Promise((resolve) => setImmediate(resolve));
+      await this.#turn();
     }
+  }
+
+  /**
+   * Lets timers and I/O run: a consumer of {@link records} that awaits nothing else would
+   * otherwise hold the event loop for the whole export, since every page is read synchronously.
+   */
+  #turn(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** The error {@link records} hands `onCorrupt` for what a salvage could not read. */
+  #unreadable(problem: SalvageProblem): CorruptDataError {
+    const { type, id, error } = problem;
+    const where = { file: this.path, ...(type !== undefined && { type }), ...(id !== undefined && { id }) };
+    return new CorruptDataError(`${this.path} is damaged: ${describeProblem(problem)}`, where, { cause: new ReaderError(error.message, error.code) });
   }
 
   /** Checks `expectedVersion`, if any, then writes; run inside a transaction. @returns the new version. */
@@ -457,7 +487,7 @@ export class SqliteBackend extends StorageBackend {
   /** SQLite's "corrupt" and "not a database" become {@link CorruptDataError} naming the file. */
   #wrap(error: unknown): unknown {
     const code = (error as { code?: unknown })?.code;
-    if (typeof code === 'string' && CORRUPT.has(code)) {
+    if (isCorrupt(code)) {
       return new CorruptDataError(`${this.path} is damaged or not a SQLite database: ${(error as Error).message}`, { file: this.path }, { cause: error });
     }
     return error;
