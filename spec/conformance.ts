@@ -202,6 +202,36 @@ export function backendSuite(
     assert.equal(await backend.list('T'), ['p', 'q', 'r']);
   });
 
+  test('loadMany returns the records of the ids asked, in their order, undefined where none is stored', async ({ backend }) => {
+    await backend.write(w('T', 'a', '{"json":"a"}'));
+    await backend.write(w('T', 'b', '{"json":"b"}'));
+    await backend.write(w('U', 'a', '{"json":"other type"}'));
+    const records = await backend.loadMany('T', ['b', 'missing', 'a', 'b']);
+    assert.equal(records.map((r) => r?.content), ['{"json":"b"}', undefined, '{"json":"a"}', '{"json":"b"}']);
+    assert.equal(records[0], await backend.load('T', 'b'));
+    assert.equal(await backend.loadMany('T', []), []);
+    const many = Array.from({ length: 1200 }, (_, i) => `id${i}`);
+    await backend.writeMany(many.map((id) => w('M', id, JSON.stringify({ json: id }))));
+    assert.equal((await backend.loadMany('M', many)).map((r) => r?.id), many, 'more ids than one chunk');
+  });
+
+  test('deleteMany removes the ids asked and says which were stored', async ({ backend }) => {
+    for (const id of ['a', 'b', 'c']) await backend.write(w('T', id));
+    await backend.write(w('U', 'a'));
+    assert.equal(await backend.deleteMany('T', ['c', 'missing', 'a']), [true, false, true]);
+    assert.equal(await backend.list('T'), ['b']);
+    assert.equal(await backend.list('U'), ['a'], 'another type keeps its object');
+    assert.equal(await backend.deleteMany('T', []), []);
+  });
+
+  test('capabilities: every flag is a boolean', ({ backend }) => {
+    const capabilities = backend.capabilities;
+    for (const flag of ['atomicBatch', 'atomicImport', 'changeFeed', 'transactions', 'query', 'search'] as const) {
+      assert.type(capabilities[flag], 'boolean', flag);
+    }
+    assert.is(capabilities.atomicBatch, options.atomicBatches === true, 'atomicBatch matches what the suite was told');
+  });
+
   test('writeMany stores every record and returns their versions', async ({ backend }) => {
     await backend.write(w('T', 'a'));
     const stored = await backend.writeMany([w('T', 'a'), w('T', 'b'), w('U', 'c')]);

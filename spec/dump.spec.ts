@@ -6,7 +6,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BackendError, Container, InvalidOptionError, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type StoredRecord } from '../src/index.js';
+import { BackendError, Container, InvalidOptionError, DumpFormatError, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, recordLine, type BackendCapabilities, type StoredRecord } from '../src/index.js';
 import { rejects, tempDir } from './helpers.js';
 
 class Note extends Serializable {
@@ -19,8 +19,8 @@ class Box extends Container {
 
 /** A memory backend whose imports are not atomic, like the file backend's. */
 class PlainImportBackend extends InMemoryBackend {
-  override get atomic(): boolean {
-    return false;
+  override get capabilities(): BackendCapabilities {
+    return { ...super.capabilities, atomicBatch: false, atomicImport: false };
   }
   override importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
     return Object.getPrototypeOf(InMemoryBackend.prototype).importRecords.call(this, records, options);

@@ -193,7 +193,7 @@ export async function importFrom(backend: StorageBackend, source: string | Reada
   if (typeof source === 'string' && backend.ownsPath?.(source)) {
     throw new InvalidOptionError(`import: the dump ${resolve(source)} is part of the store ${backend.name} it would be imported into`);
   }
-  if (backend.atomic) return storeDump(backend, readDump(source, options), options);
+  if (backend.capabilities.atomicImport) return storeDump(backend, readDump(source, options), options);
   let path = typeof source === 'string' ? source : undefined;
   let spool: string | undefined;
   let total = 0; // the records found valid, then stored

@@ -178,7 +178,7 @@ export class Store {
     // Elsewhere everything is encoded before the first write.
     await this.#writeAll(
       items.map((item) => item.obj),
-      this.backend.atomic ? writes() : [...writes()],
+      this.backend.capabilities.atomicBatch ? writes() : [...writes()],
       true,
     );
     return [...objs];
@@ -366,10 +366,8 @@ export class Store {
     const collecting = this.#bulk(async () => {
       for (const [type, ids] of Object.entries(garbage)) {
         this.#cache.ids.drop(type);
-        for (const id of ids) {
-          this.#cache.delete(type, id);
-          await this.backend.delete(type, id);
-        }
+        for (const id of ids) this.#cache.delete(type, id);
+        await this.backend.deleteMany(type, ids);
       }
     });
     await this.#guard('collect garbage in', undefined, undefined, collecting);

@@ -208,8 +208,8 @@ export abstract class StorageBackend {
   }
 
   /**
-   * Writes several records, in order; the default is a loop (not atomic). On an {@link atomic}
-   * backend the records are taken from `writes` one at a time inside the batch, and an exception
+   * Writes several records, in order; the default is a loop (not atomic). On a backend with
+   * `capabilities.atomicBatch` the records are taken from `writes` one at a time inside the batch, and an exception
    * thrown by the iterable undoes the whole batch.
    */
   async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
@@ -221,16 +221,6 @@ export abstract class StorageBackend {
   /** Puts several records as given; the default is a loop (not atomic). */
   async putMany(records: Iterable<StoredRecord>): Promise<void> {
     for (const record of records) await this.put(record);
-  }
-
-  /**
-   * Whether {@link StorageBackend.writeMany} and {@link StorageBackend.importRecords} are all or
-   * nothing: when one write fails, or the iterable they read throws part-way, nothing of the batch
-   * remains (SQLite: one transaction). When false, callers prepare and validate everything before
-   * calling them.
-   */
-  get atomic(): boolean {
-    return false;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { ClosedError, ConflictError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { sortIds, StorageBackend, type RecordWrite, type StoredRecord } from './backend.js';
+import { sortIds, StorageBackend, type BackendCapabilities, type RecordWrite, type StoredRecord } from './backend.js';
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions {
@@ -49,8 +49,8 @@ export class InMemoryBackend extends StorageBackend {
   }
 
   /** Batches and imports are all or nothing: nothing changes until every record has been read. */
-  override get atomic(): boolean {
-    return true;
+  override get capabilities(): BackendCapabilities {
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true };
   }
 
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { StorageBackend, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
 import { openDatabase } from './sqlite-open.js';
@@ -71,6 +71,9 @@ const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 const CHUNK_ROWS = 500;
 const CHUNK_BYTES = 1 << 20;
 
+/** Ids per statement of loadMany and deleteMany. */
+const MANY_CHUNK = 500;
+
 const COLUMNS = 'type, id, kind, content, version, updated_at';
 const SQL = {
   load: `SELECT kind, content, version, updated_at FROM objects WHERE type = ? AND id = ?`,
@@ -85,6 +88,9 @@ const SQL = {
     ON CONFLICT (type, id) DO UPDATE SET kind = excluded.kind, content = excluded.content,
       version = excluded.version, updated_at = excluded.updated_at`,
   delete: `DELETE FROM objects WHERE type = ? AND id = ?`,
+  // A JSON array of ids as one parameter: one prepared statement for any number of ids.
+  loadMany: `SELECT id, kind, content, version, updated_at FROM objects WHERE type = ? AND id IN (SELECT value FROM json_each(?))`,
+  deleteMany: `DELETE FROM objects WHERE type = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
   count: `SELECT count(*) FROM objects WHERE type = ?`,
   list: `SELECT id FROM objects WHERE type = ? ORDER BY id`,
   // A skip-scan: one index seek per type instead of reading every row's key.
@@ -168,6 +174,8 @@ export class SqliteBackend extends StorageBackend {
     }
     const sql = this.#sql;
     sql.load.raw();
+    sql.loadMany.raw();
+    sql.deleteMany.pluck();
     sql.page.raw();
     for (const statement of [sql.version, sql.write, sql.count, sql.list, sql.listTypes, sql.dataVersion]) statement.pluck();
     this.#dataVersion = sql.dataVersion.get() as number;
@@ -286,6 +294,35 @@ export class SqliteBackend extends StorageBackend {
     return this.#run(() => this.#sql.delete.run(type, id).changes > 0);
   }
 
+  /** One statement per chunk of {@link MANY_CHUNK} ids. */
+  override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
+    this.#check();
+    if (this.#importing) await this.#importing;
+    const found = new Map<string, StoredRecord>();
+    this.#run(() => {
+      for (let i = 0; i < ids.length; i += MANY_CHUNK) {
+        const rows = this.#sql.loadMany.all(type, JSON.stringify(ids.slice(i, i + MANY_CHUNK))) as Array<[string, RecordKind, string, number, number]>;
+        for (const [id, kind, content, version, updatedAt] of rows) found.set(id, { type, id, kind, content, version, updatedAt });
+      }
+    });
+    return ids.map((id) => found.get(id));
+  }
+
+  /** One statement per chunk of {@link MANY_CHUNK} ids, all in one transaction. */
+  override async deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {
+    this.#checkWritable();
+    if (this.#importing) await this.#importing;
+    const deleted = new Set<string>();
+    this.#run(() =>
+      this.#db.transaction(() => {
+        for (let i = 0; i < ids.length; i += MANY_CHUNK) {
+          for (const id of this.#sql.deleteMany.all(type, JSON.stringify(ids.slice(i, i + MANY_CHUNK))) as string[]) deleted.add(id);
+        }
+      }).immediate(),
+    );
+    return ids.map((id) => deleted.has(id));
+  }
+
   override async exists(type: string, id: string): Promise<boolean> {
     this.#check();
     if (this.#importing) await this.#importing;
@@ -368,8 +405,8 @@ export class SqliteBackend extends StorageBackend {
   }
 
   /** Batches and imports are one transaction each: all or nothing. */
-  override get atomic(): boolean {
-    return true;
+  override get capabilities(): BackendCapabilities {
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true };
   }
 
   /**
