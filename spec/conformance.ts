@@ -16,6 +16,7 @@ import {
 } from '../src/index.js';
 import { concurrencySuite } from './conformance-concurrency.js';
 import { containerSuite } from './conformance-containers.js';
+import { peerSuite } from './conformance-peer.js';
 import { rejects } from './helpers.js';
 
 export interface BackendSuiteOptions {
@@ -25,6 +26,13 @@ export interface BackendSuiteOptions {
   atomicBatches?: boolean;
   /** Runs after each test, once the backend is closed (remove temp files). */
   teardown?: () => void | Promise<void>;
+  /**
+   * Opens a second backend object on the data of `backend` (another connection, as another process
+   * or server would): the suite then checks that each sees the other's changes and version checks.
+   */
+  peer?: (backend: StorageBackend) => StorageBackend | Promise<StorageBackend>;
+  /** For a backend whose change feed is asynchronous: resolves once changes the peer made have arrived. */
+  peerSettles?: () => Promise<void>;
 }
 
 interface Context {
@@ -327,4 +335,5 @@ export function backendSuite(
   test.run();
   containerSuite(name, makeBackend, options);
   concurrencySuite(name, makeBackend, options);
+  peerSuite(name, makeBackend, options);
 }

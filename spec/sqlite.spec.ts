@@ -25,6 +25,7 @@ backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
     await backend.close();
     return new SqliteBackend({ path: file() });
   },
+  peer: () => new SqliteBackend({ path: file() }),
   atomicBatches: true,
   teardown,
 });
