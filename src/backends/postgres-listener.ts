@@ -160,7 +160,8 @@ const BACKOFF_MAX = 5000;
 /**
  * One listening connection, opened when the first listener subscribes and closed when the last one
  * leaves. Each (re)connect delivers a reset once LISTEN is in place (whatever was committed before
- * is covered by it, whatever after is notified). A failed connection is replaced with backoff
+ * is covered by it, whatever after is notified); a listener joining a feed that already listens
+ * hears its own first reset at once. A failed connection is replaced with backoff
  * (100 ms doubling to 5 s, jittered).
  */
 export class ChangeFeed {
@@ -194,6 +195,8 @@ export class ChangeFeed {
     const entry: ChangeListener = (changes) => listener(changes);
     this.#listeners.add(entry);
     if (this.#state === 'idle') this.#connect();
+    // A listener joining a feed that already listens hears its first reset now, as it would have on connect.
+    else if (this.#state === 'listening') queueMicrotask(() => this.#listeners.has(entry) && this.#call(entry, [{ reset: true }]));
     return () => {
       if (!this.#listeners.delete(entry) || this.#listeners.size > 0 || this.#state === 'closed') return;
       this.#stop('idle');
@@ -298,12 +301,14 @@ export class ChangeFeed {
   }
 
   #deliver(changes: readonly BackendChange[]): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(changes);
-      } catch (error) {
-        process.emitWarning(`cuttle: a change listener threw, and was kept: ${(error as Error)?.stack ?? String(error)}`, 'CuttleWarning');
-      }
+    for (const listener of [...this.#listeners]) this.#call(listener, changes);
+  }
+
+  #call(listener: ChangeListener, changes: readonly BackendChange[]): void {
+    try {
+      listener(changes);
+    } catch (error) {
+      process.emitWarning(`cuttle: a change listener threw, and was kept: ${(error as Error)?.stack ?? String(error)}`, 'CuttleWarning');
     }
   }
 }

@@ -402,8 +402,8 @@ export class PostgresBackend extends StorageBackend {
         for (const [type, id, kind, content, version, updatedAt] of chunk as Array<[string, string, RecordKind, string, number, number]>) {
           chars += content.length;
           yield { type, id, kind, content: decodeContent(content), version, updatedAt };
+          this.#check();
         }
-        this.#check();
         if (chunk.length < rows) break;
         rows = Math.max(1, Math.min(FETCH_ROWS, Math.floor((FETCH_CHARS * chunk.length) / Math.max(1, chars))));
       }
