@@ -272,7 +272,7 @@ test('expectedVersion holds across backends (other connections): 4 x 25 checked 
 });
 
 test('failures reach the caller as BackendError naming the store: SQLSTATE (statement timeout 57014, terminated 57P01), refused connection', async () => {
-  const { backend, schema, done } = fresh({ statementTimeout: 300 });
+  const { backend, schema, done } = fresh({ statementTimeout: 2000 });
   const store = new Store({ backend, cache: false });
   await store.save(new Doc('a'));
   const locker = await adminPool().connect();
@@ -281,10 +281,17 @@ test('failures reach the caller as BackendError naming the store: SQLSTATE (stat
     const timeout = await rejects(store.get(Doc, 'a'), BackendError);
     assert.is(timeout.systemCode, '57014');
     assert.match(timeout.message, new RegExp(`^postgres://127.0.0.1:5432/test#${schema}.objects: cannot load Doc "a": canceling statement due to statement timeout \\(57014\\)$`));
-    const pending = store.get(Doc, 'a');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await locker.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cuttle' AND wait_event_type = 'Lock'`);
-    const terminated = await rejects(pending, BackendError);
+    const pending = rejects(store.get(Doc, 'a'), BackendError);
+    // Once the load waits for the lock (before its statement timeout), its connection is ended.
+    for (let ended = 0; ended === 0; ) {
+      // From another connection: inside the locker's transaction pg_stat_activity would not change.
+      const { rowCount } = await adminPool().query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cuttle' AND wait_event_type = 'Lock' AND query LIKE $1`,
+        [`%${schema}%`],
+      );
+      ended = rowCount ?? 0;
+    }
+    const terminated = await pending;
     assert.is(terminated.systemCode, '57P01');
   } finally {
     await locker.query('ROLLBACK');
