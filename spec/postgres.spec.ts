@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BackendError, ClosedError, ConflictError, CorruptDataError, InvalidOptionError, Serializable, Store, type RecordWrite } from '../src/index.js';
+import { BackendError, ClosedError, ConflictError, CorruptDataError, InMemoryBackend, InvalidOptionError, Serializable, Storage, Store, type RecordWrite } from '../src/index.js';
 import { loadPg, pgFailure } from '../src/backends/postgres-driver.js';
 import { POSTGRES_MIGRATIONS, PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
 import { backendSuite } from './conformance.js';
@@ -70,6 +71,32 @@ test('options are checked where they enter, with exact messages', () => {
 
 test('without pg installed, making a backend says npm install pg', () => {
   throwsError(() => loadPg('pg-not-installed-here'), Error, /^cuttle's PostgreSQL backend needs the pg-not-installed-here package, which is not installed: npm install pg-not-installed-here$/);
+});
+
+test('importing cuttle or cuttle/postgres loads no pg (an optional peer); making a PostgresBackend does', () => {
+  const dist = new URL('../dist/', import.meta.url).pathname;
+  const script = `
+    import { createRequire } from 'node:module';
+    const Module = createRequire(import.meta.url)('node:module');
+    const loaded = () => Object.keys(Module._cache).some((file) => file.includes('/node_modules/pg/'));
+    await import(${JSON.stringify(dist + 'index.js')});
+    const { PostgresBackend } = await import(${JSON.stringify(dist + 'postgres.js')});
+    const before = loaded();
+    await new PostgresBackend({ connectionString: ${JSON.stringify(PG_URL)} }).close();
+    console.log(JSON.stringify({ before, after: loaded() }));`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(JSON.parse(result.stdout), { before: false, after: true }, result.stderr);
+});
+
+test("Storage.configure('postgres', ...) opens it, with the facade's cache option", async () => {
+  const schema = freshSchema('facade');
+  const store = Storage.configure('postgres', { connectionString: PG_URL, schema, cache: { max: 10 } });
+  assert.instance(store.backend, PostgresBackend);
+  await store.save(new Doc('d1'));
+  assert.is((await store.load(Doc, 'd1')).id, 'd1');
+  throwsError(() => Storage.configure('postgres', { connectionString: PG_URL, tabel: 'x' } as never), InvalidOptionError, /unknown option "tabel" \(did you mean "table"\?\)/);
+  Storage.use(new InMemoryBackend());
+  await dropSchema(schema);
 });
 
 test('the table: columns, "C" collation on type and id, (type, id) key, schema version in <table>_meta', async () => {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `cuttle` command: export, import, migrate, stats and verify on a store given as
- * `sqlite:./app.db`, `file:./data`, or a path whose kind is obvious (`*.db`, `*.sqlite`,
- * `*.sqlite3` are SQLite files; an existing folder is a file store).
+ * `sqlite:./app.db`, `file:./data`, `postgres://host/db` (`?table=` and `?schema=` choose the
+ * table), or a path whose kind is obvious (`*.db`, `*.sqlite`, `*.sqlite3` are SQLite files; an
+ * existing folder is a file store).
  *
  * Exit codes: 0 done; 1 the command failed; 2 the command line is wrong; 3 `verify` found problems.
  * @module
@@ -15,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
 import { openBackend, type BackendKind } from './backends/kinds.js';
-import { CuttleError, type CorruptDataError } from './errors.js';
+import { BackendError, CuttleError, type CorruptDataError } from './errors.js';
 import { Progress } from './progress.js';
 import { Store } from './store.js';
 
@@ -111,6 +112,9 @@ const COMMANDS: Record<string, Command> = {
         withStore(toSpec!, async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
           const pipe = new PassThrough();
+          // Both sides' failures are reported through their promises; unheard, the pipe's own
+          // 'error' (from destroy) would end the process with a stack instead.
+          pipe.on('error', () => {});
           const exporting = from.exportTo(pipe, { onProgress: progress.update }).then(
             () => pipe.end(),
             (error) => pipe.destroy(error),
@@ -166,23 +170,47 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** Parses `spec` into a backend kind and path. */
-export function parseStoreSpec(spec: string): { kind: BackendKind; path: string } {
+/**
+ * Parses `spec` into a backend kind and path (for PostgreSQL, the connection string, with the
+ * backend's `table` and `schema` taken out of its query, where pg would ignore them).
+ */
+export function parseStoreSpec(spec: string): { kind: BackendKind; path: string; table?: string; schema?: string } {
+  if (/^postgres(ql)?:\/\//i.test(spec)) return parsePostgresSpec(spec);
   const prefixed = /^(sqlite|file):(.+)$/.exec(spec);
   if (prefixed) return { kind: prefixed[1] as BackendKind, path: prefixed[2]! };
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
-  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec}`);
+  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec}, file:${spec} or a postgres:// URL`);
+}
+
+function parsePostgresSpec(spec: string): { kind: BackendKind; path: string; table?: string; schema?: string } {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UsageError(`"${spec}" is not a PostgreSQL connection URL (postgres://user@host:5432/database)`);
+  }
+  const table = url.searchParams.get('table') ?? undefined;
+  const schema = url.searchParams.get('schema') ?? undefined;
+  url.searchParams.delete('table');
+  url.searchParams.delete('schema');
+  return { kind: 'postgres', path: url.href, ...(table !== undefined && { table }), ...(schema !== undefined && { schema }) };
 }
 
 async function withStore(spec: string, run: (store: Store) => Promise<number>): Promise<number> {
-  const { kind, path } = parseStoreSpec(spec);
-  const store = new Store({ backend: openBackend(kind, { path } as never, `store ${spec}`), cache: false });
+  const { kind, path, ...table } = parseStoreSpec(spec);
+  const options = kind === 'postgres' ? { connectionString: path, ...table } : { path };
+  const store = new Store({ backend: openBackend(kind, options as never, `store ${redact(spec)}`), cache: false });
   try {
     return await run(store);
   } finally {
     await store.close();
   }
+}
+
+/** `spec` without a password, for messages. */
+function redact(spec: string): string {
+  return spec.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
 function importMode(mode: string | boolean | undefined): 'merge' | 'replace' {
@@ -208,15 +236,20 @@ interface StoreStats {
 async function collectStats(backend: StorageBackend): Promise<StoreStats> {
   const types: Record<string, TypeStats> = {};
   const total = emptyStats();
-  for await (const record of backend.records()) {
-    const stats = (types[record.type] ??= emptyStats());
-    for (const s of [stats, total]) {
-      s.objects++;
-      if (record.kind === 'container') s.containers++;
-      s.contentBytes += Buffer.byteLength(record.content);
-      s.maxVersion = Math.max(s.maxVersion, record.version);
-      s.totalVersions += record.version;
+  try {
+    for await (const record of backend.records()) {
+      const stats = (types[record.type] ??= emptyStats());
+      for (const s of [stats, total]) {
+        s.objects++;
+        if (record.kind === 'container') s.containers++;
+        s.contentBytes += Buffer.byteLength(record.content);
+        s.maxVersion = Math.max(s.maxVersion, record.version);
+        s.totalVersions += record.version;
+      }
     }
+  } catch (error) {
+    // The backend is read directly here, not through the Store, which would name it.
+    throw BackendError.wrap(error, backend.name, 'read its objects');
   }
   const path = (backend as { path?: unknown }).path;
   return { store: backend.name, bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null, types, total };
@@ -272,8 +305,9 @@ function usage(): string {
   for (const command of Object.values(COMMANDS)) lines.push(`  ${command.usage.padEnd(32)} ${command.summary}`);
   lines.push(
     '',
-    'A store is sqlite:<file>, file:<folder>, or a path: *.db, *.sqlite, *.sqlite3 are SQLite files,',
-    'an existing folder is a file store.',
+    'A store is sqlite:<file>, file:<folder>, postgres://[user@]host[:port]/database[?table=t&schema=s]',
+    '(table "objects" in schema "public" by default), or a path: *.db, *.sqlite, *.sqlite3 are SQLite',
+    'files, an existing folder is a file store.',
     '',
     'Exit codes: 0 done, 1 failed, 2 bad command line, 3 verify found problems.',
     "Run 'cuttle <command> --help' for a command's options.",
