@@ -180,7 +180,7 @@ export function parseStoreSpec(spec: string): { kind: BackendKind; path: string;
   if (prefixed) return { kind: prefixed[1] as BackendKind, path: prefixed[2]! };
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
-  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec}, file:${spec} or a postgres:// URL`);
+  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec} (or a postgres:// URL)`);
 }
 
 function parsePostgresSpec(spec: string): { kind: BackendKind; path: string; table?: string; schema?: string } {
