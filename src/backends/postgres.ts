@@ -13,7 +13,7 @@ import {
 import { loadPg, pgFailure } from './postgres-driver.js';
 import { ChangeFeed, Notifier, type AnnouncedChange, type FeedStatus } from './postgres-listener.js';
 import { migratePostgres } from './postgres-schema.js';
-import { channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements } from './postgres-sql.js';
+import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
 
 export type { FeedStatus } from './postgres-listener.js';
@@ -102,6 +102,7 @@ export class PostgresBackend extends StorageBackend {
   readonly #pool: Pool;
   readonly #ownPool: boolean;
   readonly #sql: Statements;
+  readonly #batch: ReturnType<typeof batchStatements>;
   readonly #names: Record<keyof Statements, string>;
   readonly #now: () => number;
   readonly #origin = randomUUID().slice(0, 13);
@@ -157,6 +158,7 @@ export class PostgresBackend extends StorageBackend {
     this.table = `${schema}.${table}`;
     this.#now = given.now ?? Date.now;
     this.#sql = statements(names);
+    this.#batch = batchStatements(names);
     this.#names = Object.fromEntries(Object.keys(this.#sql).map((key) => [key, `cuttle ${this.table} ${key}`])) as Record<keyof Statements, string>;
     this.#ownPool = given.pool === undefined;
     if (given.pool) {
@@ -276,23 +278,17 @@ export class PostgresBackend extends StorageBackend {
     const stored: StoredRecord[] = [];
     const changes: AnnouncedChange[] = [];
     let seq = 0;
-    await this.#transaction(async (query) => {
+    await this.#transaction(async (query, run) => {
       const chunker = new Chunker<RecordWrite & { slot: number }>();
       const flush = async () => {
         const rows = chunker.take();
         if (rows.length === 0) return;
-        const result = await query('writeRows', [
-          rows.map((row) => row.type),
-          rows.map((row) => row.id),
-          rows.map((row) => row.kind),
-          rows.map((row) => encodeContent(row.content)),
-          now,
-        ]);
+        const values: unknown[] = [];
+        for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content));
+        values.push(now);
+        const result = await run(this.#batch.writeRows(rows.length), values);
         const versions = new Map<string, number>();
-        for (const [type, id, version, taken] of result as Array<[string, string, number, number]>) {
-          versions.set(`${type}\u0000${id}`, version);
-          seq = Math.max(seq, taken);
-        }
+        for (const [type, id, version] of result as Array<[string, string, number]>) versions.set(`${type}\u0000${id}`, version);
         for (const row of rows) stored[row.slot] = this.#stored(row, versions.get(`${row.type}\u0000${row.id}`)!, now);
       };
       for (const write of writes) {
@@ -311,6 +307,7 @@ export class PostgresBackend extends StorageBackend {
         chunker.add(row);
       }
       await flush();
+      if (stored.length > 0) seq = Math.max(seq, (await query('bump', []))[0]![0] as number);
     });
     for (const record of stored) changes.push({ type: record.type, id: record.id, version: record.version, deleted: false });
     if (changes.length > 0) await this.#announce(changes, seq);
@@ -326,8 +323,8 @@ export class PostgresBackend extends StorageBackend {
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
     const changes: AnnouncedChange[] = [];
     let seq = 0;
-    await this.#transaction(async (query) => {
-      seq = await this.#putRows(query, records, changes);
+    await this.#transaction(async (query, run) => {
+      if ((await this.#putRows(run, records, changes)) > 0) seq = (await query('bump', []))[0]![0] as number;
     });
     if (changes.length > 0) await this.#announce(changes, seq);
   }
@@ -365,16 +362,16 @@ export class PostgresBackend extends StorageBackend {
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
     let count = 0;
     let seq = 0;
-    await this.#transaction(async (query) => {
+    await this.#transaction(async (query, run) => {
       if (options.replace) await query('clear', []);
       const chunker = new Chunker<StoredRecord>();
       for await (const record of records) {
         this.#check();
-        if (chunker.full(record)) await this.#putRows(query, chunker.take(), undefined);
+        if (chunker.full(record)) await this.#putRows(run, chunker.take(), undefined);
         chunker.add(record);
         count++;
       }
-      await this.#putRows(query, chunker.take(), undefined);
+      await this.#putRows(run, chunker.take(), undefined);
       seq = (await query('bump', []))[0]![0] as number;
     });
     await this.#announce('reset', seq);
@@ -470,30 +467,26 @@ export class PostgresBackend extends StorageBackend {
     }
   }
 
-  async #putRows(query: Query, records: Iterable<StoredRecord>, changes: AnnouncedChange[] | undefined): Promise<number> {
-    let seq = 0;
+  /** Puts `records` in multi-row statements. @returns how many it put. */
+  async #putRows(run: Run, records: Iterable<StoredRecord>, changes: AnnouncedChange[] | undefined): Promise<number> {
+    let count = 0;
     const chunker = new Chunker<StoredRecord>();
     const flush = async () => {
       const rows = chunker.take();
       if (rows.length === 0) return;
-      const result = await query('putRows', [
-        rows.map((row) => row.type),
-        rows.map((row) => row.id),
-        rows.map((row) => row.kind),
-        rows.map((row) => encodeContent(row.content)),
-        rows.map((row) => row.version),
-        rows.map((row) => row.updatedAt),
-      ]);
-      for (const [taken] of result as Array<[number]>) seq = Math.max(seq, taken);
+      const values: unknown[] = [];
+      for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content), row.version, row.updatedAt);
+      await run(this.#batch.putRows(rows.length), values);
       if (changes) for (const row of rows) changes.push({ type: row.type, id: row.id, version: row.version, deleted: false });
     };
     for (const record of records) {
       this.#check();
       if (chunker.full(record)) await flush();
       chunker.add(record);
+      count++;
     }
     await flush();
-    return seq;
+    return count;
   }
 
   #stored(write: RecordWrite, version: number, updatedAt: number): StoredRecord {
@@ -514,13 +507,15 @@ export class PostgresBackend extends StorageBackend {
   }
 
   /** Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
-  async #transaction(work: (query: Query) => Promise<void>): Promise<void> {
+  async #transaction(work: (query: Query, run: Run) => Promise<void>): Promise<void> {
     const client = await this.#connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const query: Query = async (key, values) => (await client.query({ name: this.#names[key], text: this.#sql[key], values, rowMode: 'array' })).rows as Row[];
-      await work(query);
+      // Batch statements vary with their row count: not prepared (their parse is small beside 1,000 rows).
+      const run: Run = async (text, values) => (await client.query({ text, values, rowMode: 'array' })).rows as Row[];
+      await work(query, run);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
@@ -568,6 +563,7 @@ export class PostgresBackend extends StorageBackend {
 }
 
 type Query = (key: keyof Statements, values: unknown[]) => Promise<Row[]>;
+type Run = (text: string, values: unknown[]) => Promise<Row[]>;
 
 /** host:port/database, never the password, for the backend's name. */
 function describeServer(connectionString: string | undefined, config: Record<string, unknown>): string {
