@@ -1,26 +1,11 @@
 // The `cuttle` command end to end: the built dist/cli.js run as a child process, as a user runs it.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, Serializable, SqliteBackend, Store } from '../src/index.js';
+import { SqliteBackend, Store } from '../src/index.js';
+import { CLI, cuttle, Folder, Note } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
-
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-
-class Note extends Serializable {
-  text = '';
-  when = new Date(0);
-}
-class Folder extends Container {
-  notes: Note[] = [];
-}
-
-function cuttle(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 async function seed(path: string): Promise<void> {
   const store = new Store({ backend: new SqliteBackend({ path }) });

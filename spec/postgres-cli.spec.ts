@@ -1,28 +1,13 @@
 // The `cuttle` command on postgres:// store strings: moving an app from SQLite to PostgreSQL and back.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, Serializable, SqliteBackend, Store } from '../src/index.js';
+import { SqliteBackend, Store } from '../src/index.js';
 import { parseStoreSpec } from '../src/cli.js';
+import { cuttle, Folder, Note } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
 import { adminPool, dropLeftovers, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
-
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-
-class Note extends Serializable {
-  text = '';
-  when = new Date(0);
-}
-class Folder extends Container {
-  notes: Note[] = [];
-}
-
-function cuttle(args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 /** The dump's records, without its header and trailer (which name the store and the time). */
 const records = (dump: string) => dump.trim().split('\n').slice(1, -1);
