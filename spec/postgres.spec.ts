@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BackendError, ClosedError, ConflictError, CorruptDataError, InMemoryBackend, InvalidOptionError, Serializable, Storage, Store, type RecordWrite } from '../src/index.js';
 import { loadPg, pgFailure } from '../src/backends/postgres-driver.js';
-import { POSTGRES_MIGRATIONS, PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
+import { POSTGRES_MIGRATIONS } from '../src/backends/postgres-schema.js';
+import { PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
 import { backendSuite } from './conformance.js';
 import { rejects, throwsError } from './helpers.js';
 import { adminPool, dropLeftovers, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
@@ -86,6 +89,26 @@ test('importing cuttle or cuttle/postgres loads no pg (an optional peer); making
     console.log(JSON.stringify({ before, after: loaded() }));`;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(JSON.parse(result.stdout), { before: false, after: true }, result.stderr);
+});
+
+test('the published types of cuttle and cuttle/postgres need no @types/pg (no .d.ts they reach imports pg)', () => {
+  const dist = new URL('../dist/', import.meta.url).pathname;
+  const seen = new Set<string>();
+  const importsPg: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, target] of text.matchAll(/from '([^']+)'|import\('([^']+)'\)/g)) {
+      if (target === undefined) continue;
+      if (target === 'pg' || target.startsWith('pg/')) importsPg.push(file.slice(dist.length));
+      else if (target.startsWith('.')) visit(join(dirname(file), target.replace(/\.js$/, '.d.ts')));
+    }
+  };
+  visit(join(dist, 'index.d.ts'));
+  visit(join(dist, 'postgres.d.ts'));
+  assert.ok(seen.has(join(dist, 'backends/postgres.d.ts')), 'the walk reaches the backend');
+  assert.equal(importsPg, []);
 });
 
 test("Storage.configure('postgres', ...) opens it, with the facade's cache option", async () => {
@@ -186,7 +209,7 @@ test('a caller\'s pool is used and not closed; pool status is reported', async (
   assert.equal({ ...own.backend.pool, size: 0, available: 0 }, { size: 0, available: 0, borrowed: 0, pending: 0, max: 2 });
   assert.ok(own.backend.pool.size <= 2);
   await own.done();
-  rejects(own.backend.load('T', 'x0'), ClosedError);
+  await rejects(own.backend.load('T', 'x0'), ClosedError);
 });
 
 test('round trips: a save is one statement (and one NOTIFY), loadMany and deleteMany of 100 ids one statement each', async () => {

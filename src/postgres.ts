@@ -7,4 +7,3 @@
  * @module
  */
 export { PostgresBackend, type PostgresBackendOptions, type PostgresPool, type FeedStatus } from './backends/postgres.js';
-export { POSTGRES_MIGRATIONS } from './backends/postgres-schema.js';

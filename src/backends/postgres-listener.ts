@@ -12,6 +12,7 @@
  */
 import type { Client, Notification } from 'pg';
 import type { BackendChange, ChangeListener } from './backend.js';
+import type { FeedStatus } from './postgres.js';
 
 /** PostgreSQL refuses a payload of 8000 bytes or more; stay clear of it. */
 export const MAX_PAYLOAD_BYTES = 7900;
@@ -140,18 +141,6 @@ export interface ChangeFeedOptions {
   readonly lastChange: string;
   /** Milliseconds between heartbeats and sequence checks. */
   readonly pollInterval: number;
-}
-
-/** What {@link ChangeFeed.status} reports. */
-export interface FeedStatus {
-  /** `idle`: nobody subscribed; `connecting`; `listening`; `waiting`: to reconnect after a failure; `closed`. */
-  readonly state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed';
-  /** How many times the listening connection was (re)established. */
-  readonly connects: number;
-  /** How many resets the poll raised because a change went unheard. */
-  readonly missed: number;
-  /** The last failure of the listening connection, if any. */
-  readonly lastError: Error | undefined;
 }
 
 const BACKOFF_FIRST = 100;
