@@ -13,7 +13,7 @@ import {
 import { loadPg, pgFailure } from './postgres-driver.js';
 import { ChangeFeed, Notifier, type AnnouncedChange } from './postgres-listener.js';
 import { migratePostgres } from './postgres-schema.js';
-import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements } from './postgres-sql.js';
+import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
 
 /** What {@link PostgresBackend.feed} reports. */
@@ -113,6 +113,8 @@ export class PostgresBackend extends StorageBackend {
   readonly #ownPool: boolean;
   readonly #sql: Statements;
   readonly #batch: ReturnType<typeof batchStatements>;
+  readonly #where: TableNames;
+  /** The prepared statements' names: the table's, so that backends on one pool never mix theirs. */
   readonly #names: Record<keyof Statements, string>;
   readonly #now: () => number;
   readonly #origin = randomUUID().slice(0, 13);
@@ -166,6 +168,7 @@ export class PostgresBackend extends StorageBackend {
     const pg = loadPg();
 
     this.table = `${schema}.${table}`;
+    this.#where = names;
     this.#now = given.now ?? Date.now;
     this.#sql = statements(names);
     this.#batch = batchStatements(names);
@@ -553,7 +556,7 @@ export class PostgresBackend extends StorageBackend {
     this.#ready ??= (async () => {
       const client = await this.#pool.connect();
       try {
-        await migratePostgres(client, { schema: this.table.split('.')[0]!, table: this.table.split('.')[1]! });
+        await migratePostgres(client, this.#where);
         client.release();
       } catch (error) {
         client.release(error as Error);
