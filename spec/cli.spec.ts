@@ -5,23 +5,9 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { migrate } from '../src/cli.js';
-import { Container, FileBackend, Serializable, SqliteBackend, Store, type StoredRecord } from '../src/index.js';
+import { FileBackend, SqliteBackend, Store, type StoredRecord } from '../src/index.js';
+import { CLI, cuttle, Folder, Note } from './cli-helpers.js';
 import { tempDir } from './helpers.js';
-
-const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
-
-class Note extends Serializable {
-  text = '';
-  when = new Date(0);
-}
-class Folder extends Container {
-  notes: Note[] = [];
-}
-
-function cuttle(args: string[], input?: string) {
-  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 async function seed(path: string): Promise<void> {
   const store = new Store({ backend: new SqliteBackend({ path }) });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `cuttle` command: export, import, migrate, stats and verify on a store given as
- * `sqlite:./app.db`, `file:./data`, or a path whose kind is obvious (`*.db`, `*.sqlite`,
- * `*.sqlite3` are SQLite files; an existing folder is a file store).
+ * `sqlite:./app.db`, `file:./data`, `postgres://host/db` (`?table=` and `?schema=` choose the
+ * table), or a path whose kind is obvious (`*.db`, `*.sqlite`, `*.sqlite3` are SQLite files; an
+ * existing folder is a file store).
  *
  * Exit codes: 0 done; 1 the command failed; 2 the command line is wrong; 3 `verify` found problems.
  * @module
@@ -16,7 +17,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { StorageBackend } from './backends/backend.js';
 import { openBackend, storeOwns, type BackendKind } from './backends/kinds.js';
 import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } from './dump.js';
-import { CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
+import { BackendError, CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
 
@@ -159,14 +160,32 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** Parses `spec` into a backend kind and path. */
-export function parseStoreSpec(spec: string): { kind: BackendKind; path: string } {
+/**
+ * Parses `spec` into a backend kind and path (for PostgreSQL, the connection string, with the
+ * backend's `table` and `schema` taken out of its query, where pg would ignore them).
+ */
+export function parseStoreSpec(spec: string): { kind: BackendKind; path: string; table?: string; schema?: string } {
+  if (/^postgres(ql)?:\/\//i.test(spec)) return parsePostgresSpec(spec);
   const prefixed = /^(sqlite|file):(.*)$/.exec(spec);
   if (prefixed?.[2] === '') throw new UsageError(`"${spec}" needs a path after the prefix: ${spec}${prefixed[1] === 'sqlite' ? './app.db' : './data'}`);
   if (prefixed) return { kind: prefixed[1] as BackendKind, path: prefixed[2]! };
   if (/\.(db|sqlite|sqlite3)$/i.test(spec)) return { kind: 'sqlite', path: spec };
   if (existsSync(spec) && statSync(spec).isDirectory()) return { kind: 'file' as BackendKind, path: spec };
-  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec}`);
+  throw new UsageError(`cannot tell what kind of store "${spec}" is: write sqlite:${spec} or file:${spec} (or a postgres:// URL)`);
+}
+
+function parsePostgresSpec(spec: string): { kind: BackendKind; path: string; table?: string; schema?: string } {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UsageError(`"${spec}" is not a PostgreSQL connection URL (postgres://user@host:5432/database)`);
+  }
+  const table = url.searchParams.get('table') ?? undefined;
+  const schema = url.searchParams.get('schema') ?? undefined;
+  url.searchParams.delete('table');
+  url.searchParams.delete('schema');
+  return { kind: 'postgres', path: url.href, ...(table !== undefined && { table }), ...(schema !== undefined && { schema }) };
 }
 
 /**
@@ -179,6 +198,9 @@ export async function migrate(from: Store, to: Store, options: { mode: ImportMod
   const { mode, onProgress } = options;
   const total = onProgress && (await countRecords(from.backend));
   const pipe = new PassThrough();
+  // Both sides' failures are reported through their promises; unheard, the pipe's own 'error'
+  // (from destroy) would end the process with a stack instead.
+  pipe.on('error', () => {});
   const exporting = from.exportTo(pipe).then(
     () => pipe.end(),
     (error) => pipe.destroy(error),
@@ -194,9 +216,10 @@ export async function migrate(from: Store, to: Store, options: { mode: ImportMod
 function refuseOverlap(fromSpec: string, toSpec: string): void {
   const from = parseStoreSpec(fromSpec);
   const to = parseStoreSpec(toSpec);
-  if (storeOwns(from.kind, from.path, to.path) || storeOwns(to.kind, to.path, from.path)) {
+  const sameTable = from.kind === 'postgres' && to.kind === 'postgres' && from.path === to.path && (from.schema ?? 'public') === (to.schema ?? 'public') && (from.table ?? 'objects') === (to.table ?? 'objects');
+  if (sameTable || storeOwns(from.kind, from.path, to.path) || storeOwns(to.kind, to.path, from.path)) {
     throw new InvalidOptionError(
-      `migrate: ${fromSpec} and ${toSpec} overlap (${resolve(from.path)}, ${resolve(to.path)}): ` +
+      `migrate: ${redact(fromSpec)} and ${redact(toSpec)} overlap${sameTable ? '' : ` (${resolve(from.path)}, ${resolve(to.path)})`}: ` +
         'a store cannot be migrated into itself or into one of its own files',
     );
   }
@@ -208,13 +231,20 @@ function refuseOverlap(fromSpec: string, toSpec: string): void {
  * created if missing.
  */
 async function withStore(spec: string, access: 'read' | 'write', run: (store: Store) => Promise<number>): Promise<number> {
-  const { kind, path } = parseStoreSpec(spec);
-  const store = new Store({ backend: openBackend(kind, { path, readonly: access === 'read' } as never, `store ${spec}`), cache: false });
+  const { kind, path, ...table } = parseStoreSpec(spec);
+  // A PostgreSQL database is never created by cuttle; its table is, as for an import.
+  const options = kind === 'postgres' ? { connectionString: path, ...table } : { path, readonly: access === 'read' };
+  const store = new Store({ backend: openBackend(kind, options as never, `store ${redact(spec)}`), cache: false });
   try {
     return await run(store);
   } finally {
     await store.close();
   }
+}
+
+/** `spec` without a password, for messages. */
+function redact(spec: string): string {
+  return spec.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
 function importMode(mode: string | boolean | undefined): 'merge' | 'replace' {
@@ -240,15 +270,20 @@ interface StoreStats {
 async function collectStats(backend: StorageBackend): Promise<StoreStats> {
   const types: Record<string, TypeStats> = {};
   const total = emptyStats();
-  for await (const record of backend.records()) {
-    const stats = (types[record.type] ??= emptyStats());
-    for (const s of [stats, total]) {
-      s.objects++;
-      if (record.kind === 'container') s.containers++;
-      s.contentBytes += Buffer.byteLength(record.content);
-      s.maxVersion = Math.max(s.maxVersion, record.version);
-      s.totalVersions += record.version;
+  try {
+    for await (const record of backend.records()) {
+      const stats = (types[record.type] ??= emptyStats());
+      for (const s of [stats, total]) {
+        s.objects++;
+        if (record.kind === 'container') s.containers++;
+        s.contentBytes += Buffer.byteLength(record.content);
+        s.maxVersion = Math.max(s.maxVersion, record.version);
+        s.totalVersions += record.version;
+      }
     }
+  } catch (error) {
+    // The backend is read directly here, not through the Store, which would name it.
+    throw BackendError.wrap(error, backend.name, 'read its objects');
   }
   const path = (backend as { path?: unknown }).path;
   return { store: backend.name, bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null, types, total };
@@ -304,8 +339,9 @@ function usage(): string {
   for (const command of Object.values(COMMANDS)) lines.push(`  ${command.usage.padEnd(32)} ${command.summary}`);
   lines.push(
     '',
-    'A store is sqlite:<file>, file:<folder>, or a path: *.db, *.sqlite, *.sqlite3 are SQLite files,',
-    'an existing folder is a file store.',
+    'A store is sqlite:<file>, file:<folder>, postgres://[user@]host[:port]/database[?table=t&schema=s]',
+    '(table "objects" in schema "public" by default), or a path: *.db, *.sqlite, *.sqlite3 are SQLite',
+    'files, an existing folder is a file store.',
     '',
     'Exit codes: 0 done, 1 failed, 2 bad command line, 3 verify found problems.',
     "Run 'cuttle <command> --help' for a command's options.",

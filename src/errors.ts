@@ -205,7 +205,7 @@ export class BackendError extends CuttleError {
     readonly details: {
       /** The backend's name, e.g. `sqlite:/srv/app.db`. */
       readonly store: string;
-      /** The system's or SQLite's code, e.g. `ENOSPC`, `SQLITE_FULL`. */
+      /** The system's, SQLite's or PostgreSQL's code, e.g. `ENOSPC`, `SQLITE_FULL`, `57P01`. */
       readonly systemCode?: string;
       readonly type?: string;
       readonly id?: string;
@@ -217,7 +217,7 @@ export class BackendError extends CuttleError {
     super(message, 'ERR_BACKEND', options);
   }
 
-  /** The system's or SQLite's code, e.g. `ENOSPC`. */
+  /** The system's, SQLite's or PostgreSQL's (SQLSTATE) code, e.g. `ENOSPC`, `57P01`. */
   get systemCode(): string | undefined {
     return this.details.systemCode;
   }
@@ -242,5 +242,8 @@ export class BackendError extends CuttleError {
   }
 }
 
-/** The codes of system errors (ENOSPC, EACCES, ...) and of SQLite's (SQLITE_FULL, SQLITE_IOERR_WRITE, ...). */
-const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+)$/;
+/**
+ * The codes of system errors (ENOSPC, EACCES, ...), of SQLite's (SQLITE_FULL, SQLITE_IOERR_WRITE, ...)
+ * and PostgreSQL's SQLSTATEs (57P01, 08006, 53100, ...: five digits or capitals, at least one digit).
+ */
+const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|(?=[A-Z]*[0-9])[0-9A-Z]{5})$/;

@@ -1,6 +1,8 @@
 /**
  * The backends cuttle can open by name — for `Storage.configure(kind, options)` and for the
- * `cuttle` command's store arguments (`sqlite:./app.db`, `file:./data`).
+ * `cuttle` command's store arguments (`sqlite:./app.db`, `file:./data`, `postgres://host/db`).
+ * The PostgreSQL backend's module does not load `pg` until a backend is made, so importing this
+ * one needs no `pg` installed.
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
@@ -9,6 +11,7 @@ import type { StorageBackend } from './backend.js';
 import { FileBackend, type FileBackendOptions } from './file.js';
 import { InMemoryBackend, type InMemoryBackendOptions } from './memory.js';
 import { isDatabaseFile, isInFolder } from './paths.js';
+import { PostgresBackend, type PostgresBackendOptions } from './postgres.js';
 import { SqliteBackend, type SqliteBackendOptions } from './sqlite.js';
 
 /** The options of each backend kind. */
@@ -16,9 +19,10 @@ export interface BackendOptionsByKind {
   memory: InMemoryBackendOptions;
   file: FileBackendOptions;
   sqlite: SqliteBackendOptions;
+  postgres: PostgresBackendOptions;
 }
 
-/** A backend name: `'memory'`, `'file'`, `'sqlite'`. */
+/** A backend name: `'memory'`, `'file'`, `'sqlite'`, `'postgres'`. */
 export type BackendKind = keyof BackendOptionsByKind;
 
 interface Kind<K extends BackendKind> {
@@ -36,6 +40,10 @@ const KINDS: { [K in BackendKind]: Kind<K> } = {
     open: (options) => new SqliteBackend(options),
     options: ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'],
     owns: (storePath, path) => storePath !== ':memory:' && isDatabaseFile(storePath, path),
+  },
+  postgres: {
+    open: (options) => new PostgresBackend(options),
+    options: ['connectionString', 'pool', 'table', 'schema', 'max', 'statementTimeout', 'connectionTimeout', 'pollInterval', 'listenConnectionString', 'now'],
   },
 };
 

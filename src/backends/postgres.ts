@@ -1,0 +1,597 @@
+import { randomUUID } from 'node:crypto';
+import type { Client, Pool, PoolClient } from 'pg';
+import { ClosedError, ConflictError, InvalidOptionError } from '../errors.js';
+import { checkInteger, checkOptions, describe } from '../options.js';
+import {
+  StorageBackend,
+  type BackendCapabilities,
+  type ChangeListener,
+  type RecordKind,
+  type RecordWrite,
+  type StoredRecord,
+} from './backend.js';
+import { loadPg, pgFailure } from './postgres-driver.js';
+import { ChangeFeed, Notifier, type AnnouncedChange } from './postgres-listener.js';
+import { migratePostgres } from './postgres-schema.js';
+import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
+import type { PoolStatus } from './sqlite-reader.js';
+
+/** What {@link PostgresBackend.feed} reports. */
+export interface FeedStatus {
+  /** `idle`: nobody subscribed; `connecting`; `listening`; `waiting`: to reconnect after a failure; `closed`. */
+  readonly state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed';
+  /** How many times the listening connection was (re)established. */
+  readonly connects: number;
+  /** How many resets the poll raised because a change went unheard. */
+  readonly missed: number;
+  /** The last failure of the listening connection, if any. */
+  readonly lastError: Error | undefined;
+}
+
+/**
+ * The part of a `pg.Pool` the backend uses; pass your own `new pg.Pool(...)`. Declared here so
+ * cuttle's types do not need `@types/pg`.
+ */
+export interface PostgresPool {
+  connect(): Promise<unknown>;
+  query(...args: never[]): Promise<unknown>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  /** pg-pool keeps its configuration here; the change feed's connection is made from it. */
+  readonly options?: object;
+}
+
+/** Options of {@link PostgresBackend}: `connectionString` or `pool`, not both. */
+export interface PostgresBackendOptions {
+  /** Where to connect, e.g. `postgres://user@host:5432/app`: the backend makes its own pool, and closes it. */
+  connectionString?: string;
+  /** Your own `pg.Pool`, used as it is and not closed by {@link PostgresBackend.close}. */
+  pool?: PostgresPool;
+  /** The table, `[A-Za-z_][A-Za-z0-9_]*`, made on first use. @default 'objects' */
+  table?: string;
+  /** The schema holding the table, made on first use if missing. @default 'public' */
+  schema?: string;
+  /** The most connections the backend's own pool opens (not with `pool`). @default 10 */
+  max?: number;
+  /** PostgreSQL's `statement_timeout` for the backend's own pool, in ms; 0 is none (not with `pool`). @default 0 */
+  statementTimeout?: number;
+  /** How long to wait for a connection, in ms; 0 waits forever (not with `pool`). @default 10000 */
+  connectionTimeout?: number;
+  /**
+   * Milliseconds between the change feed's checks: each reads the change sequence on the listening
+   * connection, so it is both the heartbeat (no answer by the next check: the connection is
+   * replaced) and the fallback that turns an unheard change into a reset. @default 2000
+   */
+  pollInterval?: number;
+  /**
+   * Where the change feed listens, when that must differ from the pool's connection: behind
+   * PgBouncer in transaction mode, which cannot carry LISTEN, give the server itself (or a session-mode
+   * PgBouncer) here. @default the pool's connection
+   */
+  listenConnectionString?: string;
+  /** The clock for `updatedAt` and `created_at`, in ms since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+const OPTIONS = [
+  'connectionString',
+  'pool',
+  'table',
+  'schema',
+  'max',
+  'statementTimeout',
+  'connectionTimeout',
+  'pollInterval',
+  'listenConnectionString',
+  'now',
+] as const;
+const OWN_POOL_ONLY = ['max', 'statementTimeout', 'connectionTimeout'] as const;
+/** Rows per FETCH of {@link PostgresBackend.records} at most; fewer when they are large. */
+const FETCH_ROWS = 500;
+const FETCH_CHARS = 1 << 20;
+/** How often a checked write is retried when the object changed back to the expected version meanwhile. */
+const CHECKED_RETRIES = 5;
+
+type Row = unknown[];
+
+/**
+ * Keeps records in one PostgreSQL table through `pg`: `objects(type, id, kind, content, version,
+ * created_at, updated_at)`, keyed on (type, id), both `COLLATE "C"`. A save is one statement (an
+ * upsert computing the version, or a checked insert/update for `expectedVersion`); batches and
+ * imports are one transaction of multi-row statements; exports stream through a cursor. Many
+ * processes and servers may share a table: `expectedVersion` is checked by the statement that
+ * writes, and {@link changes} reports what the others changed (LISTEN/NOTIFY with a polled
+ * sequence behind it; see docs/backends/postgres.md for the exact guarantee).
+ */
+export class PostgresBackend extends StorageBackend {
+  readonly name: string;
+  /** The schema and table, as `schema.table`. */
+  readonly table: string;
+  readonly #pool: Pool;
+  readonly #ownPool: boolean;
+  readonly #sql: Statements;
+  readonly #batch: ReturnType<typeof batchStatements>;
+  readonly #where: TableNames;
+  /** The prepared statements' names: the table's, so that backends on one pool never mix theirs. */
+  readonly #names: Record<keyof Statements, string>;
+  readonly #now: () => number;
+  readonly #origin = randomUUID().slice(0, 13);
+  readonly #notifier: Notifier;
+  readonly #feed: ChangeFeed;
+  readonly #max: number;
+  /** Clients held by records() iterators, destroyed by close() if their consumer walked away. */
+  readonly #cursors = new Set<PoolClient>();
+  #ready: Promise<void> | undefined;
+  #migrated = false;
+  #closed = false;
+
+  constructor(options: PostgresBackendOptions) {
+    super();
+    checkOptions('PostgresBackend', options, OPTIONS);
+    const given = options ?? {};
+    if ((given.connectionString === undefined) === (given.pool === undefined)) {
+      throw new InvalidOptionError(`PostgresBackend: give connectionString or pool (one of them), got ${given.pool === undefined ? 'neither' : 'both'}`);
+    }
+    if (given.connectionString !== undefined && (typeof given.connectionString !== 'string' || given.connectionString === '')) {
+      throw new InvalidOptionError(`PostgresBackend: connectionString must be a non-empty string, got ${describe(given.connectionString)}`);
+    }
+    if (given.pool !== undefined && (typeof given.pool !== 'object' || given.pool === null || typeof given.pool.connect !== 'function' || typeof given.pool.query !== 'function')) {
+      throw new InvalidOptionError(`PostgresBackend: pool must be a pg.Pool, got ${describe(given.pool)}`);
+    }
+    if (given.pool !== undefined) {
+      const own = OWN_POOL_ONLY.find((key) => given[key] !== undefined);
+      if (own) throw new InvalidOptionError(`PostgresBackend: ${own} applies to the backend's own pool; with pool, set it on your pool`);
+    }
+    const table = given.table ?? 'objects';
+    const schema = given.schema ?? 'public';
+    for (const [key, value] of [['table', table], ['schema', schema]] as const) {
+      if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+        throw new InvalidOptionError(`PostgresBackend: ${key} must match [A-Za-z_][A-Za-z0-9_]*, got ${describe(value)}`);
+      }
+    }
+    const names = { schema, table };
+    if (Buffer.byteLength(channelOf(names)) > 63) {
+      throw new InvalidOptionError(`PostgresBackend: schema and table together must be at most 55 characters (the change feed's channel "${channelOf(names)}" is longer than PostgreSQL's 63)`);
+    }
+    checkInteger('PostgresBackend', 'max', given.max, 1, 10_000);
+    checkInteger('PostgresBackend', 'statementTimeout', given.statementTimeout, 0, 2 ** 31 - 1);
+    checkInteger('PostgresBackend', 'connectionTimeout', given.connectionTimeout, 0, 2 ** 31 - 1);
+    checkInteger('PostgresBackend', 'pollInterval', given.pollInterval, 10, 2 ** 31 - 1);
+    if (given.listenConnectionString !== undefined && (typeof given.listenConnectionString !== 'string' || given.listenConnectionString === '')) {
+      throw new InvalidOptionError(`PostgresBackend: listenConnectionString must be a non-empty string, got ${describe(given.listenConnectionString)}`);
+    }
+    if (given.now !== undefined && typeof given.now !== 'function') {
+      throw new InvalidOptionError(`PostgresBackend: now must be a function, got ${describe(given.now)}`);
+    }
+    const pg = loadPg();
+
+    this.table = `${schema}.${table}`;
+    this.#where = names;
+    this.#now = given.now ?? Date.now;
+    this.#sql = statements(names);
+    this.#batch = batchStatements(names);
+    this.#names = Object.fromEntries(Object.keys(this.#sql).map((key) => [key, `cuttle ${this.table} ${key}`])) as Record<keyof Statements, string>;
+    this.#ownPool = given.pool === undefined;
+    if (given.pool) {
+      this.#pool = given.pool as unknown as Pool;
+      this.#max = (this.#pool.options as { max?: number } | undefined)?.max ?? 10;
+    } else {
+      this.#max = given.max ?? 10;
+      this.#pool = new pg.Pool({
+        connectionString: given.connectionString,
+        max: this.#max,
+        connectionTimeoutMillis: given.connectionTimeout ?? 10_000,
+        ...(given.statementTimeout ? { statement_timeout: given.statementTimeout } : {}),
+        application_name: 'cuttle',
+      });
+      // An idle connection the server closed (a restart, pg_terminate_backend) is dropped by the
+      // pool; without a listener its error would end the process.
+      this.#pool.on('error', () => {});
+    }
+    const config = (this.#pool.options ?? {}) as unknown as Record<string, unknown>;
+    this.name = `postgres://${describeServer(given.connectionString, config)}#${this.table}`;
+
+    const channel = channelOf(names);
+    this.#notifier = new Notifier(this.#origin, (payloads) =>
+      this.#pool.query({ name: `cuttle notify`, text: `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, values: [channel, payloads] }),
+    );
+    const listenConfig = given.listenConnectionString !== undefined ? { connectionString: given.listenConnectionString } : clientConfig(config);
+    this.#feed = new ChangeFeed({
+      channel,
+      origin: this.#origin,
+      client: () => new pg.Client({ ...listenConfig, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: 'cuttle listener' }) as Client,
+      ready: () => this.#ensureReady(),
+      lastChange: this.#sql.lastChange,
+      pollInterval: given.pollInterval ?? 2000,
+    });
+  }
+
+  /** The pool's state: connections open, idle, in use, callers waiting for one, and the most it opens. */
+  get pool(): PoolStatus {
+    const { totalCount, idleCount, waitingCount } = this.#pool;
+    return Object.freeze({ size: totalCount, available: idleCount, borrowed: totalCount - idleCount, pending: waitingCount, max: this.#max });
+  }
+
+  /** The change feed's listening connection, for diagnostics and tests. */
+  get feed(): FeedStatus {
+    return this.#feed.status;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  override get capabilities(): BackendCapabilities {
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, changeFeed: true };
+  }
+
+  async load(type: string, id: string): Promise<StoredRecord | undefined> {
+    const row = (await this.#query('load', [type, id]))[0] as [RecordKind, string, number, number] | undefined;
+    return row && { type, id, kind: row[0], content: decodeContent(row[1]), version: row[2], updatedAt: row[3] };
+  }
+
+  /**
+   * The stored version of (type, id), or `undefined` when it is not stored: one small query (no
+   * content), for a store that checks a cached object is current before returning it (strict reads).
+   */
+  async loadVersion(type: string, id: string): Promise<number | undefined> {
+    return (await this.#query('loadVersion', [type, id]))[0]?.[0] as number | undefined;
+  }
+
+  /** One statement (`id = ANY($2)`) for any number of ids. */
+  override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const rows = (await this.#query('loadMany', [type, ids])) as Array<[string, RecordKind, string, number, number]>;
+    const byId = new Map(rows.map((row) => [row[0], row]));
+    return ids.map((id) => {
+      const row = byId.get(id);
+      return row && { type, id, kind: row[1], content: decodeContent(row[2]), version: row[3], updatedAt: row[4] };
+    });
+  }
+
+  override async exists(type: string, id: string): Promise<boolean> {
+    return (await this.#query('exists', [type, id])).length > 0;
+  }
+
+  override async count(type: string): Promise<number> {
+    return (await this.#query('count', [type]))[0]![0] as number;
+  }
+
+  /** Sorted by the "C" collation, the UTF-8 byte order, which is {@link compareIds}' order. */
+  async list(type: string): Promise<string[]> {
+    return (await this.#query('list', [type])).map((row) => row[0] as string);
+  }
+
+  async listTypes(): Promise<string[]> {
+    return (await this.#query('listTypes', [])).map((row) => row[0] as string);
+  }
+
+  async write(write: RecordWrite): Promise<StoredRecord> {
+    const now = this.#now();
+    const [version, seq] = await this.#writeOne((key, values) => this.#query(key, values), write, now);
+    await this.#announce([{ type: write.type, id: write.id, version, deleted: false }], seq);
+    return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: now };
+  }
+
+  /**
+   * One transaction of multi-row upserts (a write with `expectedVersion` runs as its own checked
+   * statement in it, in order): a conflict or any failure anywhere, including an exception from the
+   * `writes` iterable, writes none of it.
+   */
+  override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
+    const now = this.#now();
+    const stored: StoredRecord[] = [];
+    const changes: AnnouncedChange[] = [];
+    let seq = 0;
+    await this.#transaction(async (query, run) => {
+      const chunker = new Chunker<RecordWrite & { slot: number }>();
+      const flush = async () => {
+        const rows = chunker.take();
+        if (rows.length === 0) return;
+        const values: unknown[] = [];
+        for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content));
+        values.push(now);
+        const result = await run(this.#batch.writeRows(rows.length), values);
+        const versions = new Map<string, number>();
+        for (const [type, id, version] of result as Array<[string, string, number]>) versions.set(`${type}\u0000${id}`, version);
+        for (const row of rows) stored[row.slot] = this.#stored(row, versions.get(`${row.type}\u0000${row.id}`)!, now);
+      };
+      for (const write of writes) {
+        this.#check();
+        const slot = stored.length;
+        stored.push(undefined as never);
+        if (write.expectedVersion !== undefined) {
+          await flush();
+          const [version, taken] = await this.#writeOne(query, write, now);
+          seq = Math.max(seq, taken);
+          stored[slot] = this.#stored(write, version, now);
+          continue;
+        }
+        const row = Object.assign({}, write, { slot });
+        if (chunker.full(row)) await flush();
+        chunker.add(row);
+      }
+      await flush();
+      if (stored.length > 0) seq = Math.max(seq, (await query('bump', []))[0]![0] as number);
+    });
+    for (const record of stored) changes.push({ type: record.type, id: record.id, version: record.version, deleted: false });
+    if (changes.length > 0) await this.#announce(changes, seq);
+    return stored;
+  }
+
+  async put(record: StoredRecord): Promise<void> {
+    const rows = await this.#query('put', [record.type, record.id, record.kind, encodeContent(record.content), record.version, record.updatedAt]);
+    await this.#announce([{ type: record.type, id: record.id, version: record.version, deleted: false }], rows[0]![0] as number);
+  }
+
+  /** One transaction of multi-row statements: all or nothing. */
+  override async putMany(records: Iterable<StoredRecord>): Promise<void> {
+    const changes: AnnouncedChange[] = [];
+    let seq = 0;
+    await this.#transaction(async (query, run) => {
+      if ((await this.#putRows(run, records, changes)) > 0) seq = (await query('bump', []))[0]![0] as number;
+    });
+    if (changes.length > 0) await this.#announce(changes, seq);
+  }
+
+  async delete(type: string, id: string): Promise<boolean> {
+    const row = (await this.#query('delete', [type, id]))[0] as [number, number] | undefined;
+    if (row) await this.#announce([{ type, id, version: row[0], deleted: true }], row[1]);
+    return row !== undefined;
+  }
+
+  /** One statement (`id = ANY($2)`). */
+  override async deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const rows = (await this.#query('deleteMany', [type, ids])) as Array<[string, number, number]>;
+    const deleted = new Set(rows.map((row) => row[0]));
+    if (rows.length > 0) {
+      const changes = rows.map(([id, version]) => ({ type, id, version, deleted: true }));
+      await this.#announce(changes, Math.max(...rows.map((row) => row[2])));
+    }
+    return ids.map((id) => deleted.has(id));
+  }
+
+  /** One statement; announced to the change feed as a reset. */
+  async clear(): Promise<void> {
+    const rows = await this.#query('clear', []);
+    await this.#announce('reset', rows[0]![1] as number);
+  }
+
+  /**
+   * One transaction held open while `records` is read, so a bad record anywhere (the iterable
+   * throws) or any failure rolls back everything, including the clearing for `replace`. Rows go in
+   * multi-row statements of up to 1,000. Announced to the change feed as one reset. Other calls on
+   * this backend go on meanwhile, on other connections.
+   */
+  override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
+    let count = 0;
+    let seq = 0;
+    await this.#transaction(async (query, run) => {
+      if (options.replace) await query('clear', []);
+      const chunker = new Chunker<StoredRecord>();
+      for await (const record of records) {
+        this.#check();
+        if (chunker.full(record)) await this.#putRows(run, chunker.take(), undefined);
+        chunker.add(record);
+        count++;
+      }
+      await this.#putRows(run, chunker.take(), undefined);
+      seq = (await query('bump', []))[0]![0] as number;
+    });
+    await this.#announce('reset', seq);
+    return count;
+  }
+
+  /**
+   * Every record in (type, id) order, from one snapshot (a REPEATABLE READ, READ ONLY transaction)
+   * through a server-side cursor, fetched up to 500 rows or about 1 MB at a time, so an export
+   * holds one chunk in memory however large the table. Holds one pool connection until it ends.
+   */
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    const client = await this.#connect();
+    this.#cursors.add(client);
+    let open = false;
+    let failed: Error | undefined;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      open = true;
+      await client.query(`DECLARE cuttle_records NO SCROLL CURSOR FOR ${this.#sql.records}`);
+      let rows = FETCH_ROWS;
+      for (;;) {
+        const { rows: chunk } = await client.query({ text: `FETCH ${rows} FROM cuttle_records`, rowMode: 'array' });
+        let chars = 0;
+        for (const [type, id, kind, content, version, updatedAt] of chunk as Array<[string, string, RecordKind, string, number, number]>) {
+          chars += content.length;
+          yield { type, id, kind, content: decodeContent(content), version, updatedAt };
+          this.#check();
+        }
+        if (chunk.length < rows) break;
+        rows = Math.max(1, Math.min(FETCH_ROWS, Math.floor((FETCH_CHARS * chunk.length) / Math.max(1, chars))));
+      }
+      await client.query('COMMIT');
+      open = false;
+    } catch (error) {
+      failed = error as Error;
+      this.#check();
+      throw pgFailure(error);
+    } finally {
+      // close() destroys the connection of an export whose consumer walked away.
+      if (this.#cursors.delete(client)) {
+        // Ended early by the consumer (return()), the transaction is still open.
+        if (open && failed === undefined) await client.query('ROLLBACK').catch((error: Error) => (failed = error));
+        client.release(failed ?? false);
+      }
+    }
+  }
+
+  /**
+   * Reports what other backend objects (other processes, other servers, or another backend in
+   * this one) change in this table: each save, delete or batch as its objects' keys and versions;
+   * clears and imports as a reset; and a reset each time the listening connection is (re)made, and
+   * whenever the poll finds a change that was never heard. Own changes are not reported.
+   * The first subscriber opens one dedicated connection (not from the pool); the last one to leave closes it.
+   */
+  override changes(listener: ChangeListener): () => void {
+    this.#check();
+    if (typeof listener !== 'function') throw new TypeError(`changes expects a function, got ${describe(listener)}`);
+    return this.#feed.subscribe(listener);
+  }
+
+  /** Ends the listening connection and, when the backend made it, the pool. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#feed.close();
+    await this.#notifier.drain();
+    for (const client of this.#cursors) client.release(true);
+    this.#cursors.clear();
+    if (this.#ownPool) await this.#pool.end();
+  }
+
+  async #announce(changes: readonly AnnouncedChange[] | 'reset', seq: number): Promise<void> {
+    this.#feed.heard(seq);
+    await this.#notifier.announce(changes, seq);
+  }
+
+  /** The upsert, or the checked create/update for `expectedVersion`. @returns the new version and its sequence number. */
+  async #writeOne(query: Query, write: RecordWrite, now: number): Promise<[version: number, seq: number]> {
+    const content = encodeContent(write.content);
+    const expected = write.expectedVersion;
+    if (expected === undefined) return (await query('write', [write.type, write.id, write.kind, content, now]))[0] as [number, number];
+    for (let attempt = 0; ; attempt++) {
+      const rows =
+        expected === 0
+          ? await query('create', [write.type, write.id, write.kind, content, now])
+          : await query('update', [write.type, write.id, write.kind, content, now, expected]);
+      if (rows.length > 0) return rows[0] as [number, number];
+      // Refused: the version now stored decides. Equal to the expected one, the object changed and
+      // changed back since the statement looked: try again.
+      const actual = ((await query('loadVersion', [write.type, write.id]))[0]?.[0] as number | undefined) ?? 0;
+      if (actual !== expected || attempt >= CHECKED_RETRIES) throw new ConflictError(write.type, write.id, expected, actual);
+    }
+  }
+
+  /** Puts `records` in multi-row statements. @returns how many it put. */
+  async #putRows(run: Run, records: Iterable<StoredRecord>, changes: AnnouncedChange[] | undefined): Promise<number> {
+    let count = 0;
+    const chunker = new Chunker<StoredRecord>();
+    const flush = async () => {
+      const rows = chunker.take();
+      if (rows.length === 0) return;
+      const values: unknown[] = [];
+      for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content), row.version, row.updatedAt);
+      await run(this.#batch.putRows(rows.length), values);
+      if (changes) for (const row of rows) changes.push({ type: row.type, id: row.id, version: row.version, deleted: false });
+    };
+    for (const record of records) {
+      this.#check();
+      if (chunker.full(record)) await flush();
+      chunker.add(record);
+      count++;
+    }
+    await flush();
+    return count;
+  }
+
+  #stored(write: RecordWrite, version: number, updatedAt: number): StoredRecord {
+    return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt };
+  }
+
+  /** One prepared statement on any pooled connection. @returns its rows as arrays. */
+  async #query(key: keyof Statements, values: unknown[]): Promise<Row[]> {
+    this.#check();
+    if (!this.#migrated) await this.#ensureReady();
+    try {
+      const result = await this.#pool.query({ name: this.#names[key], text: this.#sql[key], values, rowMode: 'array' });
+      return result.rows as Row[];
+    } catch (error) {
+      this.#check();
+      throw pgFailure(error);
+    }
+  }
+
+  /** Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
+  async #transaction(work: (query: Query, run: Run) => Promise<void>): Promise<void> {
+    const client = await this.#connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const query: Query = async (key, values) => (await client.query({ name: this.#names[key], text: this.#sql[key], values, rowMode: 'array' })).rows as Row[];
+      // Batch statements vary with their row count: not prepared (their parse is small beside 1,000 rows).
+      const run: Run = async (text, values) => (await client.query({ text, values, rowMode: 'array' })).rows as Row[];
+      await work(query, run);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+      this.#check();
+      throw pgFailure(error);
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
+  /** A pooled connection, once the table exists. */
+  async #connect(): Promise<PoolClient> {
+    this.#check();
+    if (!this.#migrated) await this.#ensureReady();
+    try {
+      return await this.#pool.connect();
+    } catch (error) {
+      this.#check();
+      throw pgFailure(error);
+    }
+  }
+
+  /** Makes or migrates the table once; a failure (the server was down) is tried again by the next call. */
+  #ensureReady(): Promise<void> {
+    this.#ready ??= (async () => {
+      const client = await this.#pool.connect();
+      try {
+        await migratePostgres(client, this.#where);
+        client.release();
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
+      this.#migrated = true;
+    })().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw pgFailure(error);
+    });
+    return this.#ready;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ClosedError(`PostgresBackend (${this.name})`);
+  }
+}
+
+type Query = (key: keyof Statements, values: unknown[]) => Promise<Row[]>;
+type Run = (text: string, values: unknown[]) => Promise<Row[]>;
+
+/** host:port/database, never the password, for the backend's name. */
+function describeServer(connectionString: string | undefined, config: Record<string, unknown>): string {
+  const source = connectionString ?? (typeof config.connectionString === 'string' ? config.connectionString : undefined);
+  if (source !== undefined) {
+    try {
+      const url = new URL(source);
+      return `${url.host || 'localhost'}${url.pathname || '/'}`;
+    } catch {
+      return 'localhost';
+    }
+  }
+  const host = typeof config.host === 'string' ? config.host : 'localhost';
+  const port = config.port === undefined ? '' : `:${String(config.port)}`;
+  const database = typeof config.database === 'string' ? config.database : '';
+  return `${host}${port}/${database}`;
+}
+
+/** The connection settings of a pool's configuration, without the pool's own. */
+function clientConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const { max: _max, min: _min, idleTimeoutMillis: _idle, maxUses: _uses, allowExitOnIdle: _exit, maxLifetimeSeconds: _life, log: _log, Client: _client, Promise: _promise, ...rest } = config;
+  return rest;
+}
