@@ -66,9 +66,10 @@ test('cuttle migrate sqlite:./app.db postgres://... moves every object; verify, 
   }
 });
 
-test('an unreachable server fails with exit code 1 and a message naming the store (never its password), not a stack', () => {
+test('an unreachable server fails with exit code 1 and a message naming the store (never its password), not a stack', async () => {
   const dir = tempDir('cuttle-pg-cli-');
   const url = 'postgres://postgres:secret@127.0.0.1:1/test';
+  await new SqliteBackend({ path: join(dir.path, 'a.db') }).close(); // migrate's source must exist
   try {
     for (const args of [['stats', url], ['verify', url], ['export', url], ['migrate', `sqlite:${join(dir.path, 'a.db')}`, url]]) {
       const result = cuttle(args);
