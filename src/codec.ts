@@ -14,7 +14,7 @@
 import SuperJSON from 'superjson';
 import type { RecordKind } from './backends/backend.js';
 import { CorruptDataError, CuttleError, InvalidIdError } from './errors.js';
-import { Serializable, type TypeInfo, type TypeRegistry } from './model.js';
+import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import { describe } from './options.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
 
@@ -168,7 +168,7 @@ export class Codec {
   }
 
   #embed(value: Serializable): EmbeddedJson {
-    const info = this.#registry.register(value.constructor as never);
+    const info = this.#registry.register(classOf(value));
     checkId(value.id, info.name);
     if (this.#embedding.has(value)) {
       throw new TypeError(
@@ -190,7 +190,7 @@ export class Codec {
   }
 
   #reference(child: Serializable, referenced: Serializable[]): Ref {
-    const info = this.#registry.register(child.constructor as never);
+    const info = this.#registry.register(classOf(child));
     checkId(child.id, info.name);
     referenced.push(child);
     return new Ref(info.name, child.id);

@@ -7,7 +7,7 @@
 import type { RecordWrite, StorageBackend } from './backends/backend.js';
 import { checkId, type Codec } from './codec.js';
 import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
-import type { Serializable, TypeInfo, TypeRegistry } from './model.js';
+import { classOf, type Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import { findRefs, replaceRefs, replaceRefsInProperties, type FoundRef, type Ref } from './references.js';
 
 /** What a cascading save does with the objects a container refers to. */
@@ -62,7 +62,7 @@ export function planSave(ctx: GraphContext, root: Serializable, rootInfo: TypeIn
     for (const child of referenced) {
       if (seen.has(child)) continue;
       seen.add(child);
-      if (cascade === 'all' || !ctx.isStored(child)) queue.push([child, ctx.registry.register(child.constructor as never)]);
+      if (cascade === 'all' || !ctx.isStored(child)) queue.push([child, ctx.registry.register(classOf(child))]);
     }
   }
   return planned;

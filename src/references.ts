@@ -163,5 +163,5 @@ function describeKey(key: unknown): string {
   if (typeof key === 'bigint') return `${key}n`;
   if (key instanceof Ref) return `<${key.type} ${JSON.stringify(key.id)}>`;
   if (key instanceof Date) return `Date(${JSON.stringify(key.toJSON())})`;
-  return `<${(key as object).constructor?.name ?? 'object'}>`;
+  return `<${(Object.getPrototypeOf(key) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'object'}>`;
 }

@@ -10,7 +10,7 @@ import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
 import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
 import { ClosedError, NotFoundError } from './errors.js';
-import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
+import { classOf, Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type Cascade, type DanglingMode, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
 import { Versions } from './versions.js';
@@ -592,14 +592,14 @@ export class Store {
   };
 
   #typeOf(obj: Serializable): string {
-    return this.registry.register(obj.constructor as SerializableClass).name;
+    return this.registry.register(classOf(obj)).name;
   }
 
   #infoOf(obj: Serializable): TypeInfo {
     if (!(obj instanceof Serializable)) {
       throw new TypeError(`cuttle stores instances of Serializable or Container subclasses, got ${describe(obj)}`);
     }
-    return this.registry.register(obj.constructor as SerializableClass);
+    return this.registry.register(classOf(obj));
   }
 
   #check(): void {
