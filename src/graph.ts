@@ -226,12 +226,13 @@ export async function unreachable(ctx: GraphContext, roots: ReadonlyArray<{ type
       if (!reached.has(refKey(ref))) queue.push({ type: ref.type, id: ref.id, root: false });
     }
   }
-  const garbage: Record<string, string[]> = {};
+  const garbage: Array<[string, string[]]> = [];
   for (const type of await ctx.backend.listTypes()) {
     const ids = (await ctx.backend.list(type)).filter((id) => !reached.has(objectKey(type, id)));
-    if (ids.length > 0) garbage[type] = ids;
+    if (ids.length > 0) garbage.push([type, ids]);
   }
-  return garbage;
+  // fromEntries defines own properties: a type named "__proto__" is a key like any other.
+  return Object.fromEntries(garbage);
 }
 
 /** One string for (type, id), to key Maps and Sets by object. Type names cannot hold ':', so it is unambiguous. */

@@ -329,9 +329,10 @@ export class Store {
   /** Every stored id by type name: `{ Note: ['a', 'b'], ... }`, types and ids sorted. */
   async listAll(): Promise<Record<string, string[]>> {
     this.#check();
-    const all: Record<string, string[]> = {};
-    for (const type of await this.backend.listTypes()) all[type] = await this.#listIds(type);
-    return all;
+    const all: Array<[string, string[]]> = [];
+    for (const type of await this.backend.listTypes()) all.push([type, await this.#listIds(type)]);
+    // fromEntries defines own properties: a type named "__proto__" is a key like any other.
+    return Object.fromEntries(all);
   }
 
   /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
