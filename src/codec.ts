@@ -16,7 +16,9 @@ import type { RecordKind } from './backends/backend.js';
 import { CorruptDataError, CuttleError, InvalidIdError } from './errors.js';
 import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import { describe } from './options.js';
+import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
+import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
 
 /** The longest id, in characters (code points). */
 export const MAX_ID_LENGTH = 256;
@@ -73,6 +75,15 @@ export class Codec {
         },
         'cuttle.invalid-date',
       );
+      // Binary data as its bytes (superjson's own list of numbers loses NaN and -0, and knows no Buffer).
+      superjson.registerCustom<ArrayBuffer | ArrayBufferView, BytesJson>(
+        { isApplicable: isBinary, serialize: serializeBinary, deserialize: deserializeBinary },
+        'cuttle.bytes',
+      );
+      // The built-in Errors with their class and own properties (superjson's keeps neither).
+      // ErrorJson holds values superjson walks on (a cause, properties), so it is not the JSON the type asks for.
+      const errors = { isApplicable: isBuiltInError, serialize: serializeError, deserialize: deserializeError };
+      superjson.registerCustom<Error, string>(errors as never, 'cuttle.error');
     }
   }
 
@@ -228,10 +239,6 @@ function ownData(obj: Serializable): Record<string, unknown> {
     else data[key] = value;
   }
   return data;
-}
-
-function defineData(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** What a document holds, as far as encoding it is concerned. */

@@ -4,6 +4,7 @@
  * Both walks follow arrays, plain objects, Map keys and values, and Set members.
  * @module
  */
+import { defineData } from './own-data.js';
 
 /** A decoded reference `{type, id}` waiting to be replaced by the object it names. */
 export class Ref {
@@ -139,7 +140,7 @@ export function replaceRefsInProperties(obj: object, lookup: (ref: Ref) => unkno
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   if (obj[key] === value) return;
   if (key === '__proto__' || !Object.hasOwn(obj, key)) {
-    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+    defineData(obj, key, value);
   } else {
     obj[key] = value;
   }
