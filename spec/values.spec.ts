@@ -2,10 +2,19 @@
 // or is refused at save, naming the object and the property path, before anything is written.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Serializable, Store } from '../src/index.js';
+import { Container, InvalidValueError, Serializable, Store } from '../src/index.js';
+import { rejects } from './helpers.js';
 
 class Doc extends Serializable {
   static override typeName = 'Doc';
+  value: unknown;
+}
+class Part extends Serializable {
+  static override typeName = 'Part';
+  value: unknown;
+}
+class Shelf extends Container {
+  static override typeName = 'Shelf';
   value: unknown;
 }
 
@@ -17,6 +26,10 @@ async function roundTrip(value: unknown): Promise<unknown> {
 }
 
 const bytes = (view: ArrayBufferView) => [...new Uint8Array(view.buffer, view.byteOffset, view.byteLength)];
+
+class Thing {
+  n = 1;
+}
 
 /** name -> [value, what it loads back as must satisfy]. */
 const roundTrips: Record<string, [unknown, (back: any) => void]> = {
@@ -137,6 +150,100 @@ test('a Buffer field saves and loads back (bug: the save succeeded and every loa
   await store.save(doc);
   const back = await store.load(Doc, 'b', { cache: false });
   assert.is((back.value as { u: Buffer }).u.toString(), 'hi');
+});
+
+/** name -> [value stored in Doc.value, message after 'Doc "r": ', path]. */
+const refusals: Record<string, [unknown, RegExp, string]> = {
+  WeakMap: [new WeakMap(), /^value holds a WeakMap, which cuttle cannot store: .*use a Map/, 'value'],
+  'WeakSet, deep inside': [{ body: { tags: ['a', 'b', new WeakSet()] } }, /^value\.body\.tags\[2\] holds a WeakSet, which cuttle cannot store: .*use a Set/, 'value.body.tags[2]'],
+  WeakRef: [{ ref: new WeakRef({}) }, /^value\.ref holds a WeakRef/, 'value.ref'],
+  FinalizationRegistry: [new FinalizationRegistry(() => {}), /^value holds a FinalizationRegistry/, 'value'],
+  Promise: [[Promise.resolve(1)], /^value\[0\] holds a Promise, .*await it/, 'value[0]'],
+  Symbol: [{ s: Symbol('tag') }, /^value\.s holds a Symbol \(Symbol\(tag\)\), which cuttle cannot store/, 'value.s'],
+  'a function below the top level': [{ onClick: function onClick() {} }, /^value\.onClick holds a function \(onClick\), which cuttle cannot store/, 'value.onClick'],
+  'a class instance that is not a Serializable': [{ thing: new Thing() }, /^value\.thing holds an instance of Thing, which cuttle cannot store: it is not a Serializable.*make Thing extend Serializable.*give Doc toStorage\(\)/, 'value.thing'],
+  'a subclass of Error': [new (class HttpError extends Error {})('x'), /^value holds an instance of HttpError, a subclass of Error/, 'value'],
+  'a subclass of Map': [new (class Registry extends Map {})(), /^value holds an instance of Registry/, 'value'],
+  'a subclass of Uint8Array': [new (class Bytes extends Uint8Array {})(2), /^value holds an instance of Bytes/, 'value'],
+  'a boxed string': [new String('s'), /^value holds an instance of String/, 'value'],
+  SharedArrayBuffer: [new SharedArrayBuffer(4), /^value holds a SharedArrayBuffer/, 'value'],
+  'a sparse array': [[1, , 3], /^value holds a sparse array \(nothing at \[1\]\)/, 'value'],
+  'a Map key': [new Map([[new Thing(), 1]]), /^value\.keys\(\)\[0\] holds an instance of Thing/, 'value.keys()[0]'],
+  'a Map value': [new Map([['k', new WeakMap()]]), /^value\.get\("k"\) holds a WeakMap/, 'value.get("k")'],
+  'a Set member': [new Set([1, Symbol.iterator]), /^value\.values\(\)\[1\] holds a Symbol/, 'value.values()[1]'],
+  "an Error's property": [Object.assign(new Error('e'), { handle: new WeakMap() }), /^value\.handle holds a WeakMap/, 'value.handle'],
+};
+
+for (const [name, [value, message, path]] of Object.entries(refusals)) {
+  test(`refused at save, naming the object and the path: ${name}`, async () => {
+    const store = new Store();
+    const error = await rejects(store.save(Object.assign(new Doc('r'), { value })), InvalidValueError);
+    assert.match(error.message, /^Doc "r": /);
+    assert.match(error.message.slice('Doc "r": '.length), message);
+    assert.equal(error.where, { type: 'Doc', id: 'r', path });
+    assert.is(error.code, 'ERR_INVALID_VALUE');
+    assert.is(await store.count(Doc), 0, 'nothing was written');
+  });
+}
+
+test('a non-Serializable class instance is refused instead of loading as a plain object (bug: it silently lost its class)', async () => {
+  await rejects(new Store().save(Object.assign(new Doc('t'), { value: new Thing() })), InvalidValueError, /Thing/);
+});
+
+test('a WeakMap is refused instead of loading as {}, a Symbol instead of vanishing (bug: both were stored silently)', async () => {
+  await rejects(new Store().save(Object.assign(new Doc('w'), { value: { cache: new WeakMap() } })), InvalidValueError, /value\.cache holds a WeakMap/);
+  await rejects(new Store().save(Object.assign(new Doc('s'), { value: { tag: Symbol('x') } })), InvalidValueError, /value\.tag holds a Symbol/);
+});
+
+test('a refusal in a batch writes nothing of the batch', async () => {
+  const store = new Store();
+  await rejects(store.saveMany([Object.assign(new Doc('ok'), { value: 1 }), Object.assign(new Doc('bad'), { value: new WeakSet() })]), InvalidValueError, /Doc "bad"/);
+  assert.is(await store.count(Doc), 0);
+});
+
+test('in a container, values are refused as in a document; stored objects in it stay references', async () => {
+  const store = new Store();
+  const shelf = Object.assign(new Shelf('s'), { value: { parts: [Object.assign(new Part('p'), { value: 1 })], bad: new Thing() } });
+  const error = await rejects(store.save(shelf), InvalidValueError, /^Shelf "s": value\.bad holds an instance of Thing/);
+  assert.equal(error.where, { type: 'Shelf', id: 's', path: 'value.bad' });
+  assert.is(await store.count(Part), 0, 'not even the part the cascade would have saved');
+});
+
+test('inside an embedded object, the refusal names the record being saved, the path and the embedded object', async () => {
+  const store = new Store();
+  const part = Object.assign(new Part('p'), { value: { handle: new WeakRef({}) } });
+  const error = await rejects(store.save(Object.assign(new Doc('outer'), { value: [part] })), InvalidValueError);
+  assert.is(error.message.split(' which')[0], 'Doc "outer": value[0].value.handle (in the embedded Part "p") holds a WeakRef,');
+  assert.equal(error.where, { type: 'Doc', id: 'outer', path: 'value[0].value.handle' });
+});
+
+test("toStorage()'s value is checked as a document: a function anywhere in it is refused", async () => {
+  class Custom extends Serializable {
+    override toStorage() {
+      return { n: 1, f: () => 2 };
+    }
+    static fromStorage(data: unknown) {
+      return Object.assign(new Custom(), data);
+    }
+  }
+  await rejects(new Store().save(new Custom('c')), InvalidValueError, /^Custom "c": f holds a function/);
+});
+
+test('function-valued properties of the object itself are still skipped, as methods', async () => {
+  const store = new Store();
+  const doc = Object.assign(new Doc('m'), { value: new Map([[1, 2]]), handler: () => 1 });
+  await store.save(doc);
+  const back = (await store.load(Doc, 'm', { cache: false })) as Doc & { handler?: unknown };
+  assert.is(back.handler, undefined);
+  assert.equal(back.value, new Map([[1, 2]]));
+});
+
+test('symbol-keyed properties are not part of a document, at any depth, as for structuredClone', async () => {
+  const key = Symbol('meta');
+  const back = (await roundTrip({ plain: { [key]: 1, a: 1 }, rich: { [key]: 1, m: new Map() } })) as Record<string, Record<PropertyKey, unknown>>;
+  assert.equal(Object.getOwnPropertySymbols(back.plain!), []);
+  assert.equal(Object.getOwnPropertySymbols(back.rich!), []);
+  assert.is(back.plain!.a, 1);
 });
 
 test.run();

@@ -4,7 +4,9 @@
  * A record's `content` is superjson's result as JSON text: `{"json": <document>}`, plus `"meta"`
  * when the document holds values JSON cannot express (Date, Map, BigInt, undefined, -0, shared
  * or cyclic references, stored objects, ...). Documents of plain JSON values, the common case,
- * skip superjson entirely: one walk to check, then `JSON.stringify`.
+ * skip superjson entirely: one walk to check, then `JSON.stringify`. Any other document is first
+ * checked by {@link checkDocument} (what a document may hold), then written by superjson with
+ * cuttle's own forms for binary data and Errors (value-forms.ts).
  *
  * A stored object inside a `Serializable` is embedded by value (`cuttle.embedded`: type, id and
  * its own content); inside a `Container` it is a reference (`cuttle.ref`: type and id), which
@@ -18,6 +20,7 @@ import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model
 import { describe } from './options.js';
 import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
+import { checkDocument, type Within } from './storable.js';
 import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
 
 /** The longest id, in characters (code points). */
@@ -50,6 +53,8 @@ export class Codec {
   readonly #containers = new SuperJSON();
   /** Objects being embedded right now, to stop a cycle of embedded objects. */
   readonly #embedding = new Set<Serializable>();
+  /** The contents of the stored objects the document being serialized embeds. */
+  #embeddedDocuments = new Map<Serializable, string>();
 
   constructor(registry: TypeRegistry) {
     this.#registry = registry;
@@ -90,21 +95,63 @@ export class Codec {
   /**
    * The content string of `obj`, whose class is `info`. For a container, the stored objects it
    * refers to are appended to `referenced`, in document order.
+   * @throws InvalidValueError when the document holds a value that would not load back as it is.
    */
   encode(obj: Serializable, info: TypeInfo, referenced: Serializable[] = []): string {
+    return this.#encode(obj, info, referenced, undefined);
+  }
+
+  /**
+   * {@link Codec.encode}. `within`: where it is embedded, for an embedded object's document, which
+   * is encoded first, from its parent's check, so that a refusal in it names the record and path.
+   */
+  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): string {
     let data = info.custom ? obj.toStorage!() : ownData(obj);
     const scan = new Scan();
     const shape = scan.shapeOf(data);
     if (shape === Shape.Plain) return '{"json":' + JSON.stringify(data) + '}';
     // Exactly what superjson writes, without its walk (~40 µs on a 1 KB document).
     if (shape === Shape.PlainAndDates) return '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + scan.dates.join(',') + '},"v":1}}';
-    if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
+    // Only a rich document can hold what would not load back, or embed a stored object.
+    if (this.#embedding.has(obj)) {
+      throw new TypeError(
+        `${info.name} ${JSON.stringify(obj.id)} contains itself through embedded objects; ` +
+          `a Serializable stores nested objects by value, so use a Container to keep references`,
+      );
+    }
+    this.#embedding.add(obj);
+    const embedded = new Map<Serializable, string>();
     try {
-      return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
+      checkDocument(data, {
+        type: info.name,
+        id: obj.id,
+        within,
+        isStored,
+        // Referenced, or embedded: then its document is checked and encoded now.
+        stored: info.kind === 'container' ? () => {} : (child, where) => this.#embedded(child as Serializable, where, embedded),
+      });
+      if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
+      const outer = this.#embeddedDocuments;
+      this.#embeddedDocuments = embedded;
+      try {
+        return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
+      } finally {
+        this.#embeddedDocuments = outer;
+      }
     } catch (error) {
       if (error instanceof TypeError || error instanceof CuttleError) throw error;
       throw new TypeError(`${info.name} ${JSON.stringify(obj.id)} cannot be stored: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.#embedding.delete(obj);
     }
+  }
+
+  /** The content of `child`, embedded in the document being checked (`where` says where), made once per document. */
+  #embedded(child: Serializable, where: () => Within, embedded: Map<Serializable, string>): void {
+    if (embedded.has(child)) return;
+    const info = this.#registry.register(classOf(child));
+    checkId(child.id, info.name);
+    embedded.set(child, this.#encode(child, info, [], where()));
   }
 
   /** Builds the object stored as (info.name, id). A container's references are left as {@link Ref}s. */
@@ -181,19 +228,11 @@ export class Codec {
   #embed(value: Serializable): EmbeddedJson {
     const info = this.#registry.register(classOf(value));
     checkId(value.id, info.name);
-    if (this.#embedding.has(value)) {
-      throw new TypeError(
-        `${info.name} ${JSON.stringify(value.id)} contains itself through embedded objects; ` +
-          `a Serializable stores nested objects by value, so use a Container to keep references`,
-      );
-    }
-    this.#embedding.add(value);
-    try {
-      return { type: info.name, id: value.id, content: this.encode(value, info) };
-    } finally {
-      this.#embedding.delete(value);
-    }
+    // Encoded already by the document's check, which found every stored object in it.
+    const content = this.#embeddedDocuments.get(value) ?? this.#encode(value, info, [], undefined);
+    return { type: info.name, id: value.id, content };
   }
+
 
   #unembed(value: EmbeddedJson): Serializable {
     if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');

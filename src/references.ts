@@ -153,12 +153,14 @@ function isPlainObject(value: object): boolean {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function propertySegment(key: string, first: boolean): string {
+/** `key` as a segment of a path: `.key`, or `key` when `first`; `["a key"]` when it is not an identifier. */
+export function propertySegment(key: string, first: boolean): string {
   if (IDENTIFIER.test(key)) return first ? key : `.${key}`;
   return `[${JSON.stringify(key)}]`;
 }
 
-function describeKey(key: unknown): string {
+/** A Map key as a path segment shows it: `"a"`, `3`, `Date(...)`, `<Note "x">`. */
+export function describeKey(key: unknown): string {
   if (typeof key === 'string') return JSON.stringify(key);
   if (typeof key === 'number' || typeof key === 'boolean' || key === null || key === undefined) return String(key);
   if (typeof key === 'bigint') return `${key}n`;
