@@ -1,8 +1,9 @@
 // What a document may hold (docs/guide.md): every kind of value either loads back as it was saved
 // or is refused at save, naming the object and the property path, before anything is written.
+import SuperJSON from 'superjson';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, InvalidValueError, Serializable, Store } from '../src/index.js';
+import { Container, InMemoryBackend, InvalidValueError, Serializable, Store } from '../src/index.js';
 import { rejects } from './helpers.js';
 
 class Doc extends Serializable {
@@ -244,6 +245,38 @@ test('symbol-keyed properties are not part of a document, at any depth, as for s
   assert.equal(Object.getOwnPropertySymbols(back.plain!), []);
   assert.equal(Object.getOwnPropertySymbols(back.rich!), []);
   assert.is(back.plain!.a, 1);
+});
+
+test('a record with a Buffer written by an earlier cuttle is reported by verify, naming type and id (bug: verify said "no problems")', async () => {
+  const backend = new InMemoryBackend();
+  // What the earlier codec wrote for { value: Buffer.from('hi') }: superjson's typed-array form, which no load can read.
+  const old = JSON.stringify(SuperJSON.serialize({ value: Buffer.from('hi') }));
+  assert.match(old, /"typed-array","Buffer"/);
+  await backend.write({ type: 'Doc', id: 'old', kind: 'object', content: old });
+  await backend.write({ type: 'Doc', id: 'fine', kind: 'object', content: '{"json":{"value":1}}' });
+  // verify needs no class: the CLI has none.
+  const report = await new Store({ backend }).verify();
+  assert.is(report.checked, 2);
+  assert.is(report.unreadable.length, 1);
+  assert.is(report.unreadable[0]!.type, 'Doc');
+  assert.is(report.unreadable[0]!.id, 'old');
+  assert.match(report.unreadable[0]!.error, /^Doc "old": cannot decode document .*unknown typed array/);
+});
+
+test('verify decodes embedded objects too, without their classes', async () => {
+  const backend = new InMemoryBackend();
+  const writer = new Store({ backend });
+  await writer.save(Object.assign(new Doc('good'), { value: [Object.assign(new Part('p'), { value: new Map([[1, new Uint8Array([1])]]) })] }));
+  // An embedded document an earlier cuttle wrote with a Buffer inside.
+  const inner = JSON.stringify(SuperJSON.serialize({ value: Buffer.from('x') }));
+  const outer = JSON.stringify({ json: { value: { type: 'Part', id: 'q', content: inner } }, meta: { values: { value: [['custom', 'cuttle.embedded']] }, v: 1 } });
+  await backend.write({ type: 'Doc', id: 'bad', kind: 'object', content: outer });
+  const report = await new Store({ backend }).verify();
+  assert.equal(
+    report.unreadable.map(({ type, id }) => `${type}/${id}`),
+    ['Doc/bad'],
+  );
+  assert.match(report.unreadable[0]!.error, /^Doc "bad": cannot decode document \(the embedded Part "q": cannot decode document \(.*unknown typed array/);
 });
 
 test.run();

@@ -51,6 +51,11 @@ export class Codec {
   readonly #documents = new SuperJSON();
   /** For Container documents: nested stored objects become references. */
   readonly #containers = new SuperJSON();
+  /**
+   * For `verify`: decodes any record at the data level, without its class; embedded objects are
+   * decoded (and so checked) too, but not built.
+   */
+  readonly #checking = new SuperJSON();
   /** Objects being embedded right now, to stop a cycle of embedded objects. */
   readonly #embedding = new Set<Serializable>();
   /** The contents of the stored objects the document being serialized embeds. */
@@ -70,7 +75,15 @@ export class Codec {
       },
       'cuttle.ref',
     );
-    for (const superjson of [this.#documents, this.#containers]) {
+    this.#checking.registerCustom<never, EmbeddedJson>(
+      { isApplicable: (value): value is never => false, serialize: () => undefined as never, deserialize: (value) => this.#checkEmbedded(value) },
+      'cuttle.embedded',
+    );
+    this.#checking.registerCustom<Ref, RefJson>(
+      { isApplicable: (value): value is Ref => false, serialize: () => undefined as never, deserialize: toRef },
+      'cuttle.ref',
+    );
+    for (const superjson of [this.#documents, this.#containers, this.#checking]) {
       // superjson writes an invalid Date as a bare null; keep it a Date.
       superjson.registerCustom<Date, string>(
         {
@@ -165,14 +178,14 @@ export class Codec {
   }
 
   /**
-   * The references in a record's content, with their paths (none for an `object` record, whose
-   * content is only checked to be a cuttle document). No class needs to be registered.
-   * @throws CorruptDataError when the content cannot be read.
+   * The references in a record's content, with their paths (none for an `object` record). The
+   * whole content is decoded at the data level, embedded objects included, so content that would
+   * not load is found; no class needs to be registered.
+   * @throws CorruptDataError when the content cannot be decoded.
    */
   referencesIn(content: string, kind: RecordKind, type: string, id: string): FoundRef[] {
-    if (kind === 'container') return findRefs(this.#parse(content, this.#containers, type, id));
-    this.#envelope(content, type, id);
-    return [];
+    const data = this.#parse(content, this.#checking, type, id);
+    return kind === 'container' ? findRefs(data) : [];
   }
 
   /** Makes the object of class `info` from decoded data, without running its constructor. */
@@ -237,6 +250,18 @@ export class Codec {
   #unembed(value: EmbeddedJson): Serializable {
     if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');
     return this.decode(value.content, this.#registry.resolve(value.type), value.id);
+  }
+
+  /** Decodes an embedded object's content at the data level, for {@link Codec.referencesIn}. */
+  #checkEmbedded(value: EmbeddedJson): never {
+    if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');
+    try {
+      this.#parse(value.content, this.#checking, value.type, value.id);
+    } catch (error) {
+      throw new Error(`the embedded ${(error as Error).message}`, { cause: error });
+    }
+    // Nothing is built: a placeholder in the data only verify reads.
+    return null as never;
   }
 
   #reference(child: Serializable, referenced: Serializable[]): Ref {
