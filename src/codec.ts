@@ -5,8 +5,8 @@
  * when the document holds values JSON cannot express (Date, Map, BigInt, undefined, -0, shared
  * or cyclic references, stored objects, ...). Documents of plain JSON values, the common case,
  * skip superjson entirely: one walk to check, then `JSON.stringify`. Any other document is first
- * checked by {@link checkDocument} (what a document may hold), then written by superjson with
- * cuttle's own forms for binary data and Errors (value-forms.ts).
+ * checked by {@link checkDocument} (what a document may hold, how deep it may nest), then written
+ * by superjson with cuttle's own forms for binary data and Errors (value-forms.ts).
  *
  * A stored object inside a `Serializable` is embedded by value (`cuttle.embedded`: type, id and
  * its own content); inside a `Container` it is a reference (`cuttle.ref`: type and id), which
@@ -20,7 +20,7 @@ import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model
 import { describe } from './options.js';
 import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
-import { checkDocument, type Within } from './storable.js';
+import { checkDocument, MAX_DEPTH, tooDeepMessage, type Within } from './storable.js';
 import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
 
 /** The longest id, in characters (code points). */
@@ -43,6 +43,8 @@ export function checkId(id: unknown, type: string): asserts id is string {
 type EmbeddedJson = { type: string; id: string; content: string };
 /** How a reference from a Container is written. */
 type RefJson = { type: string; id: string };
+/** A document's content, and how many levels of JSON it nests. */
+type Encoded = { content: string; depth: number };
 
 /** Encodes objects of registered classes to record content and decodes them back. */
 export class Codec {
@@ -58,8 +60,8 @@ export class Codec {
   readonly #checking = new SuperJSON();
   /** Objects being embedded right now, to stop a cycle of embedded objects. */
   readonly #embedding = new Set<Serializable>();
-  /** The contents of the stored objects the document being serialized embeds. */
-  #embeddedDocuments = new Map<Serializable, string>();
+  /** The encodings of the stored objects the document being serialized embeds. */
+  #embeddedDocuments = new Map<Serializable, Encoded>();
 
   constructor(registry: TypeRegistry) {
     this.#registry = registry;
@@ -108,23 +110,27 @@ export class Codec {
   /**
    * The content string of `obj`, whose class is `info`. For a container, the stored objects it
    * refers to are appended to `referenced`, in document order.
-   * @throws InvalidValueError when the document holds a value that would not load back as it is.
+   * @throws InvalidValueError when the document holds a value that would not load back as it is,
+   * or nests deeper than {@link MAX_DEPTH}.
    */
   encode(obj: Serializable, info: TypeInfo, referenced: Serializable[] = []): string {
-    return this.#encode(obj, info, referenced, undefined);
+    return this.#encode(obj, info, referenced, undefined).content;
   }
 
   /**
-   * {@link Codec.encode}. `within`: where it is embedded, for an embedded object's document, which
-   * is encoded first, from its parent's check, so that a refusal in it names the record and path.
+   * {@link Codec.encode}, and how many levels the document nests. `within`: where it is embedded,
+   * for an embedded object's document (which is encoded first, from its parent's walk, so that
+   * its levels count where it sits in its parent's and nothing recurses document into document).
    */
-  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): string {
+  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): Encoded {
     let data = info.custom ? obj.toStorage!() : ownData(obj);
     const scan = new Scan();
     const shape = scan.shapeOf(data);
-    if (shape === Shape.Plain) return '{"json":' + JSON.stringify(data) + '}';
+    if (shape === Shape.Plain) return { content: '{"json":' + JSON.stringify(data) + '}', depth: scan.deepest };
     // Exactly what superjson writes, without its walk (~40 µs on a 1 KB document).
-    if (shape === Shape.PlainAndDates) return '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + scan.dates.join(',') + '},"v":1}}';
+    if (shape === Shape.PlainAndDates) {
+      return { content: '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + scan.dates.join(',') + '},"v":1}}', depth: scan.deepest };
+    }
     // Only a rich document can hold what would not load back, or embed a stored object.
     if (this.#embedding.has(obj)) {
       throw new TypeError(
@@ -133,21 +139,21 @@ export class Codec {
       );
     }
     this.#embedding.add(obj);
-    const embedded = new Map<Serializable, string>();
+    const embedded = new Map<Serializable, Encoded>();
     try {
-      checkDocument(data, {
+      const depth = checkDocument(data, {
         type: info.name,
         id: obj.id,
         within,
         isStored,
-        // Referenced, or embedded: then its document is checked and encoded now.
-        stored: info.kind === 'container' ? () => {} : (child, where) => this.#embedded(child as Serializable, where, embedded),
+        // Referenced (a Ref, one level), or embedded: then its own document takes its place.
+        stored: info.kind === 'container' ? () => 1 : (child, where) => Math.max(1, this.#embedded(child as Serializable, where, embedded).depth),
       });
       if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
       const outer = this.#embeddedDocuments;
       this.#embeddedDocuments = embedded;
       try {
-        return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
+        return { content: JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never)), depth };
       } finally {
         this.#embeddedDocuments = outer;
       }
@@ -159,12 +165,16 @@ export class Codec {
     }
   }
 
-  /** The content of `child`, embedded in the document being checked (`where` says where), made once per document. */
-  #embedded(child: Serializable, where: () => Within, embedded: Map<Serializable, string>): void {
-    if (embedded.has(child)) return;
-    const info = this.#registry.register(classOf(child));
-    checkId(child.id, info.name);
-    embedded.set(child, this.#encode(child, info, [], where()));
+  /** The encoding of `child`, embedded in the document being checked (`where` says where), made once per document. */
+  #embedded(child: Serializable, where: () => Within, embedded: Map<Serializable, Encoded>): Encoded {
+    let encoded = embedded.get(child);
+    if (encoded === undefined) {
+      const info = this.#registry.register(classOf(child));
+      checkId(child.id, info.name);
+      encoded = this.#encode(child, info, [], where());
+      embedded.set(child, encoded);
+    }
+    return encoded;
   }
 
   /** Builds the object stored as (info.name, id). A container's references are left as {@link Ref}s. */
@@ -242,10 +252,9 @@ export class Codec {
     const info = this.#registry.register(classOf(value));
     checkId(value.id, info.name);
     // Encoded already by the document's check, which found every stored object in it.
-    const content = this.#embeddedDocuments.get(value) ?? this.#encode(value, info, [], undefined);
+    const content = (this.#embeddedDocuments.get(value) ?? this.#encode(value, info, [], undefined)).content;
     return { type: info.name, id: value.id, content };
   }
-
 
   #unembed(value: EmbeddedJson): Serializable {
     if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');
@@ -324,7 +333,8 @@ const enum Shape {
  * holes and plain objects, with no object reached twice (JSON would copy a shared object and
  * cannot express a cycle). {@link Shape.PlainAndDates}: also valid `Date`s, each reached once,
  * none at the root and none under a key superjson refuses to read back (`__proto__`,
- * `constructor`, `prototype`). {@link Shape.Rich}: anything else.
+ * `constructor`, `prototype`). {@link Shape.Rich}: anything else, and any document nesting past
+ * the levels it may have, which the rich path's check then refuses.
  */
 class Scan {
   /** The Dates' annotations, in document order. */
@@ -332,6 +342,8 @@ class Scan {
   readonly #seen = new Set<object>();
   /** The keys leading to the value being looked at. */
   readonly #path: string[] = [];
+  /** The levels of arrays and objects the document nests, as far as scanned. */
+  deepest = 0;
 
   shapeOf(value: unknown): Shape {
     switch (typeof value) {
@@ -350,8 +362,14 @@ class Scan {
   #objectShape(value: object): Shape {
     if (this.#seen.has(value)) return Shape.Rich;
     this.#seen.add(value);
+    // An array or object past the levels a document may have (a Date is a string, not a level):
+    // Rich, so that the rich path's walk, which has no recursion, refuses it.
+    const level = this.#path.length + 1;
+    const tooDeep = level > MAX_DEPTH;
     let shape = Shape.Plain;
     if (Array.isArray(value)) {
+      if (tooDeep) return Shape.Rich;
+      if (level > this.deepest) this.deepest = level;
       // A hole reads as undefined, which is Rich: no separate check needed.
       for (let i = 0; i < value.length && shape !== Shape.Rich; i++) shape = Math.max(shape, this.#childShape(String(i), value[i]));
       return shape;
@@ -363,7 +381,8 @@ class Scan {
       this.dates.push(JSON.stringify(this.#path.map(escapeKey).join('.')) + ':["Date"]');
       return Shape.PlainAndDates;
     }
-    if (proto !== Object.prototype && proto !== null) return Shape.Rich;
+    if (tooDeep || (proto !== Object.prototype && proto !== null)) return Shape.Rich;
+    if (level > this.deepest) this.deepest = level;
     // for-in sees inherited enumerable keys too, but a plain object's prototype has none.
     for (const key in value) {
       const child = this.#childShape(key, (value as Record<string, unknown>)[key]);
@@ -420,4 +439,129 @@ function step(holder: unknown, key: string): unknown {
 /** A key as superjson writes it in a path: `.` and `\` escaped with a backslash. */
 function escapeKey(key: string): string {
   return /[.\\]/.test(key) ? key.replace(/\\/g, '\\\\').replace(/\./g, '\\.') : key;
+}
+
+/**
+ * Why the record (type, id) with content `envelope` (parsed) could not be saved again once loaded
+ * (it nests deeper than {@link MAX_DEPTH}), as the message `encode` would throw; undefined when it could.
+ */
+export function depthProblem(envelope: object, type: string, id: string): string | undefined {
+  return storedDepth(envelope as { json: unknown; meta?: unknown }) > MAX_DEPTH ? tooDeepMessage(type, id) : undefined;
+}
+
+/**
+ * How deep the document of a record's content nests, in levels of its stored JSON, the documents
+ * of the objects embedded in it counted from where they sit (see {@link MAX_DEPTH}): for a record
+ * read from a dump, what `encode` would measure if the loaded object were saved again. No class
+ * needs to be registered, and nothing recurses, so any content can be measured. `envelope` is the
+ * parsed content; parts that are not a well-formed cuttle document are not counted.
+ */
+function storedDepth(envelope: { json: unknown; meta?: unknown }): number {
+  let deepest = 0;
+  const work = [{ envelope, base: 0 }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    deepest = Math.max(deepest, item.base + jsonDepth(item.envelope.json));
+    if (deepest > MAX_DEPTH) break;
+    for (const { level, content } of embeddedIn(item.envelope)) {
+      let inner: unknown;
+      try {
+        inner = JSON.parse(content);
+      } catch {
+        continue;
+      }
+      // The embedded document takes the embedded object's place.
+      if (inner !== null && typeof inner === 'object' && 'json' in inner) work.push({ envelope: inner, base: item.base + level - 1 });
+    }
+  }
+  return deepest;
+}
+
+/** The levels of arrays and objects in parsed JSON (0 for a primitive), without recursion. */
+function jsonDepth(json: unknown): number {
+  let deepest = 0;
+  const values: unknown[] = [json];
+  const levels: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop();
+    const level = levels.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (level > deepest) deepest = level;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        levels.push(level + 1);
+      }
+    }
+  }
+  return deepest;
+}
+
+/**
+ * The embedded objects of a content's document: where each sits (its level in the JSON) and its
+ * own content, found through superjson's `meta.values`, whose paths are paths into the JSON.
+ */
+function embeddedIn(envelope: { json: unknown; meta?: unknown }): Array<{ level: number; content: string }> {
+  const found: Array<{ level: number; content: string }> = [];
+  const meta = envelope.meta as { values?: unknown; v?: unknown } | null | undefined;
+  if (meta === null || typeof meta !== 'object' || meta.v !== 1) return found;
+  /** Annotation trees to read, each with the path of the value it annotates (a chain, not copied per node). */
+  type At = { segments: string[]; parent: At | undefined; length: number };
+  const work: Array<{ tree: unknown; at: At | undefined }> = [{ tree: meta.values, at: undefined }];
+  const below = (at: At | undefined, path: string): At | undefined => {
+    const segments = parsePath(path);
+    return segments === undefined ? undefined : { segments, parent: at, length: (at?.length ?? 0) + segments.length };
+  };
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    const { tree, at } = item;
+    // Paths longer than the limit lead nowhere in a document the limit allows, which jsonDepth measured first.
+    if ((at?.length ?? 0) > MAX_DEPTH) continue;
+    let children: unknown = tree;
+    if (Array.isArray(tree)) {
+      // [annotation, children?]: the value at `at` was transformed, `children` annotate inside it.
+      const annotation: unknown = tree[0];
+      children = tree[1];
+      if (Array.isArray(annotation) && annotation[0] === 'custom' && annotation[1] === 'cuttle.embedded') {
+        const embedded = valueAt(envelope.json, at);
+        if (embedded !== null && typeof embedded === 'object' && typeof (embedded as EmbeddedJson).content === 'string') {
+          found.push({ level: (at?.length ?? 0) + 1, content: (embedded as EmbeddedJson).content });
+        }
+      }
+    }
+    if (children === null || typeof children !== 'object' || Array.isArray(children)) continue;
+    for (const path of Object.keys(children)) {
+      const next = below(at, path);
+      if (next !== undefined) work.push({ tree: (children as Record<string, unknown>)[path], at: next });
+    }
+  }
+  return found;
+}
+
+/** The JSON value at a path chain, or undefined. */
+function valueAt(json: unknown, at: { segments: string[]; parent: unknown } | undefined): unknown {
+  const chain: string[][] = [];
+  for (let link = at; link !== undefined; link = link.parent as typeof at) chain.push(link.segments);
+  let value = json;
+  for (let i = chain.length - 1; i >= 0; i--) for (const segment of chain[i]!) value = step(value, segment);
+  return value;
+}
+
+/** A superjson (v1) path split into its keys: `a.b\.c` is `a`, `b.c`; undefined when malformed. */
+function parsePath(path: string): string[] | undefined {
+  const segments: string[] = [];
+  let segment = '';
+  for (let i = 0; i < path.length; i++) {
+    const char = path[i]!;
+    if (char === '\\') {
+      const escaped = path[++i];
+      if (escaped !== '\\' && escaped !== '.') return undefined;
+      segment += escaped;
+    } else if (char === '.') {
+      segments.push(segment);
+      segment = '';
+    } else {
+      segment += char;
+    }
+  }
+  segments.push(segment);
+  return segments;
 }
