@@ -1,17 +1,10 @@
 // One nesting limit, MAX_DEPTH levels of stored JSON, with one error, for save and for import alike.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DumpFormatError, InvalidValueError, MAX_DEPTH, Serializable, Store, type StoredRecord } from '../src/index.js';
+import { DumpFormatError, InvalidValueError, MAX_DEPTH, Store, type StoredRecord } from '../src/index.js';
+import { Doc, Part } from './documents.js';
 import { rejects } from './helpers.js';
 
-class Doc extends Serializable {
-  static override typeName = 'Doc';
-  value: unknown;
-}
-class Part extends Serializable {
-  static override typeName = 'Part';
-  value: unknown;
-}
 
 /** `leaf` inside `levels` nested objects `{ a: ... }`. */
 function nest(levels: number, leaf: unknown): unknown {

@@ -4,16 +4,9 @@ import SuperJSON from 'superjson';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Container, InMemoryBackend, InvalidValueError, Serializable, Store } from '../src/index.js';
+import { Doc, Part } from './documents.js';
 import { rejects } from './helpers.js';
 
-class Doc extends Serializable {
-  static override typeName = 'Doc';
-  value: unknown;
-}
-class Part extends Serializable {
-  static override typeName = 'Part';
-  value: unknown;
-}
 class Shelf extends Container {
   static override typeName = 'Shelf';
   value: unknown;
