@@ -8,6 +8,7 @@ import {
   compareIds,
   ConflictError,
   InvalidIdError,
+  InvalidValueError,
   Serializable,
   Store,
   type RecordWrite,
@@ -304,7 +305,7 @@ export function backendSuite(
     const unencodable = new Doc('bad', { index: new Map([[1, 2]]) });
     Object.defineProperty(unencodable.body, '__proto__', { value: 1, enumerable: true, configurable: true, writable: true });
     const docs = [new Doc('first', 1), new Doc('second', 2), unencodable, new Doc('last', 4)];
-    await rejects(store.saveMany(docs), TypeError, /Doc "bad" cannot be stored/);
+    await rejects(store.saveMany(docs), InvalidValueError, /^Doc "bad": body has a key named "__proto__"/);
     assert.equal(await backend.listTypes(), []);
   });
 

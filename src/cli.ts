@@ -268,11 +268,13 @@ interface StoreStats {
 }
 
 async function collectStats(backend: StorageBackend): Promise<StoreStats> {
-  const types: Record<string, TypeStats> = {};
+  // A Map, not an object: type names such as "constructor" or "__proto__" are ordinary keys.
+  const types = new Map<string, TypeStats>();
   const total = emptyStats();
   try {
     for await (const record of backend.records()) {
-      const stats = (types[record.type] ??= emptyStats());
+      let stats = types.get(record.type);
+      if (stats === undefined) types.set(record.type, (stats = emptyStats()));
       for (const s of [stats, total]) {
         s.objects++;
         if (record.kind === 'container') s.containers++;
@@ -286,7 +288,7 @@ async function collectStats(backend: StorageBackend): Promise<StoreStats> {
     throw BackendError.wrap(error, backend.name, 'read its objects');
   }
   const path = (backend as { path?: unknown }).path;
-  return { store: backend.name, bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null, types, total };
+  return { store: backend.name, bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null, types: Object.fromEntries(types), total };
 }
 
 function emptyStats(): TypeStats {

@@ -4,7 +4,9 @@
  * A record's `content` is superjson's result as JSON text: `{"json": <document>}`, plus `"meta"`
  * when the document holds values JSON cannot express (Date, Map, BigInt, undefined, -0, shared
  * or cyclic references, stored objects, ...). Documents of plain JSON values, the common case,
- * skip superjson entirely: one walk to check, then `JSON.stringify`.
+ * skip superjson entirely: one walk to check, then `JSON.stringify`. Any other document is first
+ * checked by {@link checkDocument} (what a document may hold, how deep it may nest), then written
+ * by superjson with cuttle's own forms for binary data and Errors (value-forms.ts).
  *
  * A stored object inside a `Serializable` is embedded by value (`cuttle.embedded`: type, id and
  * its own content); inside a `Container` it is a reference (`cuttle.ref`: type and id), which
@@ -14,9 +16,12 @@
 import SuperJSON from 'superjson';
 import type { RecordKind } from './backends/backend.js';
 import { CorruptDataError, CuttleError, InvalidIdError } from './errors.js';
-import { Serializable, type TypeInfo, type TypeRegistry } from './model.js';
+import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import { describe } from './options.js';
+import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
+import { checkDocument, MAX_DEPTH, tooDeepMessage, type Within } from './storable.js';
+import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
 
 /** The longest id, in characters (code points). */
 export const MAX_ID_LENGTH = 256;
@@ -38,6 +43,8 @@ export function checkId(id: unknown, type: string): asserts id is string {
 type EmbeddedJson = { type: string; id: string; content: string };
 /** How a reference from a Container is written. */
 type RefJson = { type: string; id: string };
+/** A document's content, and how many levels of JSON it nests. */
+type Encoded = { content: string; depth: number };
 
 /** Encodes objects of registered classes to record content and decodes them back. */
 export class Codec {
@@ -46,8 +53,15 @@ export class Codec {
   readonly #documents = new SuperJSON();
   /** For Container documents: nested stored objects become references. */
   readonly #containers = new SuperJSON();
+  /**
+   * For `verify`: decodes any record at the data level, without its class; embedded objects are
+   * decoded (and so checked) too, but not built.
+   */
+  readonly #checking = new SuperJSON();
   /** Objects being embedded right now, to stop a cycle of embedded objects. */
   readonly #embedding = new Set<Serializable>();
+  /** The encodings of the stored objects the document being serialized embeds. */
+  #embeddedDocuments = new Map<Serializable, Encoded>();
 
   constructor(registry: TypeRegistry) {
     this.#registry = registry;
@@ -63,7 +77,15 @@ export class Codec {
       },
       'cuttle.ref',
     );
-    for (const superjson of [this.#documents, this.#containers]) {
+    this.#checking.registerCustom<never, EmbeddedJson>(
+      { isApplicable: (value): value is never => false, serialize: () => undefined as never, deserialize: (value) => this.#checkEmbedded(value) },
+      'cuttle.embedded',
+    );
+    this.#checking.registerCustom<Ref, RefJson>(
+      { isApplicable: (value): value is Ref => false, serialize: () => undefined as never, deserialize: toRef },
+      'cuttle.ref',
+    );
+    for (const superjson of [this.#documents, this.#containers, this.#checking]) {
       // superjson writes an invalid Date as a bare null; keep it a Date.
       superjson.registerCustom<Date, string>(
         {
@@ -73,27 +95,86 @@ export class Codec {
         },
         'cuttle.invalid-date',
       );
+      // Binary data as its bytes (superjson's own list of numbers loses NaN and -0, and knows no Buffer).
+      superjson.registerCustom<ArrayBuffer | ArrayBufferView, BytesJson>(
+        { isApplicable: isBinary, serialize: serializeBinary, deserialize: deserializeBinary },
+        'cuttle.bytes',
+      );
+      // The built-in Errors with their class and own properties (superjson's keeps neither).
+      // ErrorJson holds values superjson walks on (a cause, properties), so it is not the JSON the type asks for.
+      const errors = { isApplicable: isBuiltInError, serialize: serializeError, deserialize: deserializeError };
+      superjson.registerCustom<Error, string>(errors as never, 'cuttle.error');
     }
   }
 
   /**
    * The content string of `obj`, whose class is `info`. For a container, the stored objects it
    * refers to are appended to `referenced`, in document order.
+   * @throws InvalidValueError when the document holds a value that would not load back as it is,
+   * or nests deeper than {@link MAX_DEPTH}.
    */
   encode(obj: Serializable, info: TypeInfo, referenced: Serializable[] = []): string {
+    return this.#encode(obj, info, referenced, undefined).content;
+  }
+
+  /**
+   * {@link Codec.encode}, and how many levels the document nests. `within`: where it is embedded,
+   * for an embedded object's document (which is encoded first, from its parent's walk, so that
+   * its levels count where it sits in its parent's and nothing recurses document into document).
+   */
+  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): Encoded {
     let data = info.custom ? obj.toStorage!() : ownData(obj);
     const scan = new Scan();
     const shape = scan.shapeOf(data);
-    if (shape === Shape.Plain) return '{"json":' + JSON.stringify(data) + '}';
+    if (shape === Shape.Plain) return { content: '{"json":' + JSON.stringify(data) + '}', depth: scan.deepest };
     // Exactly what superjson writes, without its walk (~40 µs on a 1 KB document).
-    if (shape === Shape.PlainAndDates) return '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + scan.dates.join(',') + '},"v":1}}';
-    if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
+    if (shape === Shape.PlainAndDates) {
+      return { content: '{"json":' + JSON.stringify(data) + ',"meta":{"values":{' + scan.dates.join(',') + '},"v":1}}', depth: scan.deepest };
+    }
+    // Only a rich document can hold what would not load back, or embed a stored object.
+    if (this.#embedding.has(obj)) {
+      throw new TypeError(
+        `${info.name} ${JSON.stringify(obj.id)} contains itself through embedded objects; ` +
+          `a Serializable stores nested objects by value, so use a Container to keep references`,
+      );
+    }
+    this.#embedding.add(obj);
+    const embedded = new Map<Serializable, Encoded>();
     try {
-      return JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never));
+      const depth = checkDocument(data, {
+        type: info.name,
+        id: obj.id,
+        within,
+        isStored,
+        // Referenced (a Ref, one level), or embedded: then its own document takes its place.
+        stored: info.kind === 'container' ? () => 1 : (child, where) => Math.max(1, this.#embedded(child as Serializable, where, embedded).depth),
+      });
+      if (info.kind === 'container') data = withRefs(data, isStored, (child) => this.#reference(child, referenced));
+      const outer = this.#embeddedDocuments;
+      this.#embeddedDocuments = embedded;
+      try {
+        return { content: JSON.stringify((info.kind === 'container' ? this.#containers : this.#documents).serialize(data as never)), depth };
+      } finally {
+        this.#embeddedDocuments = outer;
+      }
     } catch (error) {
       if (error instanceof TypeError || error instanceof CuttleError) throw error;
       throw new TypeError(`${info.name} ${JSON.stringify(obj.id)} cannot be stored: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.#embedding.delete(obj);
     }
+  }
+
+  /** The encoding of `child`, embedded in the document being checked (`where` says where), made once per document. */
+  #embedded(child: Serializable, where: () => Within, embedded: Map<Serializable, Encoded>): Encoded {
+    let encoded = embedded.get(child);
+    if (encoded === undefined) {
+      const info = this.#registry.register(classOf(child));
+      checkId(child.id, info.name);
+      encoded = this.#encode(child, info, [], where());
+      embedded.set(child, encoded);
+    }
+    return encoded;
   }
 
   /** Builds the object stored as (info.name, id). A container's references are left as {@link Ref}s. */
@@ -107,14 +188,14 @@ export class Codec {
   }
 
   /**
-   * The references in a record's content, with their paths (none for an `object` record, whose
-   * content is only checked to be a cuttle document). No class needs to be registered.
-   * @throws CorruptDataError when the content cannot be read.
+   * The references in a record's content, with their paths (none for an `object` record). The
+   * whole content is decoded at the data level, embedded objects included, so content that would
+   * not load is found; no class needs to be registered.
+   * @throws CorruptDataError when the content cannot be decoded.
    */
   referencesIn(content: string, kind: RecordKind, type: string, id: string): FoundRef[] {
-    if (kind === 'container') return findRefs(this.#parse(content, this.#containers, type, id));
-    this.#envelope(content, type, id);
-    return [];
+    const data = this.#parse(content, this.#checking, type, id);
+    return kind === 'container' ? findRefs(data) : [];
   }
 
   /** Makes the object of class `info` from decoded data, without running its constructor. */
@@ -168,20 +249,11 @@ export class Codec {
   }
 
   #embed(value: Serializable): EmbeddedJson {
-    const info = this.#registry.register(value.constructor as never);
+    const info = this.#registry.register(classOf(value));
     checkId(value.id, info.name);
-    if (this.#embedding.has(value)) {
-      throw new TypeError(
-        `${info.name} ${JSON.stringify(value.id)} contains itself through embedded objects; ` +
-          `a Serializable stores nested objects by value, so use a Container to keep references`,
-      );
-    }
-    this.#embedding.add(value);
-    try {
-      return { type: info.name, id: value.id, content: this.encode(value, info) };
-    } finally {
-      this.#embedding.delete(value);
-    }
+    // Encoded already by the document's check, which found every stored object in it.
+    const content = (this.#embeddedDocuments.get(value) ?? this.#encode(value, info, [], undefined)).content;
+    return { type: info.name, id: value.id, content };
   }
 
   #unembed(value: EmbeddedJson): Serializable {
@@ -189,8 +261,20 @@ export class Codec {
     return this.decode(value.content, this.#registry.resolve(value.type), value.id);
   }
 
+  /** Decodes an embedded object's content at the data level, for {@link Codec.referencesIn}. */
+  #checkEmbedded(value: EmbeddedJson): never {
+    if (!isTypeAndId(value) || typeof value.content !== 'string') throw new Error('malformed embedded object');
+    try {
+      this.#parse(value.content, this.#checking, value.type, value.id);
+    } catch (error) {
+      throw new Error(`the embedded ${(error as Error).message}`, { cause: error });
+    }
+    // Nothing is built: a placeholder in the data only verify reads.
+    return null as never;
+  }
+
   #reference(child: Serializable, referenced: Serializable[]): Ref {
-    const info = this.#registry.register(child.constructor as never);
+    const info = this.#registry.register(classOf(child));
     checkId(child.id, info.name);
     referenced.push(child);
     return new Ref(info.name, child.id);
@@ -230,10 +314,6 @@ function ownData(obj: Serializable): Record<string, unknown> {
   return data;
 }
 
-function defineData(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-}
-
 /** What a document holds, as far as encoding it is concerned. */
 const enum Shape {
   /** Only values JSON gives back exactly: `JSON.stringify` is the whole encoding. */
@@ -253,7 +333,8 @@ const enum Shape {
  * holes and plain objects, with no object reached twice (JSON would copy a shared object and
  * cannot express a cycle). {@link Shape.PlainAndDates}: also valid `Date`s, each reached once,
  * none at the root and none under a key superjson refuses to read back (`__proto__`,
- * `constructor`, `prototype`). {@link Shape.Rich}: anything else.
+ * `constructor`, `prototype`). {@link Shape.Rich}: anything else, and any document nesting past
+ * the levels it may have, which the rich path's check then refuses.
  */
 class Scan {
   /** The Dates' annotations, in document order. */
@@ -261,6 +342,8 @@ class Scan {
   readonly #seen = new Set<object>();
   /** The keys leading to the value being looked at. */
   readonly #path: string[] = [];
+  /** The levels of arrays and objects the document nests, as far as scanned. */
+  deepest = 0;
 
   shapeOf(value: unknown): Shape {
     switch (typeof value) {
@@ -279,8 +362,14 @@ class Scan {
   #objectShape(value: object): Shape {
     if (this.#seen.has(value)) return Shape.Rich;
     this.#seen.add(value);
+    // An array or object past the levels a document may have (a Date is a string, not a level):
+    // Rich, so that the rich path's walk, which has no recursion, refuses it.
+    const level = this.#path.length + 1;
+    const tooDeep = level > MAX_DEPTH;
     let shape = Shape.Plain;
     if (Array.isArray(value)) {
+      if (tooDeep) return Shape.Rich;
+      if (level > this.deepest) this.deepest = level;
       // A hole reads as undefined, which is Rich: no separate check needed.
       for (let i = 0; i < value.length && shape !== Shape.Rich; i++) shape = Math.max(shape, this.#childShape(String(i), value[i]));
       return shape;
@@ -292,7 +381,8 @@ class Scan {
       this.dates.push(JSON.stringify(this.#path.map(escapeKey).join('.')) + ':["Date"]');
       return Shape.PlainAndDates;
     }
-    if (proto !== Object.prototype && proto !== null) return Shape.Rich;
+    if (tooDeep || (proto !== Object.prototype && proto !== null)) return Shape.Rich;
+    if (level > this.deepest) this.deepest = level;
     // for-in sees inherited enumerable keys too, but a plain object's prototype has none.
     for (const key in value) {
       const child = this.#childShape(key, (value as Record<string, unknown>)[key]);
@@ -349,4 +439,129 @@ function step(holder: unknown, key: string): unknown {
 /** A key as superjson writes it in a path: `.` and `\` escaped with a backslash. */
 function escapeKey(key: string): string {
   return /[.\\]/.test(key) ? key.replace(/\\/g, '\\\\').replace(/\./g, '\\.') : key;
+}
+
+/**
+ * Why the record (type, id) with content `envelope` (parsed) could not be saved again once loaded
+ * (it nests deeper than {@link MAX_DEPTH}), as the message `encode` would throw; undefined when it could.
+ */
+export function depthProblem(envelope: object, type: string, id: string): string | undefined {
+  return storedDepth(envelope as { json: unknown; meta?: unknown }) > MAX_DEPTH ? tooDeepMessage(type, id) : undefined;
+}
+
+/**
+ * How deep the document of a record's content nests, in levels of its stored JSON, the documents
+ * of the objects embedded in it counted from where they sit (see {@link MAX_DEPTH}): for a record
+ * read from a dump, what `encode` would measure if the loaded object were saved again. No class
+ * needs to be registered, and nothing recurses, so any content can be measured. `envelope` is the
+ * parsed content; parts that are not a well-formed cuttle document are not counted.
+ */
+function storedDepth(envelope: { json: unknown; meta?: unknown }): number {
+  let deepest = 0;
+  const work = [{ envelope, base: 0 }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    deepest = Math.max(deepest, item.base + jsonDepth(item.envelope.json));
+    if (deepest > MAX_DEPTH) break;
+    for (const { level, content } of embeddedIn(item.envelope)) {
+      let inner: unknown;
+      try {
+        inner = JSON.parse(content);
+      } catch {
+        continue;
+      }
+      // The embedded document takes the embedded object's place.
+      if (inner !== null && typeof inner === 'object' && 'json' in inner) work.push({ envelope: inner, base: item.base + level - 1 });
+    }
+  }
+  return deepest;
+}
+
+/** The levels of arrays and objects in parsed JSON (0 for a primitive), without recursion. */
+function jsonDepth(json: unknown): number {
+  let deepest = 0;
+  const values: unknown[] = [json];
+  const levels: number[] = [1];
+  while (values.length > 0) {
+    const value = values.pop();
+    const level = levels.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (level > deepest) deepest = level;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') {
+        values.push(child);
+        levels.push(level + 1);
+      }
+    }
+  }
+  return deepest;
+}
+
+/**
+ * The embedded objects of a content's document: where each sits (its level in the JSON) and its
+ * own content, found through superjson's `meta.values`, whose paths are paths into the JSON.
+ */
+function embeddedIn(envelope: { json: unknown; meta?: unknown }): Array<{ level: number; content: string }> {
+  const found: Array<{ level: number; content: string }> = [];
+  const meta = envelope.meta as { values?: unknown; v?: unknown } | null | undefined;
+  if (meta === null || typeof meta !== 'object' || meta.v !== 1) return found;
+  /** Annotation trees to read, each with the path of the value it annotates (a chain, not copied per node). */
+  type At = { segments: string[]; parent: At | undefined; length: number };
+  const work: Array<{ tree: unknown; at: At | undefined }> = [{ tree: meta.values, at: undefined }];
+  const below = (at: At | undefined, path: string): At | undefined => {
+    const segments = parsePath(path);
+    return segments === undefined ? undefined : { segments, parent: at, length: (at?.length ?? 0) + segments.length };
+  };
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    const { tree, at } = item;
+    // Paths longer than the limit lead nowhere in a document the limit allows, which jsonDepth measured first.
+    if ((at?.length ?? 0) > MAX_DEPTH) continue;
+    let children: unknown = tree;
+    if (Array.isArray(tree)) {
+      // [annotation, children?]: the value at `at` was transformed, `children` annotate inside it.
+      const annotation: unknown = tree[0];
+      children = tree[1];
+      if (Array.isArray(annotation) && annotation[0] === 'custom' && annotation[1] === 'cuttle.embedded') {
+        const embedded = valueAt(envelope.json, at);
+        if (embedded !== null && typeof embedded === 'object' && typeof (embedded as EmbeddedJson).content === 'string') {
+          found.push({ level: (at?.length ?? 0) + 1, content: (embedded as EmbeddedJson).content });
+        }
+      }
+    }
+    if (children === null || typeof children !== 'object' || Array.isArray(children)) continue;
+    for (const path of Object.keys(children)) {
+      const next = below(at, path);
+      if (next !== undefined) work.push({ tree: (children as Record<string, unknown>)[path], at: next });
+    }
+  }
+  return found;
+}
+
+/** The JSON value at a path chain, or undefined. */
+function valueAt(json: unknown, at: { segments: string[]; parent: unknown } | undefined): unknown {
+  const chain: string[][] = [];
+  for (let link = at; link !== undefined; link = link.parent as typeof at) chain.push(link.segments);
+  let value = json;
+  for (let i = chain.length - 1; i >= 0; i--) for (const segment of chain[i]!) value = step(value, segment);
+  return value;
+}
+
+/** A superjson (v1) path split into its keys: `a.b\.c` is `a`, `b.c`; undefined when malformed. */
+function parsePath(path: string): string[] | undefined {
+  const segments: string[] = [];
+  let segment = '';
+  for (let i = 0; i < path.length; i++) {
+    const char = path[i]!;
+    if (char === '\\') {
+      const escaped = path[++i];
+      if (escaped !== '\\' && escaped !== '.') return undefined;
+      segment += escaped;
+    } else if (char === '.') {
+      segments.push(segment);
+      segment = '';
+    } else {
+      segment += char;
+    }
+  }
+  segments.push(segment);
+  return segments;
 }

@@ -13,7 +13,7 @@ import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { compareIds, type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
 import { ownedName, writerGone } from './backends/file-atomic.js';
-import { checkId } from './codec.js';
+import { checkId, depthProblem } from './codec.js';
 import { BackendError, DumpFormatError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { checkTypeName } from './model.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
@@ -384,7 +384,7 @@ function checkRecord(value: unknown, line: number, previous: StoredRecord | unde
   if (!Number.isSafeInteger(version) || (version as number) < 1) throw new DumpFormatError(`version must be an integer >= 1, got ${JSON.stringify(version)}`, line);
   if (typeof updatedAt !== 'number' || !Number.isFinite(updatedAt)) throw new DumpFormatError(`updatedAt must be a number, got ${JSON.stringify(updatedAt)}`, line);
   if (typeof content !== 'string') throw new DumpFormatError('content must be a string', line);
-  checkContent(content, line);
+  checkContent(content, line, type, id);
   const record: StoredRecord = { type, id, kind: kind as RecordKind, version: version as number, updatedAt, content };
   if (previous) {
     const order = compareIds(previous.type, type) || compareIds(previous.id, id);
@@ -394,7 +394,7 @@ function checkRecord(value: unknown, line: number, previous: StoredRecord | unde
   return record;
 }
 
-function checkContent(content: string, line: number): void {
+function checkContent(content: string, line: number, type: string, id: string): void {
   let envelope: unknown;
   try {
     envelope = JSON.parse(content);
@@ -402,6 +402,9 @@ function checkContent(content: string, line: number): void {
     throw new DumpFormatError(`content is not valid JSON (${(error as Error).message})`, line, { cause: error });
   }
   if (!isObject(envelope) || !('json' in envelope)) throw new DumpFormatError('content is not a cuttle document (no "json" field)', line);
+  // A document that could not be saved again is not imported: save's limit, and save's message.
+  const tooDeep = depthProblem(envelope, type, id);
+  if (tooDeep !== undefined) throw new DumpFormatError(tooDeep, line);
 }
 
 function checkImportOptions(options: ImportOptions): void {

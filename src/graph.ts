@@ -7,7 +7,7 @@
 import type { RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
 import { checkId, type Codec } from './codec.js';
 import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
-import type { Serializable, TypeInfo, TypeRegistry } from './model.js';
+import { classOf, type Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import type { Cascade, DanglingMode } from './operations.js';
 import { findRefs, replaceRefs, replaceRefsInProperties, type FoundRef, type Ref } from './references.js';
 
@@ -59,7 +59,7 @@ export function planSave(ctx: GraphContext, root: Serializable, rootInfo: TypeIn
     for (const child of referenced) {
       if (seen.has(child)) continue;
       seen.add(child);
-      if (cascade === 'all' || !ctx.isStored(child)) queue.push([child, ctx.registry.register(child.constructor as never)]);
+      if (cascade === 'all' || !ctx.isStored(child)) queue.push([child, ctx.registry.register(classOf(child))]);
     }
   }
   return planned;
@@ -284,12 +284,13 @@ export async function unreachable(ctx: GraphContext, roots: ReadonlyArray<{ type
       if (!reached.has(refKey(ref))) queue.push({ type: ref.type, id: ref.id, root: false });
     }
   }
-  const garbage: Record<string, string[]> = {};
+  const garbage: Array<[string, string[]]> = [];
   for (const type of await ctx.backend.listTypes()) {
     const ids = (await ctx.backend.list(type)).filter((id) => !reached.has(objectKey(type, id)));
-    if (ids.length > 0) garbage[type] = ids;
+    if (ids.length > 0) garbage.push([type, ids]);
   }
-  return garbage;
+  // fromEntries defines own properties: a type named "__proto__" is a key like any other.
+  return Object.fromEntries(garbage);
 }
 
 /** One string for (type, id), to key Maps and Sets by object. Type names cannot hold ':', so it is unambiguous. */

@@ -21,6 +21,7 @@ export {
 } from './dump.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, MAX_ID_LENGTH } from './codec.js';
+export { MAX_DEPTH } from './storable.js';
 export { StorageBackend, compareIds, type BackendCapabilities, type BackendChange, type ChangeListener, type RecordsOptions, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export { FileBackend, type FileBackendOptions } from './backends/file.js';

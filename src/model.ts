@@ -132,6 +132,14 @@ export interface Serializable {
 }
 
 /**
+ * The class of a stored object, found through its prototype: an own property named `constructor`
+ * (a document field) must not be taken for it.
+ */
+export function classOf(obj: Serializable): SerializableClass {
+  return (Object.getPrototypeOf(obj) as { constructor: SerializableClass }).constructor;
+}
+
+/**
  * Like {@link Serializable}, except that stored objects held in its properties, at any depth, are
  * kept as references to their own records rather than copied (see docs/containers.md).
  */

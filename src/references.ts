@@ -4,6 +4,7 @@
  * Both walks follow arrays, plain objects, Map keys and values, and Set members.
  * @module
  */
+import { defineData } from './own-data.js';
 
 /** A decoded reference `{type, id}` waiting to be replaced by the object it names. */
 export class Ref {
@@ -139,7 +140,7 @@ export function replaceRefsInProperties(obj: object, lookup: (ref: Ref) => unkno
 function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   if (obj[key] === value) return;
   if (key === '__proto__' || !Object.hasOwn(obj, key)) {
-    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+    defineData(obj, key, value);
   } else {
     obj[key] = value;
   }
@@ -152,16 +153,18 @@ function isPlainObject(value: object): boolean {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function propertySegment(key: string, first: boolean): string {
+/** `key` as a segment of a path: `.key`, or `key` when `first`; `["a key"]` when it is not an identifier. */
+export function propertySegment(key: string, first: boolean): string {
   if (IDENTIFIER.test(key)) return first ? key : `.${key}`;
   return `[${JSON.stringify(key)}]`;
 }
 
-function describeKey(key: unknown): string {
+/** A Map key as a path segment shows it: `"a"`, `3`, `Date(...)`, `<Note "x">`. */
+export function describeKey(key: unknown): string {
   if (typeof key === 'string') return JSON.stringify(key);
   if (typeof key === 'number' || typeof key === 'boolean' || key === null || key === undefined) return String(key);
   if (typeof key === 'bigint') return `${key}n`;
   if (key instanceof Ref) return `<${key.type} ${JSON.stringify(key.id)}>`;
   if (key instanceof Date) return `Date(${JSON.stringify(key.toJSON())})`;
-  return `<${(key as object).constructor?.name ?? 'object'}>`;
+  return `<${(Object.getPrototypeOf(key) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'object'}>`;
 }

@@ -10,7 +10,7 @@ import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { checkId, Codec } from './codec.js';
 import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
 import { BackendError, ClosedError, NotFoundError } from './errors.js';
-import { Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
+import { classOf, Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import type { Cascade, DanglingMode, GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
@@ -314,12 +314,13 @@ export class Store {
   /** Every stored id by type name: `{ Note: ['a', 'b'], ... }`, types and ids sorted. */
   async listAll(): Promise<Record<string, string[]>> {
     this.#check();
-    const all: Record<string, string[]> = {};
+    const all: Array<[string, string[]]> = [];
     const listing = async () => {
-      for (const type of await this.backend.listTypes()) all[type] = await this.#listIds(type);
+      for (const type of await this.backend.listTypes()) all.push([type, await this.#listIds(type)]);
     };
     await this.#guard('list', undefined, undefined, listing());
-    return all;
+    // fromEntries defines own properties: a type named "__proto__" is a key like any other.
+    return Object.fromEntries(all);
   }
 
   /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
@@ -630,14 +631,14 @@ export class Store {
   };
 
   #typeOf(obj: Serializable): string {
-    return this.registry.register(obj.constructor as SerializableClass).name;
+    return this.registry.register(classOf(obj)).name;
   }
 
   #infoOf(obj: Serializable): TypeInfo {
     if (!(obj instanceof Serializable)) {
       throw new TypeError(`cuttle stores instances of Serializable or Container subclasses, got ${describe(obj)}`);
     }
-    return this.registry.register(obj.constructor as SerializableClass);
+    return this.registry.register(classOf(obj));
   }
 
   #check(): void {
