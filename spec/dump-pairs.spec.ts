@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Container, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, type StorageBackend } from '../src/index.js';
-import { AWKWARD_IDS } from './conformance.js';
+import { AWKWARD_IDS } from '../src/testing/index.js';
 import { tempDir } from './helpers.js';
 
 class Note extends Serializable {

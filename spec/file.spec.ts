@@ -11,7 +11,7 @@ import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/bac
 import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError, ReadOnlyError } from '../src/errors.js';
 import { compareIds, DumpFormatError, InMemoryBackend, Serializable, Store, type RecordWrite } from '../src/index.js';
 import { exportTo, importFrom } from '../src/dump.js';
-import { AWKWARD_IDS, backendSuite } from './conformance.js';
+import { AWKWARD_IDS, backendSuite } from '../src/testing/index.js';
 import { IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
 import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';
 

@@ -1,4 +1,4 @@
 import { InMemoryBackend } from '../src/index.js';
-import { backendSuite } from './conformance.js';
+import { backendSuite } from '../src/testing/index.js';
 
 backendSuite('memory', () => new InMemoryBackend(), { atomicBatches: true });

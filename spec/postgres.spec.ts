@@ -8,7 +8,7 @@ import { BackendError, ClosedError, ConflictError, CorruptDataError, InMemoryBac
 import { loadPg, pgFailure } from '../src/backends/postgres-driver.js';
 import { POSTGRES_MIGRATIONS } from '../src/backends/postgres-schema.js';
 import { PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
-import { backendSuite } from './conformance.js';
+import { backendSuite } from '../src/testing/index.js';
 import { rejects, throwsError } from './helpers.js';
 import { adminPool, dropLeftovers, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
 

@@ -11,7 +11,7 @@ import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from
 import { Serializable } from '../src/model.js';
 import { Store } from '../src/store.js';
 import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
-import { backendSuite } from './conformance.js';
+import { backendSuite } from '../src/testing/index.js';
 import { rejects, tempDir, throwsError } from './helpers.js';
 
 let dir = tempDir('cuttle-sqlite-');

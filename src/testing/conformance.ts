@@ -14,11 +14,11 @@ import {
   type RecordWrite,
   type StorageBackend,
   type StoredRecord,
-} from '../src/index.js';
-import { concurrencySuite } from './conformance-concurrency.js';
-import { containerSuite } from './conformance-containers.js';
-import { peerSuite } from './conformance-peer.js';
-import { rejects } from './helpers.js';
+} from '../index.js';
+import { concurrencySuite } from './concurrency.js';
+import { containerSuite } from './containers.js';
+import { peerSuite } from './peer.js';
+import { rejects } from './assert.js';
 
 export interface BackendSuiteOptions {
   /** Closes `backend` and opens the same data again; the suite then checks that data survives. */

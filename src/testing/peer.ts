@@ -4,7 +4,7 @@
 // of two writers with one expectedVersion, or two creators of one id, exactly one wins.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Serializable, Store, type StorageBackend } from '../src/index.js';
+import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
 import type { BackendSuiteOptions } from './conformance.js';
 
 class Item extends Serializable {

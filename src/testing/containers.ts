@@ -3,9 +3,9 @@
 // dangling references, cascades, gc and verify work on it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Container, DanglingReferenceError, Serializable, Store, UnknownTypeError, type StorageBackend } from '../src/index.js';
+import { ConflictError, Container, DanglingReferenceError, Serializable, Store, UnknownTypeError, type StorageBackend } from '../index.js';
 import type { BackendSuiteOptions } from './conformance.js';
-import { rejects } from './helpers.js';
+import { rejects } from './assert.js';
 
 class Note extends Serializable {
   static override typeName = 'CNote';

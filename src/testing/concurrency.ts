@@ -4,7 +4,7 @@
 // keys are independent), and once a round settles the cache must agree with the backend exactly.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Serializable, Store, type StorageBackend } from '../src/index.js';
+import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
 import type { BackendSuiteOptions } from './conformance.js';
 
 class Hot extends Serializable {

@@ -1,0 +1,27 @@
+// The package as a user installs it: its entry points resolve, from ESM and from CommonJS.
+import { spawnSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const test = suite('package entry points');
+const node = (args: string[]) => spawnSync(process.execPath, args, { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+
+test('import "cuttle", "cuttle/testing" and "cuttle/postgres" from ESM', () => {
+  const result = node(['--input-type=module', '-e', `
+    const core = await import('cuttle');
+    const testing = await import('cuttle/testing');
+    const postgres = await import('cuttle/postgres');
+    console.log(typeof core.Storage.save, typeof testing.backendSuite, typeof postgres.PostgresBackend);`]);
+  assert.is(result.status, 0, result.stderr);
+  assert.is(result.stdout.trim(), 'function function function');
+});
+
+const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+const requireEsm = major > 20 || minor >= 19;
+(requireEsm ? test : test.skip)(`require("cuttle") from CommonJS${requireEsm ? '' : ' (skipped: Node before 20.19 cannot require an ES module; the README says to use import())'}`, () => {
+  const result = node(['-e', `const { Storage, Serializable } = require('cuttle'); console.log(typeof Storage.save, typeof Serializable)`]);
+  assert.is(result.status, 0, result.stderr);
+  assert.is(result.stdout.trim(), 'function function');
+});
+
+test.run();
