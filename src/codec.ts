@@ -15,29 +15,14 @@
  */
 import SuperJSON from 'superjson';
 import type { RecordKind } from './backends/backend.js';
-import { CorruptDataError, CuttleError, InvalidIdError } from './errors.js';
+import { CorruptDataError, CuttleError } from './errors.js';
 import { classOf, Serializable, type TypeInfo, type TypeRegistry } from './model.js';
+import { checkId } from './ids.js';
 import { describe } from './options.js';
 import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
 import { checkDocument, MAX_DEPTH, tooDeepMessage, type Within } from './storable.js';
 import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
-
-/** The longest id, in characters (code points). */
-export const MAX_ID_LENGTH = 256;
-// C0 and C1 control characters, DEL.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-/** Throws {@link InvalidIdError} unless `id` is a valid id of an object of `type`. */
-export function checkId(id: unknown, type: string): asserts id is string {
-  let problem: string | undefined;
-  if (typeof id !== 'string') problem = `must be a string, got ${describe(id)}`;
-  else if (id.length === 0) problem = 'must not be empty';
-  else if (id.length > MAX_ID_LENGTH && [...id].length > MAX_ID_LENGTH) problem = `has more than ${MAX_ID_LENGTH} characters`;
-  else if (CONTROL.test(id)) problem = 'must not contain control characters (such as NUL, tab or newline)';
-  else if (!id.isWellFormed()) problem = 'must not contain unpaired UTF-16 surrogates';
-  if (problem) throw new InvalidIdError(`Invalid id for ${type}: ${describe(id)} ${problem}`, id);
-}
 
 /** How a stored object nested in a Serializable is written: its type, id and own content. */
 type EmbeddedJson = { type: string; id: string; content: string };

@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { compareIds, type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
+import { type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
+import { compareIds } from './ids.js';
 import { ownedName, writerGone } from './backends/file-atomic.js';
-import { checkId, depthProblem } from './codec.js';
+import { depthProblem } from './codec.js';
+import { checkId } from './ids.js';
 import { BackendError, DumpFormatError, InvalidOptionError, type CorruptDataError } from './errors.js';
-import { checkTypeName } from './model.js';
+import { checkTypeName } from './ids.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
 /** The `format` of a dump's header line. */

@@ -5,7 +5,8 @@
  * @module
  */
 import type { RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
-import { checkId, type Codec } from './codec.js';
+import { type Codec } from './codec.js';
+import { checkId } from './ids.js';
 import { DanglingReferenceError, NotFoundError, type CorruptDataError } from './errors.js';
 import { classOf, type Serializable, type TypeInfo, type TypeRegistry } from './model.js';
 import type { Cascade, DanglingMode } from './operations.js';

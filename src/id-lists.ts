@@ -4,7 +4,7 @@
  * seen here: the store empties these lists with the rest of its cache when it notices them.
  * @module
  */
-import { compareIds, sortIds } from './backends/backend.js';
+import { compareIds, sortIds } from './ids.js';
 
 /** One type's kept list: `sorted` as listed, plus the creates and deletes noted since. */
 interface Kept {

@@ -20,9 +20,9 @@ export {
   type ImportSummary,
 } from './dump.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
-export { checkId, MAX_ID_LENGTH } from './codec.js';
+export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
 export { MAX_DEPTH } from './storable.js';
-export { StorageBackend, compareIds, type BackendCapabilities, type BackendChange, type ChangeListener, type RecordsOptions, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';
+export { StorageBackend, type BackendCapabilities, type BackendChange, type ChangeListener, type RecordsOptions, type StoredRecord, type RecordWrite, type RecordKind } from './backends/backend.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export { FileBackend, type FileBackendOptions } from './backends/file.js';
 export { SqliteBackend, type SqliteBackendOptions, type SqliteSettings, type PoolStatus } from './backends/sqlite.js';

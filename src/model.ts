@@ -5,6 +5,7 @@
  */
 import { ClosedError, DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
 import type { LoadOptions, SaveOptions } from './operations.js';
+import { checkTypeName } from './ids.js';
 import { describe } from './options.js';
 import { ownersOf } from './versions.js';
 
@@ -152,20 +153,6 @@ export interface TypeInfo {
   readonly kind: 'object' | 'container';
   /** Whether the class stores itself through `toStorage()` / `fromStorage()`. */
   readonly custom: boolean;
-}
-
-const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const MAX_TYPE_NAME = 128;
-
-/** Throws {@link InvalidIdError} unless `name` is a valid type name. */
-export function checkTypeName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !TYPE_NAME.test(name) || name.length > MAX_TYPE_NAME) {
-    throw new InvalidIdError(
-      `Invalid type name ${describe(name)}: a type name matches [A-Za-z_][A-Za-z0-9_.-]* ` +
-        `and has at most ${MAX_TYPE_NAME} characters`,
-      name,
-    );
-  }
 }
 
 /**

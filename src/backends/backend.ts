@@ -253,36 +253,3 @@ export abstract class StorageBackend {
   }
 }
 
-/**
- * The order of ids everywhere in cuttle: by Unicode code point, which is also the byte order of
- * their UTF-8 form (SQLite's BINARY collation). It differs from JavaScript's default string order
- * only where a character above U+FFFF meets one in U+E000..U+FFFF.
- */
-export function compareIds(a: string, b: string): number {
-  if (a === b) return 0;
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (D800..DFFF) stand for code points above FFFF, so they sort after E000..FFFF.
-    if (x >= 0xd800 && y >= 0xd800) return surrogateRank(x) - surrogateRank(y);
-    return x - y;
-  }
-  return a.length - b.length;
-}
-
-/**
- * Sorts `ids` in place by {@link compareIds} and returns them. Without surrogates (characters
- * above U+FFFF), JavaScript's default order, by UTF-16 unit, is that order already, and its
- * built-in comparison sorts 100,000 ids in ~2.5x less time than a comparator function here.
- */
-export function sortIds(ids: string[]): string[] {
-  return ids.some((id) => SURROGATE.test(id)) ? ids.sort(compareIds) : ids.sort();
-}
-
-const SURROGATE = /[\uD800-\uDFFF]/;
-
-function surrogateRank(unit: number): number {
-  return unit >= 0xd800 && unit <= 0xdfff ? unit + 0x10000 : unit;
-}

@@ -1,6 +1,7 @@
 import { ClosedError, ConflictError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { sortIds, StorageBackend, type BackendCapabilities, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type RecordWrite, type StoredRecord } from './backend.js';
+import { sortIds } from '../ids.js';
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions {

@@ -12,7 +12,7 @@
  */
 import type { Client, Notification } from 'pg';
 import type { BackendChange, ChangeListener } from './backend.js';
-import type { FeedStatus } from './postgres.js';
+import type { FeedStatus } from './postgres-status.js';
 
 /** PostgreSQL refuses a payload of 8000 bytes or more; stay clear of it. */
 export const MAX_PAYLOAD_BYTES = 7900;

@@ -12,21 +12,12 @@ import {
 } from './backend.js';
 import { loadPg, pgFailure } from './postgres-driver.js';
 import { ChangeFeed, Notifier, type AnnouncedChange } from './postgres-listener.js';
+import type { FeedStatus } from './postgres-status.js';
+
+export type { FeedStatus } from './postgres-status.js';
 import { migratePostgres } from './postgres-schema.js';
 import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
-
-/** What {@link PostgresBackend.feed} reports. */
-export interface FeedStatus {
-  /** `idle`: nobody subscribed; `connecting`; `listening`; `waiting`: to reconnect after a failure; `closed`. */
-  readonly state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'closed';
-  /** How many times the listening connection was (re)established. */
-  readonly connects: number;
-  /** How many resets the poll raised because a change went unheard. */
-  readonly missed: number;
-  /** The last failure of the listening connection, if any. */
-  readonly lastError: Error | undefined;
-}
 
 /**
  * The part of a `pg.Pool` the backend uses; pass your own `new pg.Pool(...)`. Declared here so

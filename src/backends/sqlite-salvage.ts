@@ -10,7 +10,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import { compareIds } from './backend.js';
+import { compareIds } from '../ids.js';
 import { ReaderError, SALVAGE_SQL, type KeyRow, type ReaderFailure, type ReaderRow, type RowRead, type SalvageReads } from './sqlite-reader-worker.js';
 
 /** {@link SalvageReads}, each a promise (a round trip to a reader thread, or a turn of the event loop). */

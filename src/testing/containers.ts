@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, Container, DanglingReferenceError, Serializable, Store, UnknownTypeError, type StorageBackend } from '../index.js';
-import type { BackendSuiteOptions } from './conformance.js';
+import type { BackendSuiteOptions } from './options.js';
 import { rejects } from './assert.js';
 
 class Note extends Serializable {

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
-import type { BackendSuiteOptions } from './conformance.js';
+import type { BackendSuiteOptions } from './options.js';
 
 class Item extends Serializable {
   static override typeName = 'PeerItem';

@@ -1,0 +1,22 @@
+/**
+ * What `backendSuite` is told about the backend it tests.
+ * @module
+ */
+import type { StorageBackend } from '../index.js';
+
+/** Options of `backendSuite`. */
+export interface BackendSuiteOptions {
+  /** Closes `backend` and opens the same data again; the suite then checks that data survives. */
+  reopen?: (backend: StorageBackend) => Promise<StorageBackend>;
+  /** Whether writeMany is all or nothing. */
+  atomicBatches?: boolean;
+  /** Runs after each test, once the backend is closed (remove temp files). */
+  teardown?: () => void | Promise<void>;
+  /**
+   * Opens a second backend object on the data of `backend` (another connection, as another process
+   * or server would): the suite then checks that each sees the other's changes and version checks.
+   */
+  peer?: (backend: StorageBackend) => StorageBackend | Promise<StorageBackend>;
+  /** For a backend whose change feed is asynchronous: resolves once changes the peer made have arrived. */
+  peerSettles?: () => Promise<void>;
+}
