@@ -10,7 +10,7 @@ import { FileBackend, type FileBackendOptions } from '../src/backends/file.js';
 import { decodeId, decodeType, encodeId, encodeType, MAX_STEM } from '../src/backends/file-names.js';
 import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, LockTimeoutError, ReadOnlyError } from '../src/errors.js';
 import { compareIds, DumpFormatError, InMemoryBackend, Serializable, Store, type RecordWrite } from '../src/index.js';
-import { exportTo, importFrom } from '../src/dump.js';
+import { exportTo, importFrom } from '../src/dump-files.js';
 import { AWKWARD_IDS, backendSuite } from '../src/testing/index.js';
 import { IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
 import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';

@@ -24,4 +24,19 @@ const requireEsm = major > 20 || minor >= 19;
   assert.is(result.stdout.trim(), 'function function');
 });
 
+test('a bundler for the browser gets the browser build of "cuttle": no Node module, no Node backend', async () => {
+  const { build } = await import('esbuild');
+  const result = await build({
+    stdin: { contents: "import { Storage, InMemoryBackend } from 'cuttle'; import * as all from 'cuttle'; export { Storage, InMemoryBackend, all };", resolveDir: new URL('..', import.meta.url).pathname },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = new TextDecoder().decode(result.outputFiles[0]!.contents);
+  assert.not.match(code, /better-sqlite3|node:|SqliteBackend|FileBackend|PostgresBackend/);
+  assert.match(code, /InMemoryBackend/);
+});
+
 test.run();

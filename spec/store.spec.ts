@@ -423,7 +423,7 @@ facade('use() takes a backend', async () => {
 });
 
 facade('configure rejects unknown backends and options', () => {
-  throwsError(() => Storage.configure('mysql' as never), InvalidOptionError, /unknown backend "mysql"; known: memory, file, sqlite, postgres/);
+  throwsError(() => Storage.configure('mysql' as never), InvalidOptionError, /unknown backend "mysql"; known here: memory, file, sqlite, postgres/);
   throwsError(() => Storage.configure('memory', { cach: false } as never), InvalidOptionError, /did you mean "cache"/);
 });
 

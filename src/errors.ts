@@ -20,7 +20,8 @@ export type CuttleErrorCode =
   | 'ERR_CLOSED'
   | 'ERR_INVALID_VALUE'
   | 'ERR_READ_ONLY'
-  | 'ERR_BACKEND';
+  | 'ERR_BACKEND'
+  | 'ERR_UNSUPPORTED';
 
 /** Base class of every error cuttle throws on purpose. */
 export class CuttleError extends Error {
@@ -247,3 +248,14 @@ export class BackendError extends CuttleError {
  * and PostgreSQL's SQLSTATEs (57P01, 08006, 53100, ...: five digits or capitals, at least one digit).
  */
 const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|(?=[A-Z]*[0-9])[0-9A-Z]{5})$/;
+
+/**
+ * What was asked cannot be done here: this backend does not have the capability (a transaction on
+ * the file backend), or this platform lacks what it needs (dump files in a browser). Never a
+ * silent difference: the message says what is missing and what to use instead.
+ */
+export class UnsupportedError extends CuttleError {
+  constructor(message: string) {
+    super(message, 'ERR_UNSUPPORTED');
+  }
+}

@@ -5,7 +5,7 @@
  * looks like a hang.
  * @module
  */
-import type { DumpProgress } from './dump.js';
+import type { DumpProgress } from './dump-format.js';
 
 const REDRAW_MS = 100;
 /** How often the timer redraws the bar on a terminal. */

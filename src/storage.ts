@@ -3,11 +3,11 @@
  * `Storage.save(note)` anywhere. Until `configure` or `use` is called it is an in-memory store.
  * @module
  */
-import type { Readable, Writable } from 'node:stream';
 import type { StorageBackend } from './backends/backend.js';
-import { openBackend, type BackendKind, type BackendOptionsByKind } from './backends/kinds.js';
+import { openBackend, type BackendKind, type BackendOptionsByKind } from './kinds.js';
 import type { CacheOptions } from './cache.js';
-import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump.js';
+import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump-format.js';
+import type { DumpReadable, DumpWritable } from './platform.js';
 import type { VerifyReport } from './graph.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -127,12 +127,12 @@ export class Storage {
   }
 
   /** See {@link Store.exportTo}. */
-  static exportTo(destination: string | Writable, options?: ExportOptions): Promise<ExportSummary> {
+  static exportTo(destination: string | DumpWritable, options?: ExportOptions): Promise<ExportSummary> {
     return Storage.store.exportTo(destination, options);
   }
 
   /** See {@link Store.importFrom}. */
-  static importFrom(source: string | Readable, options?: ImportOptions): Promise<ImportSummary> {
+  static importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     return Storage.store.importFrom(source, options);
   }
 

@@ -3,19 +3,20 @@
  * default Store; tests and multi-tenant apps make their own with `new Store(...)`.
  * @module
  */
-import type { Readable, Writable } from 'node:stream';
 import type { RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
 import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { Codec } from './codec.js';
 import { checkId } from './ids.js';
-import { exportData, exportTo, importData, importFrom, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump.js';
+import { exportData, importData, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump-format.js';
 import { BackendError, ClosedError, NotFoundError } from './errors.js';
 import { classOf, Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import type { Cascade, DanglingMode, GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
+import { nextTurn } from './next-turn.js';
 import { WriteOverlaps, type OpenWrite } from './overlaps.js';
+import { theDumpFiles, type DumpReadable, type DumpWritable } from './platform.js';
 import { Versions } from './versions.js';
 
 export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -390,9 +391,9 @@ export class Store {
    * (docs/dump-format.md), in constant memory. A path is written to a temp file and renamed into
    * place when complete.
    */
-  async exportTo(destination: string | Writable, options?: ExportOptions): Promise<ExportSummary> {
+  async exportTo(destination: string | DumpWritable, options?: ExportOptions): Promise<ExportSummary> {
     this.#check();
-    return this.#guard('export', undefined, undefined, exportTo(this.backend, destination, options));
+    return this.#guard('export', undefined, undefined, theDumpFiles('exportTo').exportTo(this.backend, destination, options));
   }
 
   /**
@@ -400,9 +401,9 @@ export class Store {
    * the import can no longer be undone (see docs/dump-format.md). Empties the cache.
    * @throws DumpFormatError naming the line of the first problem.
    */
-  async importFrom(source: string | Readable, options?: ImportOptions): Promise<ImportSummary> {
+  async importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
-    return this.#guard('import into', undefined, undefined, this.#importing(() => importFrom(this.backend, source, options)));
+    return this.#guard('import into', undefined, undefined, this.#importing(() => theDumpFiles('importFrom').importFrom(this.backend, source, options)));
   }
 
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */
@@ -613,13 +614,13 @@ export class Store {
 
   /**
    * Empties the cache when the backend reports that someone else changed the stored data. Asked
-   * at most once per event-loop iteration: the first cache read sets a flag that a setImmediate
+   * at most once per event-loop iteration: the first cache read sets a flag that the next turn
    * clears, so a busy loop of cached loads pays for one check, not one per load.
    */
   #noticeOutsideChanges(): void {
     if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
-    setImmediate(this.#endTurn);
+    nextTurn(this.#endTurn);
     if (this.backend.externalChanges()) {
       this.#cache.clearStale();
       // A load reading right now may have read the old version: it must not cache it.

@@ -1,23 +1,14 @@
 /**
- * Data dumps: NDJSON, one header line, one line per record in (type, id) order, one trailer line
- * with the count and a SHA-256 of the record lines. Streamed both ways in constant memory. The
- * format is described in docs/dump-format.md.
+ * The dump format, without I/O: NDJSON, one header line, one line per record in (type, id) order,
+ * one trailer line with the count and a SHA-256 of the record lines (docs/dump-format.md). Writing
+ * and validating lines, and whole dumps held in memory (`exportData`/`importData`). Reading and
+ * writing dump files and streams is Node's part, in dump-files.ts.
  * @module
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { type RecordKind, type StorageBackend, type StoredRecord } from './backends/backend.js';
-import { compareIds } from './ids.js';
-import { ownedName, writerGone } from './backends/file-atomic.js';
+import type { RecordKind, StorageBackend, StoredRecord } from './backends/backend.js';
 import { depthProblem } from './codec.js';
-import { checkId } from './ids.js';
-import { BackendError, DumpFormatError, InvalidOptionError, type CorruptDataError } from './errors.js';
-import { checkTypeName } from './ids.js';
+import { DumpFormatError, type CorruptDataError } from './errors.js';
+import { checkId, checkTypeName, compareIds } from './ids.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
 /** The `format` of a dump's header line. */
@@ -125,38 +116,44 @@ export function recordLine(record: StoredRecord): string {
 }
 
 /**
- * Writes every record of `backend` to `destination` as a dump. A path is written to a temp file
- * beside it, fsynced and renamed into place at the end, so a failed export never leaves a partial
- * dump there (see {@link writeThroughTemp}).
- * @throws BackendError naming the file when it cannot be written (a missing folder, no permission,
- *   a full disk); nothing is left behind then.
+ * A running SHA-256 of the record lines, as the trailer holds it (hex). Node's is node:crypto's
+ * (dump-files.ts); {@link webHash} works wherever Web Crypto does.
  */
-export async function exportTo(backend: StorageBackend, destination: string | Writable, options: ExportOptions = {}): Promise<ExportSummary> {
-  checkOptions('exportTo', options, ['timestamp', 'onProgress', 'onCorrupt']);
-  if (typeof destination !== 'string') {
-    const sink = streamSink(destination);
-    try {
-      const summary = await writeDump(backend, sink.write, options);
-      await sink.flush();
-      return summary;
-    } finally {
-      sink.release();
-    }
-  }
-  const target = resolve(destination);
-  if (backend.ownsPath?.(target)) {
-    throw new InvalidOptionError(`exportTo: the destination ${target} is part of the store ${backend.name}: the dump would overwrite it`);
-  }
-  return writeThroughTemp(target, backend.name, (write) => writeDump(backend, write, options));
+export interface LineHash {
+  update(data: string | Uint8Array): void;
+  digest(): Promise<string>;
 }
 
-/** Writes the dump of `backend`, a chunk of text at a time, through `write`. */
-async function writeDump(backend: StorageBackend, write: (text: string) => Promise<void>, options: ExportOptions): Promise<ExportSummary> {
+/** A {@link LineHash} on Web Crypto: it keeps what it is given and digests it at the end (for dumps in memory). */
+export function webHash(): LineHash {
+  const encoder = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  return {
+    update(data) {
+      const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+      parts.push(bytes);
+      length += bytes.length;
+    },
+    async digest() {
+      const all = new Uint8Array(length);
+      let at = 0;
+      for (const part of parts) {
+        all.set(part, at);
+        at += part.length;
+      }
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+      return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+    },
+  };
+}
+
+/** Writes the dump of `backend`, a chunk of text at a time, through `write`; `hash` sums the record lines. */
+export async function writeDump(backend: StorageBackend, write: (text: string) => Promise<void>, options: ExportOptions, hash: LineHash): Promise<ExportSummary> {
   const total = options.onProgress ? await countRecords(backend) : undefined;
   const header: DumpHeader = { format: DUMP_FORMAT, version: DUMP_VERSION };
   if (options.timestamp !== false) header.createdAt = Date.now();
   header.source = backend.name;
-  const hash = createHash('sha256');
   let chunk = JSON.stringify(header) + '\n';
   let count = 0;
   for await (const record of backend.records({ onCorrupt: options.onCorrupt })) {
@@ -170,7 +167,7 @@ async function writeDump(backend: StorageBackend, write: (text: string) => Promi
     }
     if (count % PROGRESS_EVERY === 0) options.onProgress?.({ done: count, total });
   }
-  const sha256 = hash.digest('hex');
+  const sha256 = await hash.digest();
   const trailer: DumpTrailer = { format: DUMP_END_FORMAT, count, sha256 };
   await write(chunk + JSON.stringify(trailer) + '\n');
   options.onProgress?.({ done: count, total });
@@ -184,42 +181,16 @@ export async function exportData(backend: StorageBackend): Promise<Dump> {
   return { header: { format: DUMP_FORMAT, version: DUMP_VERSION, createdAt: Date.now(), source: backend.name }, records };
 }
 
-/**
- * Imports a dump file or stream. Every line is validated (header, fields, ids, order, count and
- * checksum) before the import can no longer be undone: on an atomic backend (SQLite, memory) the
- * records are stored as they are read and a bad line rolls everything back; elsewhere the dump is
- * read through once to validate it (a stream is first copied to a temp file) and then stored.
- */
-export async function importFrom(backend: StorageBackend, source: string | Readable, options: ImportOptions = {}): Promise<ImportSummary> {
-  checkImportOptions(options);
-  if (typeof source === 'string' && backend.ownsPath?.(source)) {
-    throw new InvalidOptionError(`import: the dump ${resolve(source)} is part of the store ${backend.name} it would be imported into`);
-  }
-  if (backend.capabilities.atomicImport) return storeDump(backend, readDump(source, options), options);
-  let path = typeof source === 'string' ? source : undefined;
-  let spool: string | undefined;
-  let total = 0; // the records found valid, then stored
-  try {
-    if (path === undefined) {
-      spool = await mkdtemp(join(tmpdir(), 'cuttle-import-'));
-      path = join(spool, 'dump.ndjson');
-      const copy = createWriteStream(path);
-      for await (const _ of readDump(source, options, copy)) total++;
-      copy.end();
-      await finished(copy);
-    } else {
-      for await (const _ of readDump(path, options)) total++;
-    }
-    return await storeDump(backend, readDump(path, options), options, total);
-  } finally {
-    if (spool) await rm(spool, { recursive: true, force: true });
-  }
-}
 
 /** Imports a dump held in memory (as `exportData()` returns it, or as NDJSON text). */
 export async function importData(backend: StorageBackend, dump: Dump | string, options: ImportOptions = {}): Promise<ImportSummary> {
   checkImportOptions(options);
-  if (typeof dump === 'string') return importFrom(backend, Readable.from([Buffer.from(dump)]), options);
+  if (typeof dump === 'string') {
+    // Read whole before anything is stored: it is in memory already, and a bad line changes nothing.
+    const records: StoredRecord[] = [];
+    for await (const record of parseDump(splitText(dump), webHash())) records.push(record);
+    return storeDump(backend, iterate(records), options);
+  }
   if (dump === null || typeof dump !== 'object' || !Array.isArray(dump.records)) {
     throw new DumpFormatError('importData expects { header, records } or NDJSON text', 1);
   }
@@ -232,32 +203,19 @@ export async function importData(backend: StorageBackend, dump: Dump | string, o
 }
 
 /**
- * The validated records of a dump, in order; throws {@link DumpFormatError} naming the line at the
- * first problem, including a missing or mismatched trailer (a truncated dump). The raw bytes are
- * copied to `copy` when given.
+ * The validated records of a dump given as its lines (text, or UTF-8 bytes), without their `\n`:
+ * throws {@link DumpFormatError} naming the line at the first problem, including a missing or
+ * mismatched trailer (a truncated dump). `hash` checks the trailer's checksum.
  */
-export async function* readDump(source: string | Readable, options: ImportOptions = {}, copy?: Writable): AsyncGenerator<StoredRecord> {
-  const input = typeof source === 'string' ? createReadStream(source) : source;
-  const sink = copy && streamSink(copy);
-  try {
-    yield* parseDump(splitLines(input, options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, sink?.write));
-    await sink?.flush();
-  } finally {
-    sink?.release();
-  }
-}
-
-/** The validated records of a dump given as its lines, without their `\n`; see {@link readDump}. */
-async function* parseDump(lines: AsyncIterable<Buffer>): AsyncGenerator<StoredRecord> {
-  const hash = createHash('sha256');
+export async function* parseDump(lines: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>, hash: LineHash): AsyncGenerator<StoredRecord> {
   let lineNumber = 0;
   let previous: StoredRecord | undefined;
   let trailer: DumpTrailer | undefined;
   let count = 0;
-  for await (const bytes of lines) {
+  for await (const line of lines) {
     lineNumber++;
     if (trailer) throw new DumpFormatError('text after the trailer line', lineNumber);
-    const value = parseLine(bytes, lineNumber);
+    const value = parseLine(line, lineNumber);
     if (lineNumber === 1) {
       checkHeader(value, lineNumber);
       continue;
@@ -267,7 +225,7 @@ async function* parseDump(lines: AsyncIterable<Buffer>): AsyncGenerator<StoredRe
       continue;
     }
     previous = checkRecord(value, lineNumber, previous);
-    hash.update(bytes);
+    hash.update(line);
     hash.update('\n');
     count++;
     yield previous;
@@ -277,12 +235,12 @@ async function* parseDump(lines: AsyncIterable<Buffer>): AsyncGenerator<StoredRe
   if (trailer.count !== count) {
     throw new DumpFormatError(`the trailer counts ${trailer.count} records but the dump has ${count}: the dump is damaged`, lineNumber);
   }
-  const sha256 = hash.digest('hex');
+  const sha256 = await hash.digest();
   if (trailer.sha256 !== sha256) throw new DumpFormatError('the checksum of the record lines does not match the trailer: the dump is damaged', lineNumber);
 }
 
 /** Stores the records; progress counts them as the backend takes them, out of `total` when it is known. */
-async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions, total?: number): Promise<ImportSummary> {
+export async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredRecord>, options: ImportOptions, total?: number): Promise<ImportSummary> {
   const { onProgress } = options;
   let done = 0;
   const counted = async function* () {
@@ -296,47 +254,26 @@ async function storeDump(backend: StorageBackend, records: AsyncIterable<StoredR
   return { count };
 }
 
-/**
- * Splits a byte stream into lines (without `\n` or a final `\r`), refusing lines over `max` bytes;
- * each chunk read goes to `copy` first, when given.
- */
-async function* splitLines(input: Readable | AsyncIterable<Buffer | string>, max: number, copy?: (chunk: Buffer) => Promise<void>): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let lineNumber = 1;
-  for await (const piece of input) {
-    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
-    if (copy) await copy(chunk);
-    let start = 0;
-    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
-      pendingBytes += end - start;
-      if (pendingBytes > max) throw new DumpFormatError(`line longer than ${max} bytes`, lineNumber);
-      pending.push(chunk.subarray(start, end));
-      yield trimCarriageReturn(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
-      pending = [];
-      pendingBytes = 0;
-      lineNumber++;
-      start = end + 1;
-    }
-    if (start < chunk.length) {
-      pendingBytes += chunk.length - start;
-      if (pendingBytes > max) throw new DumpFormatError(`line longer than ${max} bytes`, lineNumber);
-      pending.push(chunk.subarray(start));
-    }
+/** The lines of an NDJSON text, without their `\n` (nor a final `\r`); nothing after a final `\n`. */
+function* splitText(text: string): Generator<string> {
+  let start = 0;
+  for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+    yield trimReturn(text.slice(start, end));
+    start = end + 1;
   }
-  if (pendingBytes > 0) yield trimCarriageReturn(Buffer.concat(pending));
+  if (start < text.length) yield trimReturn(text.slice(start));
 }
 
-function trimCarriageReturn(line: Buffer): Buffer {
-  return line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, -1) : line;
+function trimReturn(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function parseLine(bytes: Buffer, line: number): unknown {
+function parseLine(input: string | Uint8Array, line: number): unknown {
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    text = typeof input === 'string' ? input : utf8.decode(input);
   } catch (error) {
     throw new DumpFormatError('not valid UTF-8', line, { cause: error });
   }
@@ -409,7 +346,7 @@ function checkContent(content: string, line: number, type: string, id: string): 
   if (tooDeep !== undefined) throw new DumpFormatError(tooDeep, line);
 }
 
-function checkImportOptions(options: ImportOptions): void {
+export function checkImportOptions(options: ImportOptions): void {
   checkOptions('import', options, ['mode', 'maxLineBytes', 'onProgress']);
   checkOneOf('import', 'mode', options.mode, ['merge', 'replace']);
   checkInteger('import', 'maxLineBytes', options.maxLineBytes, 1024);
@@ -420,117 +357,6 @@ export async function countRecords(backend: StorageBackend): Promise<number> {
   let total = 0;
   for (const type of await backend.listTypes()) total += await backend.count(type);
   return total;
-}
-
-// ---------------------------------------------------------------------------------------------
-// File and stream I/O. Everything above it works on lines and records; what follows reads and
-// writes them through node:fs and streams.
-
-/** What killed exports leave beside their destination: `.<name>.<host>-<pid>-<unique>.tmp`. */
-const TEMP_SUFFIX = '.tmp';
-
-/**
- * Writes the file `target` with what `produce` hands to its `write`, atomically: into a temp file
- * beside it, `.<name>.<host>-<pid>-<unique>.tmp`, that is fsynced and renamed over `target` once
- * `produce` resolves, and removed if anything fails. Temp files of earlier writes to `target` whose
- * process (on this host) is gone, left by a kill, are removed first. The file is written through a
- * file handle, not a stream, so a failed open or write rejects here instead of emitting an
- * `'error'` event nobody listens to.
- * @throws BackendError naming `target` and `store` when the file cannot be written.
- */
-async function writeThroughTemp<T>(target: string, store: string, produce: (write: (text: string) => Promise<void>) => Promise<T>): Promise<T> {
-  const dir = dirname(target);
-  const prefix = `${basename(target)}.`;
-  await removeAbandonedTemps(dir, prefix);
-  const temp = join(dir, ownedName(prefix, TEMP_SUFFIX));
-  const fail = (error: unknown) => {
-    throw cannotWrite(target, store, error);
-  };
-  const handle = await open(temp, 'wx').catch(fail);
-  let closed = false;
-  try {
-    const result = await produce((text) => writeAll(handle, text).catch(fail));
-    await handle.sync().catch(fail);
-    closed = true;
-    await handle.close().catch(fail);
-    await rename(temp, target).catch(fail);
-    return result;
-  } catch (error) {
-    if (!closed) await handle.close().catch(() => {});
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Removes, in `dir`, the temp files named `.<prefix>...tmp` whose writer on this host is gone. */
-async function removeAbandonedTemps(dir: string, prefix: string): Promise<void> {
-  const names = await readdir(dir).catch(() => [] as string[]); // a missing folder fails at the open, with a clear error
-  for (const name of names) {
-    if (writerGone(name, prefix, TEMP_SUFFIX)) await rm(join(dir, name), { force: true });
-  }
-}
-
-/** Writes all of `text` at the handle's position (a write may take less than it is given). */
-async function writeAll(handle: FileHandle, text: string): Promise<void> {
-  const bytes = Buffer.from(text);
-  for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at)).bytesWritten;
-}
-
-function cannotWrite(file: string, store: string, error: unknown): BackendError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT' ? `the folder ${dirname(file)} does not exist`
-    : code === 'ENOTDIR' ? `a part of ${dirname(file)} is not a folder`
-    : code === 'EISDIR' ? 'it is a folder'
-    : (error as Error).message;
-  return new BackendError(`cannot write the dump ${file}: ${why}`, { store, systemCode: code, file }, { cause: error });
-}
-
-/**
- * Writing to a stream someone else owns. An `'error'` listener stays on it until `release()`, and
- * `flush()` waits for the last write's callback, so an error the stream reports at any time, even
- * between two writes or after the last one, rejects a write or the flush instead of crashing the
- * process as an unhandled `'error'` event.
- */
-function streamSink(out: Writable): { write: (chunk: string | Buffer) => Promise<void>; flush(): Promise<void>; release(): void } {
-  let failure: Error | undefined;
-  let last: Promise<void> = Promise.resolve();
-  const fail = (error: Error | null | undefined) => {
-    if (error) failure ??= error;
-  };
-  out.on('error', fail);
-  return {
-    write: async (chunk) => {
-      if (failure) throw failure;
-      if (out.destroyed) throw new Error('the dump destination was closed before the dump was written');
-      let accepted!: boolean;
-      last = new Promise((resolve) => {
-        accepted = out.write(chunk, (error) => resolve(fail(error)));
-      });
-      if (!accepted) await drained(out);
-      if (failure) throw failure;
-    },
-    flush: async () => {
-      await last;
-      if (failure) throw failure;
-    },
-    release: () => out.off('error', fail),
-  };
-}
-
-/** Resolves when `out` asks for more ('drain'), or when it closes or fails. */
-function drained(out: Writable): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      out.off('drain', done);
-      out.off('error', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('error', done);
-    out.on('close', done);
-  });
 }
 
 async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
