@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { countUtf8, ObjectCache } from '../src/cache.js';
 import { IdLists } from '../src/id-lists.js';
-import { InMemoryBackend, Serializable, Storage, Store, type RecordWrite, type StoredRecord } from '../src/index.js';
+import { InMemoryBackend, Serializable, Storage, Store, type BackendChange, type ChangeListener, type RecordWrite, type StoredRecord } from '../src/index.js';
 
 class Item extends Serializable {
   label = '';
@@ -10,20 +10,30 @@ class Item extends Serializable {
 const item = (id: string, label = id) => Object.assign(new Item(id), { label });
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A memory backend that pretends other processes change it when `outside` is set. */
+/** A memory backend with a change feed that reports what `writeBehind` (another process, as it were) writes. */
 class SharedBackend extends InMemoryBackend {
-  outside = false;
   asked = 0;
-  override externalChanges(): boolean {
-    this.asked++;
-    const changed = this.outside;
-    this.outside = false;
-    return changed;
+  #pending: BackendChange[] = [];
+  #listener: ChangeListener | undefined;
+  override changes(listener: ChangeListener): () => void {
+    this.#listener = listener;
+    return () => (this.#listener = undefined);
   }
-  /** Writes as "another process" would: behind the store's back. */
+  override pollChanges(): void {
+    this.asked++;
+    const pending = this.#pending;
+    this.#pending = [];
+    if (pending.length > 0) this.#listener?.(pending);
+  }
+  /** Writes as "another process" would: behind the store's back, reported at the next poll. */
   async writeBehind(write: RecordWrite): Promise<StoredRecord> {
-    this.outside = true;
-    return super.write(write);
+    const record = await super.write(write);
+    this.#pending.push({ type: record.type, id: record.id, version: record.version, deleted: false });
+    return record;
+  }
+  /** Another process's change that may have been missed: a reset at the next poll. */
+  resetBehind(): void {
+    this.#pending.push({ reset: true });
   }
 }
 
@@ -150,10 +160,11 @@ test('ttl expires entries on an injected clock', async () => {
   assert.is(store.cache.stats().misses, 1);
 });
 
-test('outside changes: asked once per event-loop iteration; a reported change empties the cache', async () => {
+test('outside changes: asked once per event-loop iteration; a change drops exactly its object, a reset everything', async () => {
   const backend = new SharedBackend();
   const store = new Store({ backend });
   const a = await store.save(item('a', 'mine'));
+  const b = await store.save(item('b', 'mine'));
   for (let i = 0; i < 100; i++) assert.is(await store.load(Item, 'a'), a);
   assert.is(backend.asked, 1, 'one check for 100 loads in one iteration');
 
@@ -162,10 +173,22 @@ test('outside changes: asked once per event-loop iteration; a reported change em
   await nextTurn();
   const fresh = await store.load(Item, 'a');
   assert.is(fresh.label, 'theirs', 'the next iteration sees the change');
+  assert.is(await store.load(Item, 'b'), b, 'and keeps every other object cached');
   assert.is(backend.asked, 2);
-  assert.is(store.cache.stats().outsideChanges, 1);
+  let stats = store.cache.stats();
+  assert.equal([stats.outsideChanges, stats.outsideDrops, stats.outsideResets], [1, 1, 0]);
   await nextTurn();
   assert.is(await store.load(Item, 'a'), fresh, 'no outside change: the cache serves again');
+
+  await backend.writeBehind({ type: 'Item', id: 'c', kind: 'object', content: '{"json":{"label":"new"}}' });
+  await nextTurn();
+  assert.ok(store.cache.has(Item, 'a'), 'a change of an object not cached drops nothing');
+  stats = store.cache.stats();
+  assert.equal([stats.outsideChanges, stats.outsideDrops], [2, 1]);
+  backend.resetBehind();
+  await nextTurn();
+  assert.is(store.cache.peek(Item, 'b'), undefined, 'a reset empties the cache');
+  assert.is(store.cache.stats().outsideResets, 1);
 });
 
 test('a store with the cache off never asks about outside changes', async () => {

@@ -12,7 +12,7 @@ import { BackendError, ConflictError, CorruptDataError, InvalidIdError, InvalidO
 import { compareIds, DumpFormatError, InMemoryBackend, Serializable, Store, type RecordWrite } from '../src/index.js';
 import { exportTo, importFrom } from '../src/dump-files.js';
 import { AWKWARD_IDS, backendSuite } from '../src/testing/index.js';
-import { IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
+import { feedOf, IS_ROOT, readOnlyView, rejects, tempDir } from './helpers.js';
 import { assertOpensReadOnlyAsNobody, assertRefusesChanges } from './read-only.js';
 
 let dir: ReturnType<typeof tempDir> | undefined;
@@ -424,10 +424,11 @@ readOnly('readonly: true reads, lists and exports; every change throws ReadOnlyE
   assert.equal(exported, ['T/a', 'T/b', 'U/c']);
   await assertRefusesChanges(reader, 'T', 'a', `file:${root} is read-only (opened with readonly: true): it cannot be changed`);
   assert.equal(walk(root).map((file) => [file, statSync(join(root, file)).mtimeMs]), before, 'not a byte written');
-  reader.externalChanges();
+  const feed = feedOf(reader);
+  assert.equal(feed.poll(), []);
   await writer.write(w('T', 'b', '{"json":"b2"}'));
-  assert.ok(reader.externalChanges(), 'another writer is seen');
-  assert.not.ok(reader.externalChanges());
+  assert.equal(feed.poll(), [{ type: 'T', id: 'b', version: 2, deleted: false }], 'another writer is seen');
+  assert.equal(feed.poll(), []);
   assert.is((await reader.load('T', 'b'))?.content, '{"json":"b2"}');
 });
 
@@ -437,11 +438,11 @@ readOnly('readonly: true on a root without a change file creates none, and sees 
   await writer.close();
   unlinkSync(join(root, '.cuttle-changes'));
   const reader = open({ readonly: true });
-  reader.externalChanges();
+  const feed = feedOf(reader);
+  assert.equal(feed.poll(), []);
   assert.not.ok(existsSync(join(root, '.cuttle-changes')));
-  assert.not.ok(reader.externalChanges());
   await open().write(w('T', 'b'));
-  assert.ok(reader.externalChanges());
+  assert.equal(feed.poll(), [{ type: 'T', id: 'b', version: 1, deleted: false }]);
 });
 
 readOnly('readonly: true on a missing root: BackendError saying the store does not exist, and nothing is created', async ({ root }) => {
@@ -476,9 +477,10 @@ readOnly(`a root on a read-only filesystem opens read-only by itself (bug: the c
       assert.is((await reader.load('T', 'a'))?.content, '{"json":"a"}');
       const error = await rejects(reader.write(w('T', 'b')), ReadOnlyError);
       assert.is(error.message, `file:${view.path} is read-only (on a read-only filesystem (EROFS writing ${view.path}/.cuttle-changes)): it cannot be changed`);
-      reader.externalChanges();
+      const feed = feedOf(reader);
+      feed.poll();
       await writer.write(w('T', 'a', '{"json":"a2"}'));
-      assert.ok(reader.externalChanges(), 'a writer through the writable path is seen');
+      assert.equal(feed.poll(), [{ type: 'T', id: 'a', version: 2, deleted: false }], 'a writer through the writable path is seen');
       assert.is((await reader.load('T', 'a'))?.content, '{"json":"a2"}');
     } finally {
       await reader.close();
@@ -650,26 +652,28 @@ processes('a replace import whose dump turns out bad part-way changes nothing an
   assert.equal(await backend.listTypes(), [], 'an empty dump empties the store');
 });
 
-processes('externalChanges: false for own changes, true once after another process saves or deletes', async ({ open, root }) => {
+processes('the change feed: nothing for own changes; exactly what another process or backend object changed, once', async ({ open, root }) => {
   const mine = open();
-  assert.is(mine.externalChanges(), false, 'nothing since opening');
+  const feed = feedOf(mine);
+  assert.equal(feed.poll(), [], 'nothing since opening');
   await mine.write(w('T', 'a'));
   await mine.writeMany([w('T', 'b'), w('T', 'c')]);
   await mine.delete('T', 'c');
   await mine.load('T', 'a');
-  assert.is(mine.externalChanges(), false, 'own changes');
+  assert.equal(feed.poll(), [], 'own changes');
   await runWorker(root, 'write', 'T', 'a');
-  assert.is(mine.externalChanges(), true, 'another process saved');
-  assert.is(mine.externalChanges(), false, 'reported once');
+  assert.equal(feed.poll(), [{ type: 'T', id: 'a', version: 2, deleted: false }], 'another process saved');
+  assert.equal(feed.poll(), [], 'reported once');
   await runWorker(root, 'delete', 'T', 'b');
-  assert.is(mine.externalChanges(), true, 'another process deleted');
+  assert.equal(feed.poll(), [{ type: 'T', id: 'b', version: 0, deleted: true }], 'another process deleted');
   const other = open();
+  const theirs = feedOf(other);
   await other.write(w('T', 'x'));
-  assert.is(mine.externalChanges(), true, 'another backend object in this process');
-  assert.is(other.externalChanges(), false);
+  assert.equal(feed.poll(), [{ type: 'T', id: 'x', version: 1, deleted: false }], 'another backend object in this process');
+  assert.equal(theirs.poll(), []);
   await other.clear();
-  assert.is(mine.externalChanges(), true, 'clear');
-  assert.is((await mine.load('T', 'a')), undefined);
+  assert.equal(feed.poll(), [{ reset: true }], 'clear: one reset');
+  assert.is(await mine.load('T', 'a'), undefined);
 });
 
 processes('atomic replace: a reader never sees a partial file while another process rewrites it', async ({ open, root }) => {

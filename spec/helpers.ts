@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import type { BackendChange, StorageBackend } from '../src/index.js';
 
 /** A fresh temp folder; `remove()` deletes it. */
 export function tempDir(prefix = 'cuttle-'): { path: string; remove(): void } {
@@ -60,4 +61,22 @@ export function runAsNobody(script: string, args: string[], tempFolder: string):
   });
   if (result.status !== 0) throw new Error(`${script} as nobody exited with ${result.status}: ${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * A backend's change feed as a test reads it: `poll()` runs its `pollChanges` and returns what the
+ * feed delivered since the last poll (nothing when nobody else changed anything).
+ */
+export function feedOf(backend: StorageBackend): { poll(): BackendChange[]; stop(): void } {
+  let delivered: BackendChange[] = [];
+  const stop = backend.changes!((changes) => delivered.push(...changes));
+  return {
+    poll() {
+      backend.pollChanges?.();
+      const out = delivered;
+      delivered = [];
+      return out;
+    },
+    stop,
+  };
 }

@@ -67,3 +67,16 @@ export async function endAdmin(): Promise<void> {
   await admin?.end();
   admin = undefined;
 }
+
+/**
+ * `backend` once its change feed listens (a subscriber that stays until the backend closes): a
+ * store made on it then hears no reset from the feed's first connection after it has cached things.
+ */
+export async function listening<B extends { changes(listener: () => void): unknown; readonly feed: { readonly state: string } }>(backend: B): Promise<B> {
+  backend.changes(() => {});
+  for (let i = 0; backend.feed.state !== 'listening'; i++) {
+    if (i > 500) throw new Error(`the change feed did not start listening (state ${backend.feed.state})`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return backend;
+}

@@ -10,14 +10,15 @@ import { POSTGRES_MIGRATIONS } from '../src/backends/postgres-schema.js';
 import { PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
 import { backendSuite } from '../src/testing/index.js';
 import { rejects, throwsError } from './helpers.js';
-import { adminPool, dropLeftovers, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
+import { adminPool, dropLeftovers, dropSchema, freshSchema, listening, PG_URL } from './postgres-server.js';
 
 let schema = freshSchema('conf');
 const make = () => new PostgresBackend({ connectionString: PG_URL, schema });
-backendSuite('postgres', make, {
+// Listening before the suite's stores cache anything: the feed's first connection is a reset.
+backendSuite('postgres', () => listening(make()), {
   reopen: async (backend) => {
     await backend.close();
-    return make();
+    return listening(make());
   },
   atomicBatches: true,
   teardown: async () => {

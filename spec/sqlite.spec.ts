@@ -12,7 +12,7 @@ import { Serializable } from '../src/model.js';
 import { Store } from '../src/store.js';
 import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { backendSuite } from '../src/testing/index.js';
-import { rejects, tempDir, throwsError } from './helpers.js';
+import { feedOf, rejects, tempDir, throwsError } from './helpers.js';
 
 let dir = tempDir('cuttle-sqlite-');
 const file = () => join(dir.path, 'store.db');
@@ -63,16 +63,16 @@ test('schema: one objects table, rowid, one (type, id) index; WAL, synchronous, 
   assert.is(byDefault.settings().busyTimeout, 5000);
   await byDefault.close();
   raw(file(), (db) => {
-    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all(), ['objects']);
+    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(), ['changes', 'objects'], 'the objects and the change log');
     const columns = db.prepare(`SELECT name FROM pragma_table_info('objects')`).pluck().all();
     assert.equal(columns, ['type', 'id', 'kind', 'content', 'version', 'created_at', 'updated_at']);
     assert.equal(db.prepare(`SELECT origin FROM pragma_index_list('objects')`).pluck().all(), ['pk'], 'exactly one index');
     assert.is(db.prepare(`SELECT wr FROM pragma_table_list WHERE name = 'objects'`).pluck().get(), 0, 'an ordinary rowid table');
     assert.is(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.is(db.pragma('user_version', { simple: true }), 1);
+    assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   });
   const memory = new SqliteBackend({ path: ':memory:' });
-  assert.equal(memory.settings().schemaVersion, 1);
+  assert.equal(memory.settings().schemaVersion, MIGRATIONS.length);
   await memory.close();
 });
 
@@ -155,28 +155,36 @@ test('two processes writing one new file: no lost writes, no SQLITE_BUSY, one wi
   await backend.close();
 });
 
-test('externalChanges: false after own writes and reads, true once after another connection commits', async () => {
+test('the change feed: nothing for own writes and anyone\'s reads; exactly the keys another connection changed, once', async () => {
   const mine = new SqliteBackend({ path: file() });
   const other = new SqliteBackend({ path: file() });
-  assert.is(mine.externalChanges(), false, 'nothing since opening');
+  const feed = feedOf(mine);
+  const theirs = feedOf(other);
+  assert.equal(feed.poll(), [], 'nothing since opening');
   await mine.write(w('a'));
   await mine.writeMany([w('b'), w('c')]);
   await mine.delete('T', 'c');
-  assert.is(mine.externalChanges(), false, 'own writes');
+  assert.equal(feed.poll(), [], 'own writes');
   assert.equal(await collect(mine.records()), ['T/a', 'T/b']);
-  assert.is(mine.externalChanges(), false, 'own reader threads write nothing');
+  assert.equal(feed.poll(), [], 'own reader threads write nothing');
   await other.load('T', 'a');
-  assert.is(mine.externalChanges(), false, "another connection's reads");
+  assert.equal(feed.poll(), [], "another connection's reads");
   await other.write(w('a'));
-  assert.is(mine.externalChanges(), true, "another connection's write");
-  assert.is(mine.externalChanges(), false, 'reported once');
-  assert.is(other.externalChanges(), true, "the first backend's writes, seen from the second");
+  await other.deleteMany('T', ['b']);
+  assert.equal(feed.poll(), [{ type: 'T', id: 'a', version: 2, deleted: false }, { type: 'T', id: 'b', version: 1, deleted: true }], "another connection's writes, in order");
+  assert.equal(feed.poll(), [], 'reported once');
+  assert.equal(theirs.poll(), [
+    { type: 'T', id: 'a', version: 1, deleted: false },
+    { type: 'T', id: 'b', version: 1, deleted: false },
+    { type: 'T', id: 'c', version: 1, deleted: false },
+    { type: 'T', id: 'c', version: 1, deleted: true },
+  ], "the first backend's writes, seen from the second");
   await other.clear();
-  assert.is(mine.externalChanges(), true);
-  assert.is(other.externalChanges(), false);
+  assert.equal(feed.poll(), [{ reset: true }], 'clear: one reset, not a row per object');
+  assert.equal(theirs.poll(), []);
   await other.close();
   await mine.close();
-  assert.is(mine.externalChanges(), false, 'closed: nothing to report');
+  assert.equal(feed.poll(), [], 'closed: nothing to report');
 });
 
 test('records() streams from a reader thread in chunks, from one snapshot, while writes go on', async () => {
@@ -532,10 +540,26 @@ test('migration: a version 0 file holding other tables gets the objects table, a
     assert.is(db.pragma('user_version', { simple: true }), 0);
   });
   const backend = new SqliteBackend({ path: file() });
-  assert.is(backend.settings().schemaVersion, 1);
+  assert.is(backend.settings().schemaVersion, MIGRATIONS.length);
   await backend.write(w('a'));
   await backend.close();
   raw(file(), (db) => assert.is(db.prepare(`SELECT value FROM settings WHERE key = 'theme'`).pluck().get(), 'dark'));
+});
+
+test('migration: a wave 1 file (schema version 1) gets the change log and keeps every object', async () => {
+  raw(file(), (db) => {
+    migrate(db, file(), MIGRATIONS.slice(0, 1));
+    db.prepare(`INSERT INTO objects VALUES ('T', 'old', 'object', '{"json":1}', 3, 1, 2)`).run();
+  });
+  const backend = new SqliteBackend({ path: file() });
+  assert.is(backend.settings().schemaVersion, MIGRATIONS.length);
+  assert.is((await backend.load('T', 'old'))?.version, 3);
+  const other = new SqliteBackend({ path: file() });
+  const feed = feedOf(backend);
+  await other.write(w('old'));
+  assert.equal(feed.poll(), [{ type: 'T', id: 'old', version: 4, deleted: false }]);
+  await other.close();
+  await backend.close();
 });
 
 test('migration: steps run in order in one transaction; a failing step leaves the file as it was', () => {
@@ -551,15 +575,15 @@ test('migration: steps run in order in one transaction; a failing step leaves th
     assert.equal(db.prepare(`SELECT name FROM sqlite_schema`).pluck().all(), ['keep'], 'no objects table either');
     const steps = [...MIGRATIONS, (d: Database.Database) => d.exec('CREATE TABLE extra (y)')];
     migrate(db, path, steps);
-    assert.is(db.pragma('user_version', { simple: true }), 2);
-    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(), ['extra', 'keep', 'objects']);
+    assert.is(db.pragma('user_version', { simple: true }), MIGRATIONS.length + 1);
+    assert.equal(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(), ['changes', 'extra', 'keep', 'objects']);
     migrate(db, path, steps); // up to date: nothing runs
-    // A file at version 1 opened by code that knows version 2 runs only the new step.
+    // A file at the current version opened by code that knows one more runs only the new step.
     const at1 = join(dir.path, 'v1.db');
     raw(at1, (old) => migrate(old, at1));
     raw(at1, (old) => {
       migrate(old, at1, steps);
-      assert.is(old.pragma('user_version', { simple: true }), 2);
+      assert.is(old.pragma('user_version', { simple: true }), MIGRATIONS.length + 1);
       assert.ok(old.prepare(`SELECT 1 FROM sqlite_schema WHERE name = 'extra'`).get());
     });
   });

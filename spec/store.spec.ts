@@ -342,7 +342,7 @@ test('cache: false turns the cache off', async () => {
   const store = new Store({ cache: false });
   const a = await store.save(note('a'));
   assert.is.not(await store.load(Note, 'a'), a);
-  assert.equal(store.cache.stats(), { hits: 0, misses: 0, evictions: 0, size: 0, calculatedSize: 0, max: 0, maxSize: 0, hitRate: 0, outsideChanges: 0 });
+  assert.equal(store.cache.stats(), { hits: 0, misses: 0, evictions: 0, size: 0, calculatedSize: 0, max: 0, maxSize: 0, hitRate: 0, outsideChanges: 0, outsideDrops: 0, outsideResets: 0 });
 });
 
 test.run();

@@ -38,8 +38,15 @@ export interface CacheStats {
   maxSize: number;
   /** hits / (hits + misses); 0 before any load. */
   hitRate: number;
-  /** Times the cache was emptied because another process or connection changed the store. */
+  /**
+   * Changes of single objects that someone else made (another process, connection, server, or
+   * Store on the same backend object), as the backend's change feed reported them.
+   */
   outsideChanges: number;
+  /** Cached objects dropped because of those changes (the rest were not cached). */
+  outsideDrops: number;
+  /** Times the cache was emptied whole because changes may have been missed, or many were made at once. */
+  outsideResets: number;
 }
 
 /** The default bound on cached objects. */
@@ -79,6 +86,8 @@ export class ObjectCache {
   #misses = 0;
   #evictions = 0;
   #outsideChanges = 0;
+  #outsideDrops = 0;
+  #outsideResets = 0;
 
   constructor(options: CacheOptions | false = {}) {
     this.#expires = options !== false && !!options.ttl;
@@ -173,9 +182,15 @@ export class ObjectCache {
     this.ids.clear();
   }
 
-  /** Drops every entry because the store changed behind this cache's back; counted in stats. */
-  clearStale(): void {
+  /** Drops the entry of (type, id), which someone else changed; counted in stats. */
+  deleteOutside(type: string, id: string): void {
     this.#outsideChanges++;
+    if (this.delete(type, id)) this.#outsideDrops++;
+  }
+
+  /** Drops every entry: someone else may have changed anything; counted in stats. */
+  clearOutside(): void {
+    this.#outsideResets++;
     this.clear();
   }
 
@@ -203,6 +218,8 @@ export class ObjectCache {
       maxSize: this.#lru?.maxSize ?? 0,
       hitRate: lookups === 0 ? 0 : this.#hits / lookups,
       outsideChanges: this.#outsideChanges,
+      outsideDrops: this.#outsideDrops,
+      outsideResets: this.#outsideResets,
     };
   }
 }

@@ -7,7 +7,7 @@
  */
 export { Storage, type FacadeOptions } from './storage.js';
 export { defineBackendKind, type BackendKind, type BackendKindDefinition, type BackendOptionsByKind } from './kinds.js';
-export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type GcOptions, type CacheControl } from './store.js';
+export { Store, type StoreOptions, type SaveOptions, type LoadOptions, type GcOptions, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
 export type { Cascade, DanglingMode, VerifyReport, DanglingReference, UnreadableObject } from './graph.js';
 export { Serializable, Container, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 export {

@@ -24,7 +24,7 @@ declare module './kinds.js' {
 
 defineBackendKind('file', {
   open: (options) => new FileBackend(options),
-  options: ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'],
+  options: ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now', 'changeLogBytes'],
   owns: isInFolder,
 });
 defineBackendKind('sqlite', {

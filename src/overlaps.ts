@@ -61,10 +61,24 @@ export class WriteOverlaps {
     return this.#bulk > 0 || this.#open.has(type);
   }
 
+  /**
+   * Notes that someone else changed (type, id): a write of it under way now overlapped a change,
+   * and must not cache what it wrote (the other change may have come after it).
+   */
+  touch(type: string, id: string): void {
+    const open = this.#open.get(type)?.get(id);
+    if (open !== undefined) open.overlapped = true;
+  }
+
+  /** Notes that someone else may have changed anything: every write under way overlapped. */
+  touchAll(): void {
+    for (const ids of this.#open.values()) for (const open of ids.values()) open.overlapped = true;
+  }
+
   /** Runs a bulk change: every write under way or begun before it ends counts as overlapped. */
   async bulk<T>(change: () => Promise<T>): Promise<T> {
     this.#bulk++;
-    for (const ids of this.#open.values()) for (const open of ids.values()) open.overlapped = true;
+    this.touchAll();
     try {
       return await change();
     } finally {

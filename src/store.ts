@@ -3,7 +3,7 @@
  * default Store; tests and multi-tenant apps make their own with `new Store(...)`.
  * @module
  */
-import type { RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
+import type { BackendChange, RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
 import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { Codec } from './codec.js';
@@ -18,8 +18,10 @@ import { nextTurn } from './next-turn.js';
 import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { theDumpFiles, type DumpReadable, type DumpWritable } from './platform.js';
 import { Versions } from './versions.js';
+import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 
 export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
+export type { StoreChange, WatchOptions } from './watchers.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {
@@ -29,7 +31,16 @@ export interface StoreOptions {
   cache?: CacheOptions | false;
   /** The type registry; share one between stores to share class registrations. @default a new one */
   registry?: TypeRegistry;
+  /**
+   * While someone `watch`es, how often the store asks a backend that is polled (SQLite, file) for
+   * others' changes, in ms, so that they are reported without a load. (A cached read asks anyway,
+   * once per event-loop iteration; PostgreSQL's and IndexedDB's feeds push.) @default 100
+   */
+  watchInterval?: number;
 }
+
+/** The stores open on each backend object: one's writes are another's outside changes. */
+const storesOn = new WeakMap<StorageBackend, Set<Store>>();
 
 /** Per-store control of the object cache; `Storage.cache` is the default store's. */
 export interface CacheControl {
@@ -96,8 +107,15 @@ export class Store {
   /** Whether the backend was asked about outside changes in this event-loop iteration. */
   #checkedThisTurn = false;
 
+  readonly #watchers = new Watchers();
+  readonly #watchInterval: number;
+  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #stopFeed: (() => void) | undefined;
+
   constructor(options: StoreOptions = {}) {
-    checkOptions('Store', options, ['backend', 'cache', 'registry']);
+    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval']);
+    checkInteger('Store', 'watchInterval', options.watchInterval, 1);
+    this.#watchInterval = options.watchInterval ?? 100;
     this.backend = options.backend ?? new InMemoryBackend();
     this.registry = options.registry ?? new TypeRegistry();
     this.#codec = new Codec(this.registry);
@@ -118,8 +136,35 @@ export class Store {
       delete: (Class: SerializableClass, id: string) => cache.delete(registry.register(Class).name, id),
       clear: () => cache.clear(),
     });
+    this.#stopFeed = this.backend.changes?.((changes) => this.#outside(changes));
+    let siblings = storesOn.get(this.backend);
+    if (siblings === undefined) storesOn.set(this.backend, (siblings = new Set()));
+    siblings.add(this);
   }
 
+  /**
+   * Calls `listener` with every change of a stored object from now on: this store's own saves and
+   * deletes (`local: true`) and others' (`local: false`: other processes, connections, servers,
+   * tabs, or other stores on this backend object), in the order each was committed; `{ reset:
+   * true }` when many may have changed (`clear`, an import, or others' changes that may have been
+   * missed). Others' changes arrive without a load: on SQLite and files within `watchInterval` ms,
+   * on PostgreSQL as its notifications come (docs/cache.md). A listener that throws breaks
+   * nothing (see `options.onError`).
+   * @returns the function that stops it.
+   */
+  watch(listener: (change: StoreChange) => void, options: WatchOptions = {}): () => void {
+    this.#check();
+    if (typeof listener !== 'function') throw new TypeError(`watch expects a listener function, got ${describe(listener)}`);
+    checkOptions('watch', options, ['types', 'onError']);
+    if (options.types !== undefined && !Array.isArray(options.types)) throw new TypeError(`watch: types must be an array of classes, got ${describe(options.types)}`);
+    const types = options.types && new Set(options.types.map((Class) => this.registry.register(Class).name));
+    const stop = this.#watchers.add(listener, types, options.onError);
+    this.#startPolling();
+    return () => {
+      stop();
+      if (this.#watchers.size === 0) this.#stopPolling();
+    };
+  }
   /** Registers classes so that references to them resolve before they are first saved or loaded. */
   register(...classes: SerializableClass[]): void {
     for (const Class of classes) this.registry.register(Class);
@@ -277,6 +322,7 @@ export class Store {
         } else {
           this.#forget(type, id);
         }
+        if (deleted) this.#told([{ type, id, version: 0, deleted: true }]);
       }
     });
   }
@@ -328,7 +374,7 @@ export class Store {
   /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
   async #listIds(type: string): Promise<string[]> {
     if (this.#cache.enabled) {
-      this.#noticeOutsideChanges();
+      this.#pollOutsideChanges();
       const kept = this.#cache.ids.get(type);
       if (kept !== undefined) return kept;
     }
@@ -347,6 +393,7 @@ export class Store {
       return this.backend.clear();
     });
     await this.#guard('clear', undefined, undefined, clearing);
+    this.#told([{ reset: true }]);
   }
 
   /**
@@ -370,7 +417,8 @@ export class Store {
       for (const [type, ids] of Object.entries(garbage)) {
         this.#cache.ids.drop(type);
         for (const id of ids) this.#cache.delete(type, id);
-        await this.backend.deleteMany(type, ids);
+        const deleted = await this.backend.deleteMany(type, ids);
+        this.#told(ids.flatMap((id, i) => (deleted[i] ? [{ type, id, version: 0, deleted: true }] : [])));
       }
     });
     await this.#guard('collect garbage in', undefined, undefined, collecting);
@@ -433,6 +481,9 @@ export class Store {
     if (this.#closed) return;
     this.#closed = true;
     this.#cache.clear();
+    this.#stopFeed?.();
+    this.#stopPolling();
+    storesOn.get(this.backend)?.delete(this);
     await this.#guard('close', undefined, undefined, this.backend.close());
   }
 
@@ -455,6 +506,7 @@ export class Store {
       } finally {
         // Even a failed import may have changed a non-atomic backend.
         this.#cache.clear();
+        this.#told([{ reset: true }]);
       }
     });
   }
@@ -533,6 +585,7 @@ export class Store {
     } finally {
       this.#writes++;
     }
+    this.#told(records.map((record) => ({ type: record.type, id: record.id, version: record.version, deleted: false })));
     records.forEach((record, i) => {
       const obj = objs[i]!;
       this.#versions.set(obj, record.version);
@@ -596,7 +649,7 @@ export class Store {
    * counting a hit or a miss and without refreshing its place in the LRU order.
    */
   #cached(type: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
-    this.#noticeOutsideChanges();
+    this.#pollOutsideChanges();
     const cached = (how === 'get' ? this.#cache.get(type, id) : this.#cache.peek(type, id)) as Serializable | undefined;
     return cached !== undefined && cached.id === id ? cached : undefined;
   }
@@ -608,24 +661,69 @@ export class Store {
    * saves a cache miss per call on a large collection.
    */
   #cachedEntry(type: string, id: string): boolean {
-    this.#noticeOutsideChanges();
+    this.#pollOutsideChanges();
     return this.#cache.has(type, id);
   }
 
   /**
-   * Empties the cache when the backend reports that someone else changed the stored data. Asked
-   * at most once per event-loop iteration: the first cache read sets a flag that the next turn
-   * clears, so a busy loop of cached loads pays for one check, not one per load.
+   * Asks the backend for others' changes (`pollChanges`, which hands them to {@link #outside}) at
+   * most once per event-loop iteration: the first cache read sets a flag that the next turn clears,
+   * so a busy loop of cached loads pays for one check, not one per load.
    */
-  #noticeOutsideChanges(): void {
-    if (this.#checkedThisTurn || this.backend.externalChanges === undefined || !this.#cache.enabled) return;
+  #pollOutsideChanges(): void {
+    if (this.#checkedThisTurn || this.backend.pollChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
     nextTurn(this.#endTurn);
-    if (this.backend.externalChanges()) {
-      this.#cache.clearStale();
-      // A load reading right now may have read the old version: it must not cache it.
-      this.#writes++;
+    this.backend.pollChanges();
+  }
+
+  /**
+   * Others' changes, from the backend's feed or a store on the same backend object: each changed
+   * object leaves the cache (and its type's kept id list follows a create or delete); a reset
+   * empties it. A load or write of such an object under way caches nothing of what it read or wrote.
+   */
+  #outside(changes: readonly BackendChange[]): void {
+    if (this.#closed) return;
+    // A load reading right now may have read the old version: it must not cache it.
+    this.#writes++;
+    for (const change of changes) {
+      if (change.reset === true) {
+        this.#cache.clearOutside();
+        this.#overlaps.touchAll();
+        this.#loading.clear();
+      } else {
+        const { type, id } = change;
+        this.#cache.deleteOutside(type, id);
+        this.#overlaps.touch(type, id);
+        if (this.#loading.size > 0) this.#loading.delete(objectKey(type, id));
+        if (change.deleted) this.#cache.ids.remove(type, id);
+        else if (change.version === 1) this.#cache.ids.add(type, id);
+      }
+      if (this.#watchers.size > 0) this.#watchers.emit({ ...change, local: false });
     }
+  }
+
+  /** This store's own changes, once made: to its watchers, and to the other stores on this backend object. */
+  #told(changes: readonly BackendChange[]): void {
+    if (changes.length === 0) return;
+    if (this.#watchers.size > 0) for (const change of changes) this.#watchers.emit({ ...change, local: true });
+    const siblings = storesOn.get(this.backend);
+    if (siblings === undefined || siblings.size < 2) return;
+    for (const store of siblings) if (store !== this) store.#outside(changes);
+  }
+
+  /** While anyone watches, others' changes are fetched on a timer too (a backend that is polled). */
+  #startPolling(): void {
+    if (this.#watchTimer !== undefined || this.backend.pollChanges === undefined) return;
+    this.#watchTimer = setInterval(() => {
+      if (!this.#closed) this.backend.pollChanges?.();
+    }, this.#watchInterval);
+    (this.#watchTimer as { unref?: () => void }).unref?.();
+  }
+
+  #stopPolling(): void {
+    if (this.#watchTimer !== undefined) clearInterval(this.#watchTimer);
+    this.#watchTimer = undefined;
   }
 
   readonly #endTurn = (): void => {

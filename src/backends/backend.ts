@@ -146,15 +146,6 @@ export abstract class StorageBackend {
    */
   pollChanges?(): void;
 
-  /**
-   * Optional, for the cache's cross-process coherence: a cheap synchronous check, called at most
-   * once per event-loop turn, that returns `true` when anyone other than this backend object
-   * (another process, another connection) may have changed the stored data since the previous
-   * call, and `false` only when that is certain not to have happened. A backend that nobody else
-   * can change (memory) leaves it undefined.
-   */
-  externalChanges?(): boolean;
-
   /** What this backend promises beyond the required core; all `false` by default. */
   get capabilities(): BackendCapabilities {
     return NO_CAPABILITIES;

@@ -1,86 +1,157 @@
 /**
- * The change counter behind `FileBackend.externalChanges()`: one append-only file per root,
- * `<root>/.cuttle-changes`, that every process appends one byte to after each change it makes
- * (save, delete, clear). Its size is the number of changes since it was last reset.
+ * The file backend's change feed: one append-only file per root, `<root>/.cuttle-changes`, to
+ * which every backend object (in any process) appends a line per change it makes, once the change
+ * is on disk:
  *
- * A process remembers the size it last saw plus its own appends. Appends are synchronous (a few
- * microseconds), so no own append is ever half-counted when the synchronous check runs: a size
- * other than expected means another process (or another backend object) changed something, and
- * an expected size means nobody did. Several processes appending with `O_APPEND` never lose a
- * byte, so sizes only add up.
+ *     <origin> TAB <op> TAB <version> TAB <type> TAB <id> LF
  *
- * The file is reset to empty (renamed over by a fresh one) once it passes {@link COMPACT_BYTES};
- * that changes its inode, which every checker sees as a change. Each append opens the file by
- * path, so an append can only land in a replaced file if it began before the reset, and then the
- * reset itself is reported to everyone after it.
+ * `op` is `s` (saved: the new version), `d` (deleted: the last version, 0 when unknown) or `r`
+ * (reset: anything may have changed; `clear` and imports write one, with empty type and id). Ids
+ * hold no control character, so no tab or newline, and go last. `origin` is the writer's own
+ * random tag, so a reader skips its own lines.
  *
- * A read-only backend never appends: it only watches the file, if there is one (a root that no
- * writer ever opened has none, and then nobody can have changed it since).
+ * A line is written by one `write` on a file opened with `O_APPEND`, which on a local filesystem
+ * lands whole at the end, so lines of writers appending at once never tear or interleave. A reader
+ * keeps its byte position and reads only what was added; a line not yet ended (read while it is
+ * written) waits for the next look.
+ *
+ * Pruning: once the file passes `maxBytes` a writer replaces it with an empty one (rename). That
+ * changes its inode, and a reader that sees another inode gets a reset: what it had not read yet
+ * is gone. So is a reader that finds text it cannot read (a file of wave 1's counter, `+` bytes).
+ *
+ * A read-only backend never appends: it only reads the file, if there is one (a root no writer
+ * ever opened has none, and then nobody can have changed it).
  * @module
  */
-import { appendFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BackendChange } from './backend.js';
 import { tempName } from './file-atomic.js';
 
-/** The counter's file name under the root. */
+/** The log's file name under the root. */
 export const CHANGES_FILE = '.cuttle-changes';
-const COMPACT_BYTES = 1 << 20;
-/** How many own appends between two looks at the file's size for compaction. */
-const COMPACT_EVERY = 4096;
+/** How many own appends between two looks at the file's size for pruning. */
+const PRUNE_CHECK_EVERY = 1024;
 
-/** One root's change counter, as seen by one backend object. */
-export class ChangeCounter {
+/** One root's change log, as one backend object writes and reads it. */
+export class FileChangeLog {
   readonly #path: string;
   readonly #root: string;
+  readonly #origin: string;
   readonly #writable: boolean;
-  #ino = -1;
-  #size = -1;
-  /** Own appends since #size was read. */
-  #own = 0;
-  #sinceCompactCheck = 0;
+  readonly #maxBytes: number;
+  #ino = 0;
+  /** Bytes read so far (the start of the first line not read yet). */
+  #position = 0;
+  #sincePruneCheck = 0;
 
   /**
    * @param writable false for a read-only backend: the file is neither created nor appended to.
+   * @param maxBytes the size past which a writer starts the file afresh.
    * @throws the system's error when `writable` and the file cannot be created or appended to.
    */
-  constructor(root: string, writable: boolean) {
+  constructor(root: string, origin: string, writable: boolean, maxBytes: number) {
     this.#root = root;
     this.#path = join(root, CHANGES_FILE);
+    this.#origin = origin;
     this.#writable = writable;
+    this.#maxBytes = maxBytes;
     if (writable) appendFileSync(this.#path, '');
-    this.changedElsewhere();
+    // Start at the end: what was changed before this backend opened is not news to it.
+    const info = statSync(this.#path, { throwIfNoEntry: false });
+    this.#ino = info?.ino ?? 0;
+    this.#position = info?.size ?? 0;
   }
 
-  /** Counts one change by this process; call it once the change is visible on disk. */
-  note(): void {
-    appendFileSync(this.#path, '+');
-    this.#own++;
-    if (++this.#sinceCompactCheck >= COMPACT_EVERY) {
-      this.#sinceCompactCheck = 0;
-      if (statSync(this.#path).size > COMPACT_BYTES) {
-        const temp = join(this.#root, tempName());
-        writeFileSync(temp, '');
-        renameSync(temp, this.#path);
-      }
-    }
+  /** Logs a save (the new version) or a delete (the last version, 0 when unknown) of (type, id). */
+  note(type: string, id: string, version: number, deleted: boolean): void {
+    this.#append(`${this.#origin}\t${deleted ? 'd' : 's'}\t${version}\t${type}\t${id}\n`);
   }
 
-  /** Whether anyone else changed something since the previous call: one `stat`. */
-  changedElsewhere(): boolean {
+  /** Logs that anything may have changed (`clear`, an import). */
+  noteReset(): void {
+    this.#append(`${this.#origin}\tr\t0\t\t\n`);
+  }
+
+  /**
+   * What others logged since the last call, in the order it was written, without this backend's
+   * own lines; a single reset when some may have been lost (the file was started afresh, or holds
+   * what cannot be read). One `stat` when nothing changed.
+   */
+  read(): BackendChange[] {
     let info = statSync(this.#path, { throwIfNoEntry: false });
     if (info === undefined && this.#writable) {
       appendFileSync(this.#path, ''); // deleted by hand: start again
       info = statSync(this.#path);
-      this.#ino = -1;
     }
     // No file, for a read-only backend: as if empty, with an inode no file has.
     const { ino, size } = info ?? { ino: 0, size: 0 };
-    const changed = ino !== this.#ino || size !== this.#size + this.#own;
-    if (changed) {
+    if (ino !== this.#ino || size < this.#position) {
+      // 0: there was no file; its first appearance loses nothing.
+      const replaced = this.#ino !== 0;
       this.#ino = ino;
-      this.#size = size;
-      this.#own = 0;
+      this.#position = 0;
+      // Whatever the new file holds came after the old one was given up: reset, then read on.
+      const after = this.#readFrom(size);
+      return replaced ? [{ reset: true }, ...after.filter((change) => change.reset !== true)] : after;
     }
-    return changed;
+    return size === this.#position ? [] : this.#readFrom(size);
+  }
+
+  /** Parses the lines between the position and `size`, advancing past the last whole one. */
+  #readFrom(size: number): BackendChange[] {
+    if (size <= this.#position) return [];
+    const bytes = Buffer.allocUnsafe(size - this.#position);
+    let length = 0;
+    const fd = openSync(this.#path, 'r');
+    try {
+      while (length < bytes.length) {
+        const read = readSync(fd, bytes, length, bytes.length - length, this.#position + length);
+        if (read === 0) break;
+        length += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const end = bytes.lastIndexOf(10, length - 1);
+    // wave 1's counter wrote bare '+' bytes: unreadable here, so a reset, and read on past them.
+    let plus = 0;
+    while (plus < length && bytes[plus] === 0x2b) plus++;
+    if (plus > 0 && (end < plus || end === -1)) {
+      this.#position += plus;
+      return [{ reset: true }];
+    }
+    if (end === -1) return [];
+    const text = bytes.toString('utf8', plus, end);
+    this.#position += end + 1;
+    const changes: BackendChange[] = plus > 0 ? [{ reset: true }] : [];
+    for (const line of text.split('\n')) {
+      const change = this.#parse(line);
+      if (change !== undefined) changes.push(change);
+    }
+    return changes;
+  }
+
+  /** One line as a change, `undefined` for this backend's own; a reset for one it cannot read. */
+  #parse(line: string): BackendChange | undefined {
+    const parts = line.split('\t');
+    if (parts.length !== 5) return { reset: true };
+    const [origin, op, version, type, id] = parts as [string, string, string, string, string];
+    if (origin === this.#origin) return undefined;
+    if (op === 'r') return { reset: true };
+    const number = Number(version);
+    if ((op !== 's' && op !== 'd') || !Number.isSafeInteger(number) || type === '' || id === '') return { reset: true };
+    return { type, id, version: number, deleted: op === 'd' };
+  }
+
+  #append(line: string): void {
+    appendFileSync(this.#path, line);
+    if (++this.#sincePruneCheck < PRUNE_CHECK_EVERY) return;
+    this.#sincePruneCheck = 0;
+    if (statSync(this.#path).size > this.#maxBytes) {
+      const temp = join(this.#root, tempName());
+      writeFileSync(temp, '');
+      renameSync(temp, this.#path);
+    }
   }
 }

@@ -4,10 +4,11 @@ import { join, resolve, sep } from 'node:path';
 import { BackendError, ClosedError, ConflictError, CorruptDataError, InvalidIdError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import { cannotOpen, readOnlyBecause, storeMissing } from './access.js';
-import { StorageBackend, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type ChangeListener, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { sortIds } from '../ids.js';
 import { createAtomic, isNoLinkError, syncDir, writeAtomic } from './file-atomic.js';
-import { CHANGES_FILE, ChangeCounter } from './file-changes.js';
+import { ChangeListeners } from './change-listeners.js';
+import { CHANGES_FILE, FileChangeLog } from './file-changes.js';
 import { FileLocks } from './file-lock.js';
 import { addLongId, readLongIds } from './file-long-ids.js';
 import { decodeId, decodeType, encodeId, encodeType, isHashedStem, isObjectName, SUFFIX } from './file-names.js';
@@ -52,9 +53,18 @@ export interface FileBackendOptions {
   onCorrupt?: 'throw' | ((error: CorruptDataError) => void);
   /** The clock for `updatedAt`, in ms since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * The size, in bytes, past which the change log (`.cuttle-changes`, which tells other processes
+   * what this one changed) is started afresh; a process that had not read it all then drops its
+   * whole cache once instead of single objects. @default 1048576 (1 MiB: ~20,000 changes)
+   */
+  changeLogBytes?: number;
 }
 
-const OPTIONS = ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now'] as const;
+const OPTIONS = ['path', 'readonly', 'durable', 'lockTimeout', 'onCorrupt', 'now', 'changeLogBytes'] as const;
+const DEFAULT_CHANGE_LOG_BYTES = 1 << 20;
+/** A tag of this backend object's own for the lines it logs: random, hex. */
+const ORIGIN = () => crypto.randomUUID().replaceAll('-', '');
 /** How many objects `writeMany`, `putMany` and `records` work on at once. */
 const PARALLEL = 16;
 /** Records an import reads ahead and writes in parallel. */
@@ -83,7 +93,8 @@ export class FileBackend extends StorageBackend {
   readonly durable: boolean;
   readonly #locks: FileLocks;
   readonly #lockTimeout: number;
-  readonly #changes: ChangeCounter;
+  readonly #changes: FileChangeLog;
+  readonly #listeners = new ChangeListeners();
   readonly #onCorrupt: 'throw' | ((error: CorruptDataError) => void);
   readonly #now: () => number;
   /** Whether names differing only in case are one file here (macOS, Windows). */
@@ -114,7 +125,7 @@ export class FileBackend extends StorageBackend {
     this.#locks = new FileLocks(this.#lockTimeout);
     this.#onCorrupt = options.onCorrupt ?? 'throw';
     this.#now = options.now ?? Date.now;
-    ({ changes: this.#changes, readOnly: this.#readOnly } = this.#open(options.readonly === true));
+    ({ changes: this.#changes, readOnly: this.#readOnly } = this.#open(options.readonly === true, options.changeLogBytes ?? DEFAULT_CHANGE_LOG_BYTES));
     this.#ignoresCase = existsSync(join(this.path, CHANGES_FILE.toUpperCase()));
     const { committed, abandoned } = stagingFolders(this.path);
     if (this.#readOnly !== undefined) {
@@ -133,10 +144,10 @@ export class FileBackend extends StorageBackend {
    * Opens the root: read-only when asked (it must exist then), else made if missing and opened
    * read-only if its change counter cannot be written (a read-only filesystem, no permission).
    */
-  #open(readonly: boolean): { changes: ChangeCounter; readOnly: string | undefined } {
+  #open(readonly: boolean, maxBytes: number): { changes: FileChangeLog; readOnly: string | undefined } {
     if (readonly) {
       checkFolder(this.name, this.path);
-      return { changes: new ChangeCounter(this.path, false), readOnly: 'opened with readonly: true' };
+      return { changes: new FileChangeLog(this.path, ORIGIN(), false, maxBytes), readOnly: 'opened with readonly: true' };
     }
     try {
       mkdirSync(this.path, { recursive: true });
@@ -144,12 +155,12 @@ export class FileBackend extends StorageBackend {
       throw cannotOpen(this.name, this.path, error);
     }
     try {
-      return { changes: new ChangeCounter(this.path, true), readOnly: undefined };
+      return { changes: new FileChangeLog(this.path, ORIGIN(), true, maxBytes), readOnly: undefined };
     } catch (error) {
       const file = join(this.path, CHANGES_FILE);
       const why = readOnlyBecause(error, file);
       if (why === undefined) throw cannotOpen(this.name, file, error);
-      return { changes: new ChangeCounter(this.path, false), readOnly: why };
+      return { changes: new FileChangeLog(this.path, ORIGIN(), false, maxBytes), readOnly: why };
     }
   }
 
@@ -285,15 +296,20 @@ export class FileBackend extends StorageBackend {
     if (options.replace) return this.#replaceAll(records);
     let count = 0;
     let chunk: StoredRecord[] = [];
-    for await (const record of records) {
-      chunk.push(record);
-      if (chunk.length < IMPORT_CHUNK) continue;
+    try {
+      for await (const record of records) {
+        chunk.push(record);
+        if (chunk.length < IMPORT_CHUNK) continue;
+        await this.putMany(chunk);
+        count += chunk.length;
+        chunk = [];
+      }
       await this.putMany(chunk);
-      count += chunk.length;
-      chunk = [];
+      return count + chunk.length;
+    } finally {
+      // Each record was logged as it was stored; the import as a whole is one reset, as on the other backends.
+      this.#changes.noteReset();
     }
-    await this.putMany(chunk);
-    return count + chunk.length;
   }
 
   async delete(type: string, id: string): Promise<boolean> {
@@ -310,7 +326,7 @@ export class FileBackend extends StorageBackend {
         throw error;
       }
       if (this.durable) await syncDir(folder);
-      this.#changes.note();
+      this.#changes.note(type, id, 0, true);
       return true;
     });
   }
@@ -364,7 +380,7 @@ export class FileBackend extends StorageBackend {
       if (!removed && this.durable) await syncDir(folder);
     }
     if (this.durable) await syncDir(this.path);
-    this.#changes.note();
+    this.#changes.noteReset();
   }
 
   /**
@@ -396,13 +412,23 @@ export class FileBackend extends StorageBackend {
     return isInFolder(this.path, path);
   }
 
+  /** The change feed: what other processes and backend objects on this root log (see file-changes.ts). */
+  override changes(listener: ChangeListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
   /**
-   * One `stat` of `<root>/.cuttle-changes`: true when another process or backend object saved,
-   * deleted or cleared since the previous call; this object's own changes do not count.
+   * Reads `<root>/.cuttle-changes` (one `stat` when nobody else changed anything) and delivers
+   * what others logged since the last look to the {@link changes} listeners.
    */
-  override externalChanges(): boolean {
-    this.#check();
-    return this.#changes.changedElsewhere();
+  override pollChanges(): void {
+    if (this.#closed) return;
+    this.#listeners.deliver(this.#changes.read());
+  }
+
+  /** Other processes' changes are reported: see {@link changes}. */
+  override get capabilities(): BackendCapabilities {
+    return { ...super.capabilities, changeFeed: true };
   }
 
   async close(): Promise<void> {
@@ -446,7 +472,7 @@ export class FileBackend extends StorageBackend {
           await finishSwap(this.path, this.#unfinished[0]!, this.#locks, this.durable);
           this.#unfinished.shift();
           this.#folders.clear();
-          this.#changes.note();
+          this.#changes.noteReset();
         }
       } finally {
         this.#finishing = undefined;
@@ -457,7 +483,7 @@ export class FileBackend extends StorageBackend {
   /** Writes `record` over the object's file. */
   async #replace(folder: string, stem: string, record: StoredRecord): Promise<void> {
     await writeAtomic(folder, stem + SUFFIX, formatRecord(record), this.durable, this.path);
-    this.#changes.note();
+    this.#changes.note(record.type, record.id, record.version, false);
   }
 
   /**
@@ -473,7 +499,7 @@ export class FileBackend extends StorageBackend {
     if (this.#links) {
       try {
         if (!(await createAtomic(folder, stem + SUFFIX, text, this.durable, this.path))) return false;
-        this.#changes.note();
+        this.#changes.note(record.type, record.id, record.version, false);
         return true;
       } catch (error) {
         if (!isNoLinkError(error)) throw error;
@@ -482,7 +508,7 @@ export class FileBackend extends StorageBackend {
     }
     if (!locked) return false;
     await writeAtomic(folder, stem + SUFFIX, text, this.durable, this.path);
-    this.#changes.note();
+    this.#changes.note(record.type, record.id, record.version, false);
     return true;
   }
 
@@ -604,6 +630,7 @@ function checkFileOptions(options: FileBackendOptions): void {
   }
   checkOneOf('FileBackend', 'readonly', options.readonly, [true, false]);
   checkOneOf('FileBackend', 'durable', options.durable, [true, false]);
+  checkInteger('FileBackend', 'changeLogBytes', options.changeLogBytes, 1024);
   checkInteger('FileBackend', 'lockTimeout', options.lockTimeout, 0);
   if (options.onCorrupt !== undefined && options.onCorrupt !== 'throw' && typeof options.onCorrupt !== 'function') {
     throw new InvalidOptionError(`FileBackend: onCorrupt must be "throw" or a function, got ${describe(options.onCorrupt)}`);

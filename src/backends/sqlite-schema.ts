@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CorruptDataError, ReadOnlyError } from '../errors.js';
+import { createChangesTable } from './sqlite-changes.js';
 
 /** One step of the schema's history: run on a file at version `index` to bring it to `index + 1`. */
 export type Migration = (db: Database.Database) => void;
@@ -29,6 +30,8 @@ export const MIGRATIONS: readonly Migration[] = [
       updated_at INTEGER NOT NULL,
       PRIMARY KEY (type, id)
     ) STRICT`),
+  // 1 -> 2. The change log other connections read to learn which objects changed (sqlite-changes.ts).
+  createChangesTable,
 ];
 
 /** The columns of `objects` in order, with their declared types, as the current version has them. */

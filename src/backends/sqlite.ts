@@ -3,11 +3,13 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { StorageBackend, type BackendCapabilities, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type BackendChange, type ChangeListener, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
 import { openDatabase } from './sqlite-open.js';
 import { connectionSource, describeProblem, failureOf, isCorrupt, salvage, type SalvageProblem } from './sqlite-salvage.js';
+import { ChangeListeners } from './change-listeners.js';
+import { SqliteChangeLog } from './sqlite-changes.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
@@ -52,6 +54,14 @@ export interface SqliteBackendOptions {
   acquireTimeoutMillis?: number;
   /** The clock for `updatedAt` and `created_at`, in ms since the epoch. @default Date.now */
   now?: () => number;
+  /**
+   * The change log (the `changes` table, which tells other connections which objects changed)
+   * keeps at least this many of its newest rows; older ones are pruned. A connection that had not
+   * read the pruned rows drops its whole cache once instead of single objects. @default 10000
+   */
+  changeLogRows?: number;
+  /** The change log also prunes rows older than this many milliseconds; 0: by count alone. @default 0 */
+  changeLogAge?: number;
 }
 
 /** What {@link SqliteBackend.settings} reports. */
@@ -65,7 +75,7 @@ export interface SqliteSettings {
   readonly schemaVersion: number;
 }
 
-const OPTIONS = ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now'] as const;
+const OPTIONS = ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now', 'changeLogRows', 'changeLogAge'] as const;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 /** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
 const CHUNK_ROWS = 500;
@@ -125,6 +135,9 @@ export class SqliteBackend extends StorageBackend {
   readonly #writeMany: (writes: Iterable<RecordWrite>, now: number) => StoredRecord[];
   readonly #putMany: (records: Iterable<StoredRecord>) => void;
   #dataVersion: number;
+  /** The change log, for a file (none for `':memory:'` or a copy in memory: nobody else can change those). */
+  readonly #log: SqliteChangeLog | undefined;
+  readonly #listeners = new ChangeListeners();
   /** Why this backend is read-only, or `undefined` when it may write. */
   readonly #readOnly: string | undefined;
   /** Set while {@link importRecords} holds a transaction open on the writer connection. */
@@ -145,6 +158,8 @@ export class SqliteBackend extends StorageBackend {
     checkInteger('SqliteBackend', 'busyTimeout', options.busyTimeout, 0, 2 ** 31 - 1);
     checkInteger('SqliteBackend', 'readers', options.readers, 0, 64);
     checkInteger('SqliteBackend', 'acquireTimeoutMillis', options.acquireTimeoutMillis, 0, 2 ** 31 - 1);
+    checkInteger('SqliteBackend', 'changeLogRows', options.changeLogRows, 1);
+    checkInteger('SqliteBackend', 'changeLogAge', options.changeLogAge, 0);
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw new InvalidOptionError(`SqliteBackend: now must be a function, got ${describe(options.now)}`);
     }
@@ -168,6 +183,14 @@ export class SqliteBackend extends StorageBackend {
       }
       this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
       this.#sql = Object.fromEntries(Object.entries(SQL).map(([key, sql]) => [key, this.#db.prepare(sql)])) as Statements;
+      this.#log =
+        memory || opened.copy
+          ? undefined
+          : new SqliteChangeLog(this.#db, crypto.randomUUID().replaceAll('-', ''), this.#readOnly === undefined, {
+              keepRows: options.changeLogRows ?? 10_000,
+              keepMs: options.changeLogAge ?? 0,
+              now: this.#now,
+            });
     } catch (error) {
       this.#db.close();
       throw this.#wrap(error);
@@ -254,6 +277,7 @@ export class SqliteBackend extends StorageBackend {
       // Without expectedVersion one statement is the whole write, in its own transaction.
       if (write.expectedVersion === undefined) version = this.#upsert(write, now);
       else version = this.#writeChecked(write, now);
+      this.#log?.wrote();
     } catch (error) {
       throw this.#wrap(error);
     }
@@ -269,7 +293,9 @@ export class SqliteBackend extends StorageBackend {
     if (this.#importing) await this.#importing;
     const now = this.#now();
     try {
-      return this.#writeMany(writes, now);
+      const stored = this.#writeMany(writes, now);
+      this.#log?.wrote(stored.length);
+      return stored;
     } catch (error) {
       throw this.#wrap(error);
     }
@@ -279,6 +305,7 @@ export class SqliteBackend extends StorageBackend {
     this.#checkWritable();
     if (this.#importing) await this.#importing;
     this.#run(() => this.#putOne(record));
+    this.#log?.wrote();
   }
 
   /** One IMMEDIATE transaction: all or nothing. */
@@ -291,7 +318,9 @@ export class SqliteBackend extends StorageBackend {
   async delete(type: string, id: string): Promise<boolean> {
     this.#checkWritable();
     if (this.#importing) await this.#importing;
-    return this.#run(() => this.#sql.delete.run(type, id).changes > 0);
+    const deleted = this.#run(() => this.#sql.delete.run(type, id).changes > 0);
+    this.#log?.wrote();
+    return deleted;
   }
 
   /** One statement per chunk of {@link MANY_CHUNK} ids. */
@@ -320,6 +349,7 @@ export class SqliteBackend extends StorageBackend {
         }
       }).immediate(),
     );
+    this.#log?.wrote(ids.length);
     return ids.map((id) => deleted.has(id));
   }
 
@@ -348,10 +378,11 @@ export class SqliteBackend extends StorageBackend {
     return this.#run(() => this.#sql.listTypes.all() as string[]);
   }
 
+  /** One transaction, which logs one reset for the other connections, not a change per object. */
   async clear(): Promise<void> {
     this.#checkWritable();
     if (this.#importing) await this.#importing;
-    this.#run(() => this.#sql.clear.run());
+    this.#run(() => this.#db.transaction(() => this.#bulk(() => this.#sql.clear.run())).immediate());
   }
 
   /**
@@ -386,17 +417,34 @@ export class SqliteBackend extends StorageBackend {
     }
   }
 
+  /** The change feed: what other connections on the file (processes, backend objects) change (see sqlite-changes.ts). */
+  override changes(listener: ChangeListener): () => void {
+    return this.#listeners.add(listener);
+  }
+
   /**
-   * For the cache: whether another connection (another process, or another backend on this file)
-   * committed a change since the last call. Reads `PRAGMA data_version` on the writer connection,
-   * which SQLite changes only for other connections' commits. About a microsecond; `false` once closed.
+   * Reads `PRAGMA data_version` on the writer connection, which SQLite moves only for other
+   * connections' commits (a microsecond or so), and when it moved, the change log rows they wrote
+   * since the last look, which go to the {@link changes} listeners. Nothing once closed.
    */
-  override externalChanges(): boolean {
-    if (this.#closed) return false;
+  override pollChanges(): void {
+    if (this.#closed || this.#log === undefined) return;
     const version = this.#run(() => this.#sql.dataVersion.get() as number);
-    const changed = version !== this.#dataVersion;
+    if (version === this.#dataVersion) return;
     this.#dataVersion = version;
-    return changed;
+    let changes: BackendChange[];
+    try {
+      changes = this.#log.read();
+    } catch {
+      // The log cannot be read (a damaged file): what changed is not known, so anything may have.
+      changes = [{ reset: true }];
+    }
+    this.#listeners.deliver(changes);
+  }
+
+  /** Runs a change of many rows (in the caller's transaction) logging one reset instead of a row each. */
+  #bulk<T>(change: () => T): T {
+    return this.#log ? this.#log.quietly(change) : change();
   }
 
   /** The database file and the `-wal`, `-shm` and `-journal` beside it (never for `':memory:'`). */
@@ -406,7 +454,7 @@ export class SqliteBackend extends StorageBackend {
 
   /** Batches and imports are one transaction each: all or nothing. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, changeFeed: this.#log !== undefined };
   }
 
   /**
@@ -423,6 +471,8 @@ export class SqliteBackend extends StorageBackend {
     try {
       this.#run(() => this.#db.exec('BEGIN IMMEDIATE'));
       try {
+        // One reset in the change log for the whole import, not a row per record.
+        this.#run(() => this.#log?.quiet());
         if (options.replace) this.#run(() => this.#sql.clear.run());
         let count = 0;
         for await (const record of records) {
@@ -430,6 +480,7 @@ export class SqliteBackend extends StorageBackend {
           this.#run(() => this.#putOne(record));
           count++;
         }
+        this.#run(() => this.#log?.loud());
         this.#run(() => this.#db.exec('COMMIT'));
         return count;
       } catch (error) {

@@ -17,6 +17,7 @@ import {
 } from '../index.js';
 import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
+import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
@@ -325,4 +326,5 @@ export function backendSuite(
   containerSuite(name, makeBackend, options);
   concurrencySuite(name, makeBackend, options);
   peerSuite(name, makeBackend, options);
+  feedSuite(name, makeBackend, options);
 }
