@@ -21,6 +21,7 @@ backendSuite('postgres', () => listening(make()), {
     return listening(make());
   },
   atomicBatches: true,
+  transactions: true,
   teardown: async () => {
     await dropSchema(schema);
     schema = freshSchema('conf');

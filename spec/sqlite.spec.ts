@@ -27,9 +27,10 @@ backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
   },
   peer: () => new SqliteBackend({ path: file() }),
   atomicBatches: true,
+  transactions: true,
   teardown,
 });
-backendSuite('sqlite :memory:', () => new SqliteBackend({ path: ':memory:' }), { atomicBatches: true });
+backendSuite('sqlite :memory:', () => new SqliteBackend({ path: ':memory:' }), { atomicBatches: true, transactions: true });
 
 function w(id: string, extra: Partial<RecordWrite> = {}): RecordWrite {
   return { type: 'T', id, kind: 'object', content: `{"json":${JSON.stringify(id)}}`, ...extra };

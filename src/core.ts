@@ -38,7 +38,10 @@ export {
   type StoredRecord,
   type RecordWrite,
   type RecordKind,
+  type BackendTransaction,
+  type BackendTransactionOptions,
 } from './backends/backend.js';
+export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export {
   CuttleError,
@@ -57,5 +60,7 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  TransactionError,
+  type TransactionFailure,
   type CuttleErrorCode,
 } from './errors.js';

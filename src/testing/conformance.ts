@@ -19,6 +19,8 @@ import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
+import { transactionSuite } from './transactions.js';
+import { checkedDeleteSuite } from './checked-deletes.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -327,4 +329,6 @@ export function backendSuite(
   concurrencySuite(name, makeBackend, options);
   peerSuite(name, makeBackend, options);
   feedSuite(name, makeBackend, options);
+  checkedDeleteSuite(name, makeBackend, options);
+  transactionSuite(name, makeBackend, options);
 }
