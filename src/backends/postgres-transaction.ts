@@ -122,6 +122,8 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
     } finally {
       client.release(broken ?? false);
     }
+    // Not at once: the transaction it lost to may still be running. Jittered, so the losers spread out.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
   }
 }
 
