@@ -21,9 +21,9 @@ import { Versions } from './versions.js';
 import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 import { changesOf, deleteTarget, runTransaction, type DeleteOptions, type Transaction, type TransactionEffect, type TransactionHost, type TransactionOptions } from './transaction.js';
 
-export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
+export type { DeleteOptions, GcOptions, LoadOptions, SaveOptions } from './operations.js';
 export type { StoreChange, WatchOptions } from './watchers.js';
-export type { DeleteOptions, Transaction, TransactionOptions } from './transaction.js';
+export type { Transaction, TransactionOptions } from './transaction.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {

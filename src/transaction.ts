@@ -12,7 +12,9 @@ import { BackendError, NotFoundError, TransactionError, UnsupportedError } from 
 import { loadGraph, objectKey, planSave, type LoadContext, type PlannedWrite } from './graph.js';
 import { checkId, compareIds } from './ids.js';
 import { classOf, Serializable, type SerializableClass, type TypeInfo, type TypeRegistry } from './model.js';
-import type { Cascade, DanglingMode } from './operations.js';
+import type { Cascade, DanglingMode, DeleteOptions } from './operations.js';
+
+export type { DeleteOptions } from './operations.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
 
 /** Options of `store.transaction` and `Storage.transaction`. */
@@ -26,14 +28,6 @@ export interface TransactionOptions {
   retries?: number;
 }
 
-/** Options of `delete`, on a store and in a transaction. */
-export interface DeleteOptions {
-  /**
-   * Delete only if the stored version is this one (0: only if it is not stored, which deletes
-   * nothing); otherwise throw `ConflictError`.
-   */
-  expectedVersion?: number;
-}
 
 /** Options of {@link Transaction.save}. */
 export interface TransactionSaveOptions {
