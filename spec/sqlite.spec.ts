@@ -20,12 +20,16 @@ const teardown = () => {
   dir.remove();
   dir = tempDir('cuttle-sqlite-');
 };
-backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
+// A small change log (the default keeps 10,000 rows), pruned every 1,000 writes: 1,100 writes by
+// the peer prune past a reader that did not look.
+const smallLog = { changeLogRows: 10 };
+backendSuite('sqlite file', () => new SqliteBackend({ path: file(), ...smallLog }), {
   reopen: async (backend) => {
     await backend.close();
-    return new SqliteBackend({ path: file() });
+    return new SqliteBackend({ path: file(), ...smallLog });
   },
-  peer: () => new SqliteBackend({ path: file() }),
+  peer: () => new SqliteBackend({ path: file(), ...smallLog }),
+  logOverflow: 1100,
   atomicBatches: true,
   teardown,
 });
