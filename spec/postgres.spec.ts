@@ -14,12 +14,17 @@ import { adminPool, dropLeftovers, dropSchema, freshSchema, listening, PG_URL } 
 
 let schema = freshSchema('conf');
 const make = () => new PostgresBackend({ connectionString: PG_URL, schema });
+/** The backend the suite's test works on now: the peer's changes must reach it. */
+let current: PostgresBackend | undefined;
 // Listening before the suite's stores cache anything: the feed's first connection is a reset.
-backendSuite('postgres', () => listening(make()), {
+backendSuite('postgres', async () => (current = await listening(make())), {
   reopen: async (backend) => {
     await backend.close();
-    return listening(make());
+    return (current = await listening(make()));
   },
+  peer: () => listening(make()),
+  // The peer's writes resolve once their NOTIFY is sent; one round trip on the listening connection delivers it.
+  peerSettles: () => current!.catchUp(),
   atomicBatches: true,
   teardown: async () => {
     await dropSchema(schema);

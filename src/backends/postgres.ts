@@ -432,6 +432,16 @@ export class PostgresBackend extends StorageBackend {
     return this.#feed.subscribe(listener);
   }
 
+  /**
+   * Resolves once the changes other backends announced before this call have reached this one's
+   * change listeners (a Store's cache has dropped them): one round trip on the listening
+   * connection. For tests and for a caller that must read what another server has just written.
+   */
+  catchUp(): Promise<void> {
+    this.#check();
+    return this.#feed.catchUp();
+  }
+
   /** Ends the listening connection and, when the backend made it, the pool. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
