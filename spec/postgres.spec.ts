@@ -371,6 +371,28 @@ test('pg\'s code-less connection failures get SQLSTATE 08006 / 08001', () => {
   assert.is(pgFailure(other), other, 'anything else passes as it is');
 });
 
+test('strictReads: a cached load checks the stored version, so another server\'s save is read even when no notification came', async () => {
+  // The feed listens on a port where nothing answers: no notification ever arrives.
+  const { backend, open, done } = fresh({ listenConnectionString: 'postgres://postgres@127.0.0.1:1/test', pollInterval: 60_000 }, 'strict');
+  const other = open();
+  const loose = new Store({ backend });
+  const strict = new Store({ backend, strictReads: true, registry: loose.registry });
+  const theirs = new Store({ backend: other, cache: false, registry: loose.registry });
+  const a = await strict.save(Object.assign(new Doc('a'), { n: 1 }));
+  await loose.load(Doc, 'a');
+  assert.is(await strict.load(Doc, 'a'), a, 'unchanged: the cached instance');
+  await theirs.save(Object.assign(new Doc('a'), { n: 2 }));
+  assert.is(((await loose.load(Doc, 'a')) as Doc & { n: number }).n, 1, 'without strictReads: the stale copy (no notification came)');
+  const fresh2 = (await strict.load(Doc, 'a')) as Doc & { n: number };
+  assert.is(fresh2.n, 2, 'with strictReads: read again');
+  assert.is(await strict.load(Doc, 'a'), fresh2, 'and cached again');
+  await theirs.delete(Doc, 'a');
+  assert.is(await strict.get(Doc, 'a'), undefined, 'a delete by the other is seen too');
+  throwsError(() => new Store({ backend, strictReads: 'yes' as never }), InvalidOptionError, /Store: strictReads must be one of true, false, got "yes"/);
+  await other.close();
+  await done();
+});
+
 test.run();
 
 class Doc extends Serializable {

@@ -20,6 +20,8 @@ export interface FacadeOptions {
   cache?: CacheOptions | false;
   /** While someone watches, how often a polled backend (SQLite, file) is asked for others' changes, in ms. @default 100 */
   watchInterval?: number;
+  /** Check a cached object's stored version before returning it, where the backend can (`Store` option `strictReads`). @default false */
+  strictReads?: boolean;
 }
 
 /** A `Storage.watch` listener: it follows the default store across `configure` and `use`. */
@@ -58,18 +60,20 @@ export class Storage {
    *     Storage.configure('memory', { cache: { max: 1000 } })
    */
   static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
-    const { cache, watchInterval, ...backendOptions } = options ?? {};
-    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache', 'watchInterval']);
-    return Storage.#replace(new Store({ backend, cache, watchInterval, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads, ...backendOptions } = options ?? {};
+    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache', 'watchInterval', 'strictReads']);
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
   }
 
   /**
    * Makes `backend` the default store's backend, closing the store it replaces.
    * @param options.cache the object cache's bounds, or `false`.
    * @param options.watchInterval how often a polled backend is asked for others' changes while someone watches.
+   * @param options.strictReads check a cached object's stored version before returning it.
    */
   static use(backend: StorageBackend, options: FacadeOptions = {}): Store {
-    return Storage.#replace(new Store({ backend, cache: options.cache, watchInterval: options.watchInterval, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads } = options;
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
   }
 
   /** Registers classes so references to them resolve before their first save or load. */

@@ -228,7 +228,7 @@ export class PostgresBackend extends StorageBackend {
    * The stored version of (type, id), or `undefined` when it is not stored: one small query (no
    * content), for a store that checks a cached object is current before returning it (strict reads).
    */
-  async loadVersion(type: string, id: string): Promise<number | undefined> {
+  override async loadVersion(type: string, id: string): Promise<number | undefined> {
     return (await this.#query('loadVersion', [type, id]))[0]?.[0] as number | undefined;
   }
 
