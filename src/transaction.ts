@@ -307,7 +307,9 @@ export async function runTransaction<T>(host: TransactionHost, work: (tx: Transa
       },
       { retries: options.retries ?? DEFAULT_RETRIES },
     );
-    host.committed(attempts.at(-1)?.effects ?? []);
+    const last = attempts.at(-1);
+    // An object loaded and then deleted in the transaction keeps no version.
+    host.committed(last ? last.effects.filter((effect) => effect.deleted || effect.record || !last.deleted.has(effect.obj)) : []);
     return result;
   } catch (error) {
     host.rolledBack(attempts.flatMap((attempt) => [...attempt.savedCached]));

@@ -130,11 +130,14 @@ export function transactionSuite(name: string, makeBackend: () => StorageBackend
       a.balance = 50;
       await tx.save(a);
       await tx.save(account('acc-new', 7));
-      assert.is(await tx.delete(Account, 'acc-2'), true);
-      return { a, answer: 42 };
+      const c = await tx.load(Account, 'acc-2');
+      assert.is(await tx.delete(c), true);
+      assert.is(tx.versionOf(c), undefined);
+      return { a, c, answer: 42 };
     });
     assert.is(result.answer, 42);
     assert.is(store.versionOf(result.a), 2);
+    assert.is(store.versionOf(result.c), undefined, 'loaded and deleted in the transaction: no version');
     assert.is(await store.load(Account, 'acc-0'), result.a, "the transaction's object is the cached instance now");
     assert.is((await store.load(Account, 'acc-new')).balance, 7);
     assert.is(await store.exists(Account, 'acc-2'), false);
