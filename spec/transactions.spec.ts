@@ -1,10 +1,13 @@
 // Transactions beyond the conformance section: the Storage facade and instance sugar, the file
 // backend's UnsupportedError, and PostgreSQL's retries and isolation levels (TransactionError after
 // `retries`, write skew refused at SERIALIZABLE and let through at REPEATABLE READ).
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PostgresBackend } from '../src/backends/postgres.js';
-import { ConflictError, InMemoryBackend, Serializable, Storage, Store, TransactionError, UnsupportedError } from '../src/index.js';
+import { SqliteBackend } from '../src/backends/sqlite.js';
+import { BackendError, ConflictError, InMemoryBackend, Serializable, Storage, Store, TransactionError, UnsupportedError } from '../src/index.js';
 import type { PostgresIsolation } from '../src/postgres.js';
 import { rejects, tempDir } from './helpers.js';
 import { dropSchema, freshSchema, PG_URL } from './postgres-server.js';
@@ -56,6 +59,27 @@ facade('options are checked where they enter', async () => {
   await rejects(store.transaction(async () => 1, { retries: -1 }), Error, /retries/);
   await rejects(store.transaction('nope' as never), TypeError, /callback/);
   await store.close();
+});
+
+facade('SQLite: a write lock another process holds past busyTimeout is a BackendError (SQLITE_BUSY), and the callback never ran', async () => {
+  const dir = tempDir('cuttle-tx-busy-');
+  const file = join(dir.path, 'busy.db');
+  const store = new Store({ backend: new SqliteBackend({ path: file, busyTimeout: 50 }) });
+  const other = new Database(file);
+  try {
+    await store.save(slot('a', 1));
+    other.exec('BEGIN IMMEDIATE');
+    let ran = false;
+    const error = await rejects(store.transaction(async () => (ran = true)), BackendError);
+    assert.is(error.systemCode, 'SQLITE_BUSY');
+    assert.is(ran, false);
+    other.exec('ROLLBACK');
+    assert.is(await store.transaction(async () => 'free again'), 'free again');
+  } finally {
+    other.close();
+    await store.close();
+    dir.remove();
+  }
 });
 
 facade.run();

@@ -292,6 +292,8 @@ export async function runTransaction<T>(host: TransactionHost, work: (tx: Transa
     throw new UnsupportedError(`${backend.name} has no transactions (capabilities.transactions is false): use a memory, SQLite or PostgreSQL backend, or saveMany for one atomic batch where the backend has atomicBatch`);
   }
   const attempts: Attempt[] = [];
+  /** What the callback threw, which is rethrown as it is; anything else is the backend's. */
+  let thrown: unknown;
   try {
     const result = await backend.transaction(
       async (tx) => {
@@ -300,6 +302,9 @@ export async function runTransaction<T>(host: TransactionHost, work: (tx: Transa
         const ended = host.opened(attempt.owned);
         try {
           return await work(new Transaction(host, tx, attempt));
+        } catch (error) {
+          thrown = error;
+          throw error;
         } finally {
           attempt.ended = true;
           ended();
@@ -313,7 +318,8 @@ export async function runTransaction<T>(host: TransactionHost, work: (tx: Transa
     return result;
   } catch (error) {
     host.rolledBack(attempts.flatMap((attempt) => [...attempt.savedCached]));
-    throw error;
+    // The storage failing to begin or commit (SQLite's lock not free within busyTimeout, a lost connection) is a BackendError.
+    throw error === thrown ? error : BackendError.wrap(error, backend.name, 'run a transaction');
   }
 }
 
