@@ -165,10 +165,14 @@ export class Transaction {
     checkInteger('save', 'expectedVersion', options.expectedVersion, 0);
     checkOneOf('save', 'cascade', options.cascade, ['new', 'all', 'none']);
     const info = infoOf(this.#host.registry, obj);
-    const planned: PlannedWrite[] =
-      info.kind === 'container'
-        ? planSave(this.#graph, obj, info, options.cascade ?? 'new', options.expectedVersion)
-        : [{ obj, write: (checkId(obj.id, info.name), { type: info.name, id: obj.id, kind: info.kind, content: this.#host.codec.encode(obj, info), expectedVersion: options.expectedVersion }) }];
+    let planned: PlannedWrite[];
+    if (info.kind === 'container') {
+      planned = planSave(this.#graph, obj, info, options.cascade ?? 'new', options.expectedVersion);
+    } else {
+      checkId(obj.id, info.name);
+      const write = { type: info.name, id: obj.id, kind: info.kind, content: this.#host.codec.encode(obj, info), expectedVersion: options.expectedVersion };
+      planned = [{ obj, write }];
+    }
     for (const { obj: each, write } of planned) {
       // The key as it is now: the caller may change obj.id while the write is under way.
       const key = objectKey(write.type, write.id);

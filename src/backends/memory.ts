@@ -85,9 +85,18 @@ export class InMemoryBackend extends StorageBackend {
         ids.set(id, record);
       };
       const tx: BackendTransaction = {
-        load: async (type, id) => (check(), current(type, id)),
-        loadMany: async (type, ids) => (check(), ids.map((id) => current(type, id))),
-        exists: async (type, id) => (check(), current(type, id) !== undefined),
+        load: async (type, id) => {
+          check();
+          return current(type, id);
+        },
+        loadMany: async (type, ids) => {
+          check();
+          return ids.map((id) => current(type, id));
+        },
+        exists: async (type, id) => {
+          check();
+          return current(type, id) !== undefined;
+        },
         write: async (write) => {
           check();
           const actual = current(write.type, write.id)?.version ?? 0;

@@ -50,8 +50,16 @@ export async function runSqliteTransaction<T>(
     load: (type, id) => step(() => steps.load(type, id)),
     loadMany: (type, ids) => step(() => steps.loadMany(type, ids)),
     exists: (type, id) => step(() => steps.exists(type, id)),
-    write: (write) => step(() => (writes++, steps.write(write))),
-    delete: (type, id, expectedVersion) => step(() => (writes++, steps.delete(type, id, expectedVersion))),
+    write: (write) =>
+      step(() => {
+        writes++;
+        return steps.write(write);
+      }),
+    delete: (type, id, expectedVersion) =>
+      step(() => {
+        writes++;
+        return steps.delete(type, id, expectedVersion);
+      }),
   };
   await begin(db, busyTimeout, steps);
   try {
