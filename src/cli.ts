@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `cuttle` command: export, import, migrate, backup, restore, stats and verify on a store given as
+ * The `cuttle` command: export, import, migrate, backup, restore, upgrade, stats and verify on a store given as
  * `sqlite:./app.db`, `file:./data`, `postgres://host/db` (`?table=` and `?schema=` choose the
  * table), or a path whose kind is obvious (`*.db`, `*.sqlite`, `*.sqlite3` are SQLite files; an
  * existing folder is a file store).
@@ -22,6 +22,8 @@ import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } 
 import { BackendError, CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
+import { Serializable, type SerializableClass } from './model.js';
+import { classVersion } from './type-versions.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -176,6 +178,43 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  upgrade: {
+    usage: 'cuttle upgrade <store> <module>',
+    summary: "rewrite the objects older versions of a module's classes wrote",
+    details: [
+      'Imports <module> (a JavaScript file exporting the classes, which import cuttle), registers every',
+      'Serializable class it exports, and rewrites each stored object of the chosen classes that an',
+      'older static version wrote, through the class\'s static upgrade. Resumable: run it again after',
+      'an interruption and it finishes the rest (see docs/guide.md "Type versions").',
+      'Options:',
+      '  -t, --type <name>   the type to upgrade (repeatable); default: every exported class with a',
+      '                      static version above 1',
+      '  -q, --quiet         no progress on standard error',
+    ].join('\n'),
+    options: { ...QUIET, type: { type: 'string', short: 't', multiple: true } },
+    positionals: [2, 2],
+    async run([storeSpec, modulePath], values) {
+      const classes = await exportedClasses(modulePath!);
+      const names = values.type as unknown as string[] | undefined;
+      return withStore(storeSpec!, 'write', async (store) => {
+        store.register(...classes);
+        const byName = new Map(classes.map((Class) => [store.registry.register(Class).name, Class]));
+        const chosen = names?.map((name) => {
+          const Class = byName.get(name);
+          if (Class === undefined) throw new UsageError(`no class "${name}" in ${resolve(modulePath!)} (it exports ${[...byName.keys()].join(', ') || 'no Serializable class'})`);
+          return Class;
+        }) ?? classes.filter((Class) => classVersion(Class) > 1);
+        for (const Class of chosen) {
+          const name = store.registry.register(Class).name;
+          const progress = new Progress(`upgraded ${name}:`, { quiet: values.quiet === true });
+          const summary = await store.upgrade(Class, { onProgress: ({ done, total }) => progress.update({ done, total }) });
+          progress.finish();
+          if (values.quiet !== true) console.error(`${name}: ${summary.upgraded.toLocaleString('en')} of ${countOf(summary.checked, 'object')} upgraded to version ${classVersion(Class)}`);
+        }
+        return 0;
+      });
+    },
+  },
   stats: {
     usage: 'cuttle stats <store>',
     summary: 'objects, content bytes and versions per type, and size on disk',
@@ -266,6 +305,19 @@ export async function migrate(from: Store, to: Store, options: { mode: ImportMod
     throw error;
   });
   return (await Promise.all([exporting, importing]))[1];
+}
+
+/** The Serializable classes the module at `path` exports. */
+async function exportedClasses(path: string): Promise<SerializableClass[]> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new InvalidOptionError(`upgrade: cannot import ${resolve(path)}: ${(error as Error).message}`);
+  }
+  return Object.values(module).filter(
+    (value): value is SerializableClass => typeof value === 'function' && value.prototype instanceof Serializable,
+  );
 }
 
 /** Whether the file `path` is a SQLite database (by its header) or, failing that, taken for a dump. */

@@ -10,6 +10,7 @@ import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary }
 import type { DumpReadable, DumpWritable } from './platform.js';
 import type { VerifyReport } from './graph.js';
 import type { BackupOptions, BackupSummary } from './backup-types.js';
+import type { UpgradeOptions, UpgradeSummary } from './upgrade.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl } from './store.js';
@@ -135,6 +136,11 @@ export class Storage {
   /** See {@link Store.importFrom}. */
   static importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     return Storage.store.importFrom(source, options);
+  }
+
+  /** See {@link Store.upgrade}. */
+  static upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    return Storage.store.upgrade(Class, options);
   }
 
   /** See {@link Store.backup}. */

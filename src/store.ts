@@ -19,6 +19,7 @@ import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { theDumpFiles, type DumpReadable, type DumpWritable } from './platform.js';
 import { Versions } from './versions.js';
 import { backupBackend, type BackupOptions, type BackupSummary } from './backup.js';
+import { upgradeType, type UpgradeOptions, type UpgradeSummary } from './upgrade.js';
 import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 
 export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -463,6 +464,16 @@ export class Store {
   async backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
     this.#check();
     return this.#guard('back up', undefined, undefined, backupBackend(this.backend, destination, options));
+  }
+
+  /**
+   * Rewrites every stored object of `Class` that an older version of the class wrote, at its
+   * `static version` (see docs/guide.md "Type versions"), in batches, never over a concurrent
+   * save; run it again after an interruption and it finishes the rest.
+   */
+  async upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    this.#check();
+    return this.#guard('upgrade', this.registry.register(Class).name, undefined, upgradeType(this, Class, options));
   }
 
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */

@@ -1,0 +1,16 @@
+// The classes of spec/upgrade.spec.ts and its child process (spec/fixtures/upgrade-worker.ts): an
+// old release's Note (version 1) and the new one's (version 2: body becomes a list of lines).
+import { Serializable } from '../src/index.js';
+
+export class OldNote extends Serializable {
+  static override typeName = 'Note';
+  body = '';
+}
+
+export class Note extends Serializable {
+  static version = 2;
+  static upgrade(data: { body: string }) {
+    return { lines: data.body.split('\n') };
+  }
+  lines: string[] = [];
+}
