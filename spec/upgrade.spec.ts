@@ -73,7 +73,7 @@ test('Storage.upgrade upgrades the default store', async () => {
   }
 });
 
-test('cuttle upgrade <store> <module> --type Note rewrites the records of the classes the module exports', async () => {
+test('cuttle upgrade <store> <module> --type UpgradeNote rewrites the records of the classes the module exports', async () => {
   const dir = tempDir();
   try {
     const path = join(dir.path, 'app.db');
@@ -83,19 +83,19 @@ test('cuttle upgrade <store> <module> --type Note rewrites the records of the cl
     writeFileSync(
       module,
       `import { Serializable } from ${JSON.stringify(cuttleUrl)};\n` +
-        'export class Note extends Serializable { static version = 2; static upgrade(data) { return { lines: data.body.split("\\n") }; } }\n' +
+        'export class Note extends Serializable { static typeName = "UpgradeNote"; static version = 2; static upgrade(data) { return { lines: data.body.split("\\n") }; } }\n' +
         'export class Other extends Serializable {}\n' +
         'export const notAClass = 1;\n',
     );
-    let result = cuttle(['upgrade', path, module, '--type', 'Note']);
+    let result = cuttle(['upgrade', path, module, '--type', 'UpgradeNote']);
     assert.is(result.code, 0, result.stderr);
-    assert.match(result.stderr, /Note: 250 of 250 objects upgraded to version 2/);
+    assert.match(result.stderr, /UpgradeNote: 250 of 250 objects upgraded to version 2/);
     assert.equal(await versions(path), { current: 250, old: 0 });
     result = cuttle(['upgrade', path, module, '-q']);
     assert.is(result.code, 0, result.stderr);
     result = cuttle(['upgrade', path, module, '--type', 'Nope']);
     assert.is(result.code, 2);
-    assert.match(result.stderr, /no class "Nope" in .*classes\.mjs \(it exports Note, Other\)/);
+    assert.match(result.stderr, /no class "Nope" in .*classes\.mjs \(it exports UpgradeNote, Other\)/);
     result = cuttle(['upgrade', path, join(dir.path, 'missing.mjs')]);
     assert.is(result.code, 1);
     assert.match(result.stderr, /cannot import/);
