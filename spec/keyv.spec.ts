@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Keyv from 'keyv';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ClosedError, InMemoryBackend, InvalidIdError, InvalidOptionError, SqliteBackend, Store } from '../src/index.js';
+import { ClosedError, InMemoryBackend, InvalidIdError, InvalidOptionError, SqliteBackend, Store, type RecordWrite } from '../src/index.js';
 import { KeyvCuttle, KeyvEntry } from '../src/keyv.js';
 import { rejects, tempDir, throwsError } from './helpers.js';
 
@@ -157,6 +157,38 @@ test('through Keyv on SQLite: values persist across stores, and with serialize o
   } finally {
     dir.remove();
   }
+});
+
+/** A memory backend whose writes and deletes wait the next of `delays` ms, as pool connections finish out of order. */
+class Jittery extends InMemoryBackend {
+  constructor(readonly delays: number[]) {
+    super();
+  }
+  override async write(write: RecordWrite) {
+    await new Promise((resolve) => setTimeout(resolve, this.delays.shift() ?? 0));
+    return super.write(write);
+  }
+  override async delete(type: string, id: string) {
+    await new Promise((resolve) => setTimeout(resolve, this.delays.shift() ?? 0));
+    return super.delete(type, id);
+  }
+}
+
+test('calls on one key take effect in call order even unawaited and through two adapters; clear waits for them (bug: a PostgreSQL run of the suite lost a set to an earlier unawaited delete)', async () => {
+  const store = new Store({ backend: new Jittery([40, 0, 0, 30, 0]) });
+  const one = new KeyvCuttle(store);
+  const two = new KeyvCuttle(store);
+  const calls = [one.set('k', 'first'), two.delete('k'), one.set('k', 'second'), two.get('k')];
+  const [, deleted, , got] = await Promise.all(calls);
+  assert.is(deleted, true);
+  assert.is(got, 'second');
+  assert.is(await one.get('k'), 'second');
+  const late = one.set('other', 'x');
+  const cleared = two.clear();
+  const after = one.set('after', 'y');
+  await Promise.all([late, cleared, after]);
+  assert.is(await one.get('other'), undefined);
+  assert.is(await one.get('after'), 'y');
 });
 
 test.run();

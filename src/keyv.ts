@@ -11,6 +11,7 @@
  * @module
  */
 import { KeyvEvents } from './keyv-events.js';
+import { keyOrderOf, type KeyOrder } from './keyv-order.js';
 import { entryClass, idOfKey, isHashedId, type KeyvEntry, type KeyvEntryClass } from './keyv-entry.js';
 import { checkInteger, checkOptions, describe } from './options.js';
 import { InvalidOptionError } from './errors.js';
@@ -61,6 +62,7 @@ export interface KeyvCuttleOpts {
  * when a read finds it expired. `clear()` deletes only the keys of its `namespace` (which Keyv
  * sets), or every key of its type when it has none. Failed reads (get, getMany, has, iterator)
  * emit `'error'`, which Keyv would otherwise turn into a silent miss; every failed call rejects.
+ * Calls on one key take effect in the order they were made, even unawaited (see keyv-order.ts).
  * The adapter never closes the store: `disconnect()` is a no-op, close the store yourself.
  */
 export class KeyvCuttle extends KeyvEvents {
@@ -72,6 +74,7 @@ export class KeyvCuttle extends KeyvEvents {
   namespace: string | undefined;
   readonly #Entry: KeyvEntryClass;
   readonly #now: () => number;
+  readonly #order: KeyOrder;
 
   constructor(store: Store, options: KeyvCuttleOptions = {}) {
     super();
@@ -87,6 +90,7 @@ export class KeyvCuttle extends KeyvEvents {
     this.store = store;
     this.#Entry = entryClass(type);
     this.#now = options.now ?? (() => Date.now());
+    this.#order = keyOrderOf(store);
     this.opts = {
       dialect: store.backend.name.startsWith('postgres') ? 'postgres' : 'sqlite',
       url: `cuttle:${store.backend.name}`,
@@ -97,12 +101,12 @@ export class KeyvCuttle extends KeyvEvents {
 
   /** The value stored under `key`, or `undefined` when there is none or it expired. */
   async get(key: string): Promise<unknown> {
-    return this.#reading(async () => (await this.#live(key))?.value);
+    return this.#reading([key], async () => (await this.#live(key))?.value);
   }
 
   /** The values of `keys`, in their order, `undefined` where there is none. */
   async getMany(keys: string[]): Promise<unknown[]> {
-    return this.#reading(async () => {
+    return this.#reading(keys, async () => {
       const entries = await Promise.all(keys.map((key) => this.#live(key)));
       return entries.map((entry) => entry?.value);
     });
@@ -110,12 +114,12 @@ export class KeyvCuttle extends KeyvEvents {
 
   /** Whether a live (unexpired) value is stored under `key`. */
   async has(key: string): Promise<boolean> {
-    return this.#reading(async () => (await this.#live(key)) !== undefined);
+    return this.#reading([key], async () => (await this.#live(key)) !== undefined);
   }
 
   /** {@link has} for each of `keys`. */
   async hasMany(keys: string[]): Promise<boolean[]> {
-    return this.#reading(() => Promise.all(keys.map(async (key) => (await this.#live(key)) !== undefined)));
+    return this.#reading(keys, () => Promise.all(keys.map(async (key) => (await this.#live(key)) !== undefined)));
   }
 
   /**
@@ -124,40 +128,45 @@ export class KeyvCuttle extends KeyvEvents {
    * @returns true
    */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    await this.store.save(await this.#entry(key, value, ttl));
+    // Ordered from the call on: nothing is awaited before the order is taken.
+    await this.#order.run([key], async () => this.store.save(await this.#entry(key, value, ttl)));
     return true;
   }
 
   /** Stores several entries as one batch (one transaction on SQLite, PostgreSQL and memory). */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
-    const objects = await Promise.all(entries.map(({ key, value, ttl }) => this.#entry(key, value, ttl)));
-    await this.store.saveMany(objects);
-    return objects.map(() => true);
+    await this.#order.run(
+      entries.map(({ key }) => key),
+      async () => this.store.saveMany(await Promise.all(entries.map(({ key, value, ttl }) => this.#entry(key, value, ttl)))),
+    );
+    return entries.map(() => true);
   }
 
   /** Deletes `key`. @returns whether a value was stored under it. */
   async delete(key: string): Promise<boolean> {
-    return this.store.delete(this.#Entry, await idOfKey(key));
+    return this.#order.run([key], async () => this.store.delete(this.#Entry, await idOfKey(key)));
   }
 
   /** Deletes `keys`. @returns whether any of them held a value. */
   async deleteMany(keys: string[]): Promise<boolean> {
-    const deleted = await Promise.all(keys.map((key) => this.delete(key)));
+    const deleted = await this.#order.run(keys, () => Promise.all(keys.map(async (key) => this.store.delete(this.#Entry, await idOfKey(key)))));
     return deleted.some(Boolean);
   }
 
   /** Deletes every key of this adapter's namespace, or of its type when it has no namespace. */
   async clear(): Promise<void> {
     const prefix = this.namespace ? `${this.namespace}:` : undefined;
-    for (const id of await this.store.list(this.#Entry)) {
-      if (prefix === undefined || id.startsWith(prefix)) {
-        await this.store.delete(this.#Entry, id);
-      } else if (isHashedId(id)) {
-        // A hashed id hides its key: ask the entry.
-        const entry = await this.store.get(this.#Entry, id);
-        if (entry?.key.startsWith(prefix)) await this.store.delete(this.#Entry, id);
+    await this.#order.runAlone(async () => {
+      for (const id of await this.store.list(this.#Entry)) {
+        if (prefix === undefined || id.startsWith(prefix)) {
+          await this.store.delete(this.#Entry, id);
+        } else if (isHashedId(id)) {
+          // A hashed id hides its key: ask the entry.
+          const entry = await this.store.get(this.#Entry, id);
+          if (entry?.key.startsWith(prefix)) await this.store.delete(this.#Entry, id);
+        }
       }
-    }
+    });
   }
 
   /**
@@ -219,9 +228,10 @@ export class KeyvCuttle extends KeyvEvents {
     return entry;
   }
 
-  async #reading<T>(read: () => Promise<T>): Promise<T> {
+  /** Runs `read` in call order with the other operations on `keys`; a failure is emitted as well as thrown. */
+  async #reading<T>(keys: readonly string[], read: () => Promise<T>): Promise<T> {
     try {
-      return await read();
+      return await this.#order.run(keys, read);
     } catch (error) {
       throw this.#report(error);
     }
