@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SqliteBackend, Storage, Store } from '../src/index.js';
+import { Container, DanglingReferenceError, InMemoryBackend, Serializable, SqliteBackend, Storage, Store } from '../src/index.js';
 import { cuttle } from './cli-helpers.js';
-import { tempDir } from './helpers.js';
+import { rejects, tempDir } from './helpers.js';
 import { Note, OldNote } from './upgrade-classes.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/upgrade-worker.ts', import.meta.url));
@@ -102,6 +102,33 @@ test('cuttle upgrade <store> <module> --type UpgradeNote rewrites the records of
   } finally {
     dir.remove();
   }
+});
+
+test('a container referring to a deleted object stops the upgrade with DanglingReferenceError and is left as stored', async () => {
+  class Leaf extends Serializable {
+    static override typeName = 'UpgradeLeaf';
+  }
+  class OldBox extends Container {
+    static override typeName = 'UpgradeBox';
+    leaves: Leaf[] = [];
+  }
+  class Box extends Container {
+    static override typeName = 'UpgradeBox';
+    static version = 2;
+    static upgrade(data: object) {
+      return data;
+    }
+    leaves: Leaf[] = [];
+  }
+  const backend = new InMemoryBackend();
+  const old = new Store({ backend });
+  await old.save(Object.assign(new OldBox('box'), { leaves: [new Leaf('gone')] }));
+  await old.delete(Leaf, 'gone');
+  const before = await backend.load('UpgradeBox', 'box');
+  const now = new Store({ backend });
+  now.register(Leaf);
+  await rejects(now.upgrade(Box), DanglingReferenceError);
+  assert.equal(await backend.load('UpgradeBox', 'box'), before);
 });
 
 test.run();
