@@ -18,11 +18,11 @@ test('import "cuttle", "cuttle/testing" and "cuttle/postgres" from ESM', () => {
 
 test('import "cuttle/keyv" from ESM, and it bundles for the browser with no Node module', async () => {
   const result = node(['--input-type=module', '-e', `
-    const { KeyvCuttle } = await import('cuttle/keyv');
+    const { KeyvCuttle, default: byDefault } = await import('cuttle/keyv');
     const { Store } = await import('cuttle');
-    console.log(new KeyvCuttle(new Store()).opts.url);`]);
+    console.log(new KeyvCuttle(new Store()).opts.url, byDefault === KeyvCuttle);`]);
   assert.is(result.status, 0, result.stderr);
-  assert.is(result.stdout.trim(), 'cuttle:memory');
+  assert.is(result.stdout.trim(), 'cuttle:memory true');
   const { build } = await import('esbuild');
   const bundle = await build({
     stdin: { contents: "export { KeyvCuttle } from 'cuttle/keyv';", resolveDir: new URL('..', import.meta.url).pathname },

@@ -242,3 +242,6 @@ export class KeyvCuttle extends KeyvEvents {
     return error;
   }
 }
+
+/** The adapter as the default export too, as Keyv's own adapters are (`import KeyvCuttle from 'cuttle/keyv'`). */
+export default KeyvCuttle;
