@@ -22,7 +22,8 @@ export type CuttleErrorCode =
   | 'ERR_READ_ONLY'
   | 'ERR_BACKEND'
   | 'ERR_UNSUPPORTED'
-  | 'ERR_TRANSACTION';
+  | 'ERR_TRANSACTION'
+  | 'ERR_TYPE_VERSION';
 
 /** Base class of every error cuttle throws on purpose. */
 export class CuttleError extends Error {
@@ -287,5 +288,26 @@ export class TransactionError extends CuttleError {
     options?: { cause?: unknown },
   ) {
     super(message, 'ERR_TRANSACTION', options);
+  }
+}
+
+/**
+ * A stored record's type version cannot become its class's: it was written by a newer version of
+ * the class than the one loading it (an old application on new data), or it is older and the
+ * class has no `static upgrade(data, fromVersion)`, or that upgrade failed (its error is the
+ * `cause`). Never a silent load.
+ */
+export class TypeVersionError extends CuttleError {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly id: string,
+    /** The version the record was written at. */
+    readonly storedVersion: number,
+    /** The class's `static version`. */
+    readonly classVersion: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_TYPE_VERSION', options);
   }
 }

@@ -21,6 +21,7 @@ import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
 import { transactionSuite } from './transactions.js';
 import { checkedDeleteSuite } from './checked-deletes.js';
+import { versionSuite } from './versions.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -331,4 +332,5 @@ export function backendSuite(
   feedSuite(name, makeBackend, options);
   checkedDeleteSuite(name, makeBackend, options);
   transactionSuite(name, makeBackend, options);
+  versionSuite(name, makeBackend, options);
 }
