@@ -40,7 +40,10 @@ export {
   type StoredRecord,
   type RecordWrite,
   type RecordKind,
+  type BackendTransaction,
+  type BackendTransactionOptions,
 } from './backends/backend.js';
+export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export {
   CuttleError,
@@ -59,6 +62,8 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  TransactionError,
+  type TransactionFailure,
   TypeVersionError,
   type CuttleErrorCode,
 } from './errors.js';
