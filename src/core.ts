@@ -29,7 +29,7 @@ export type { DumpReadable, DumpWritable } from './platform.js';
 export type { BackupOptions, BackupProgress, BackupSummary } from './backup-types.js';
 export type { UpgradeOptions, UpgradeProgress, UpgradeSummary } from './upgrade.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
-export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
+export { checkId, compareIds, MAX_ID_LENGTH, MAX_NAMESPACE } from './ids.js';
 export { MAX_DEPTH } from './storable.js';
 export {
   StorageBackend,
@@ -45,6 +45,7 @@ export {
 } from './backends/backend.js';
 export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+export { NamespacedBackend, DEFAULT_NAMESPACE, splitStoredType } from './namespace.js';
 export {
   CuttleError,
   NotFoundError,
