@@ -112,6 +112,11 @@ export class NamespacedBackend extends StorageBackend {
     return record === undefined ? undefined : { ...record, type: this.#out(record.type) };
   }
 
+  // The default namespace's types are stored as they are: its view hands the inner backend's
+  // promises on untouched (no copy of each record, no extra await on the hot paths).
+  readonly #outOne = (record: StoredRecord | undefined): StoredRecord | undefined => this.#outRecord(record);
+  readonly #outEach = (records: Array<StoredRecord | undefined>): Array<StoredRecord | undefined> => records.map(this.#outOne);
+
   /** Subscribes to the inner feed: this namespace's changes, prefix stripped, and every reset. */
   #subscribe(subscribe: (listener: ChangeListener) => () => void, listener: ChangeListener): () => void {
     return subscribe((changes) => {
@@ -136,12 +141,14 @@ export class NamespacedBackend extends StorageBackend {
     };
   }
 
-  async load(type: string, id: string): Promise<StoredRecord | undefined> {
-    return this.#outRecord(await this.inner.load(this.#in(type), id));
+  load(type: string, id: string): Promise<StoredRecord | undefined> {
+    const loading = this.inner.load(this.#in(type), id);
+    return this.#prefix === '' ? loading : loading.then(this.#outOne);
   }
 
-  override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
-    return (await this.inner.loadMany(this.#in(type), ids)).map((record) => this.#outRecord(record));
+  override loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
+    const loading = this.inner.loadMany(this.#in(type), ids);
+    return this.#prefix === '' ? loading : loading.then(this.#outEach);
   }
 
   override exists(type: string, id: string): Promise<boolean> {
@@ -152,11 +159,13 @@ export class NamespacedBackend extends StorageBackend {
     return this.inner.count(this.#in(type));
   }
 
-  async write(write: RecordWrite): Promise<StoredRecord> {
-    return this.#outRecord(await this.inner.write(this.#inWrite(write)));
+  write(write: RecordWrite): Promise<StoredRecord> {
+    if (this.#prefix === '') return this.inner.write(write);
+    return this.inner.write(this.#inWrite(write)).then((record) => this.#outRecord(record));
   }
 
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
+    if (this.#prefix === '') return this.inner.writeMany(writes);
     const view = this;
     function* mapped(): Generator<RecordWrite> {
       // Taken one at a time, as the inner backend takes them (an atomic batch reads them inside).
@@ -166,10 +175,11 @@ export class NamespacedBackend extends StorageBackend {
   }
 
   put(record: StoredRecord): Promise<void> {
-    return this.inner.put(this.#inRecord(record));
+    return this.inner.put(this.#prefix === '' ? record : this.#inRecord(record));
   }
 
   override putMany(records: Iterable<StoredRecord>): Promise<void> {
+    if (this.#prefix === '') return this.inner.putMany(records);
     const view = this;
     function* mapped(): Generator<StoredRecord> {
       for (const record of records) yield view.#inRecord(record);
