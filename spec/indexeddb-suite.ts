@@ -1,0 +1,208 @@
+// The IndexedDB backend's tests, run twice: in Node under fake-indexeddb (spec/indexeddb.spec.ts)
+// and in real Chromium (spec/browser/, through scripts/test-browser.mjs). Only what works in both
+// places belongs here: no node: module, no Node global.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { IndexedDbBackend } from '../src/indexeddb.js';
+import { BackendError, ClosedError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
+import { openBackend } from '../src/kinds.js';
+import { inTransaction, request } from '../src/backends/indexeddb-requests.js';
+import { META, SEQ, STAGING } from '../src/backends/indexeddb-schema.js';
+import { backendSuite } from '../src/testing/index.js';
+import { rejects } from '../src/testing/assert.js';
+
+let databases = 0;
+/** A database name no other test uses (databases of one origin outlive a test). */
+const freshName = () => `cuttle-test-${Date.now().toString(36)}-${++databases}`;
+
+function deleteDatabase(name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(name);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Opens database `name` directly (as another tab would), runs `fn` in one transaction, closes it. */
+async function raw<T>(name: string, stores: string[], fn: (tx: IDBTransaction) => Promise<T>): Promise<T> {
+  const db = await request(indexedDB.open(name));
+  try {
+    return await inTransaction(db, stores, 'readwrite', fn);
+  } finally {
+    db.close();
+  }
+}
+
+const record = (id: string, extra: Partial<StoredRecord> = {}): StoredRecord => ({ type: 'T', id, kind: 'object', content: JSON.stringify({ json: id }), version: 1, updatedAt: 0, ...extra });
+
+async function* records(count: number, failAt?: number): AsyncGenerator<StoredRecord> {
+  for (let i = 0; i < count; i++) {
+    if (i === failAt) throw new Error(`source failed at ${i}`);
+    // A pause between reads, as a File's stream has: the staging transactions must not depend on none.
+    if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    yield record(`r${String(i).padStart(5, '0')}`);
+  }
+}
+
+/** Wires the conformance suite and the backend's own tests; `where` names the place they run. */
+export function indexedDbSuite(where: string): void {
+  let current: IndexedDbBackend | undefined;
+  const opened: string[] = [];
+  const open = (name = freshName()) => {
+    opened.push(name);
+    return (current = new IndexedDbBackend({ name }));
+  };
+  const teardown = async () => {
+    for (const name of opened.splice(0)) await deleteDatabase(name);
+  };
+  backendSuite(`indexeddb (${where})`, () => open(), {
+    atomicBatches: true,
+    reopen: async (backend) => {
+      await backend.close();
+      return open((backend as IndexedDbBackend).databaseName);
+    },
+    // Another tab, as far as the database and the BroadcastChannel can tell.
+    peer: (backend) => new IndexedDbBackend({ name: (backend as IndexedDbBackend).databaseName }),
+    peerSettles: () => current!.sync(),
+    teardown,
+  });
+
+  const test = suite(`IndexedDbBackend (${where})`);
+  test.after.each(teardown);
+
+  test('options are checked where they enter, with exact messages', () => {
+    assert.throws(() => new IndexedDbBackend({ name: '' }), (error: Error) => error instanceof InvalidOptionError && /name \(the database's name\) must be a non-empty string, got ""/.test(error.message));
+    assert.throws(() => new IndexedDbBackend(undefined as never), (error: Error) => error instanceof InvalidOptionError);
+    assert.throws(() => new IndexedDbBackend({ name: 'x', nmae: 'y' } as never), (error: Error) => /unknown option "nmae" \(did you mean "name"\?\)/.test(error.message));
+    assert.throws(() => new IndexedDbBackend({ name: 'x', syncTimeout: -1 }), (error: Error) => /syncTimeout must be an integer >= 0, got number -1/.test(error.message));
+  });
+
+  test("the 'indexeddb' kind opens one by name, as Storage.configure does", async () => {
+    const name = freshName();
+    opened.push(name);
+    const backend = openBackend('indexeddb', { name }, 'Storage.configure');
+    assert.instance(backend, IndexedDbBackend);
+    assert.is(backend.name, `indexeddb:${name}`);
+    await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":1}' });
+    await backend.close();
+    assert.throws(() => openBackend('indexeddb', { name, path: 'x' } as never, 'Storage.configure'), /unknown option "path"/);
+  });
+
+  test('an import reads its source across many transactions yet is all or nothing: a source failing after several chunks leaves the store as it was, and nothing staged', async () => {
+    const backend = open();
+    await backend.write({ type: 'T', id: 'kept', kind: 'object', content: '{"json":"kept"}' });
+    for (const replace of [false, true]) {
+      await rejects(backend.importRecords(records(1600, 1234), { replace }), Error, /source failed at 1234/);
+      assert.equal(await backend.list('T'), ['kept'], `replace: ${replace}`);
+      const staged = await raw(backend.databaseName, [STAGING], (tx) => request(tx.objectStore(STAGING).count()));
+      assert.is(staged, 0, 'the staged rows are deleted');
+    }
+    await backend.close();
+  });
+
+  test('a staged import of several chunks stores every record at once; another backend hears one reset', async () => {
+    const backend = open();
+    const other = new IndexedDbBackend({ name: backend.databaseName });
+    const heard: BackendChange[] = [];
+    other.changes((changes) => heard.push(...changes));
+    await backend.write({ type: 'T', id: 'gone', kind: 'object', content: '{"json":0}' });
+    assert.is(await backend.importRecords(records(1600), { replace: true }), 1600);
+    await other.sync();
+    assert.equal(heard.at(-1), { reset: true });
+    const ids = await other.list('T');
+    assert.is(ids.length, 1600);
+    assert.is(ids[0], 'r00000');
+    assert.is(await other.exists('T', 'gone'), false, 'replace removed what was there');
+    assert.equal(await other.load('T', 'r01599'), record('r01599'));
+    await other.close();
+    await backend.close();
+  });
+
+  test("a tab's save is seen by another backend's store once it has synced, and only that object is dropped", async () => {
+    class Note extends Serializable {
+      static override typeName = 'IdbNote';
+      text = '';
+    }
+    const name = freshName();
+    opened.push(name);
+    const mine = new IndexedDbBackend({ name });
+    const theirs = new IndexedDbBackend({ name });
+    const store = new Store({ backend: mine });
+    const other = new Store({ backend: theirs, registry: store.registry });
+    const a = await store.save(Object.assign(new Note('a'), { text: 'mine' }));
+    const b = await store.save(Object.assign(new Note('b'), { text: 'mine' }));
+    await other.save(Object.assign(new Note('a'), { text: 'theirs' }));
+    await mine.sync();
+    assert.is(store.cache.peek(Note, 'a'), undefined);
+    assert.is(store.cache.peek(Note, 'b'), b);
+    assert.is((await store.load(Note, 'a')).text, 'theirs');
+    assert.ok(a !== (await store.load(Note, 'a')));
+    await store.close();
+    await other.close();
+  });
+
+  test('sync() gives up on a commit whose message never came (its tab closed): a reset, then it goes on', async () => {
+    const backend = open();
+    const heard: BackendChange[] = [];
+    backend.changes((changes) => heard.push(...changes));
+    await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":1}' });
+    // Another tab committed (the number moved) and closed before posting its message.
+    await raw(backend.databaseName, [META], async (tx) => {
+      const meta = tx.objectStore(META);
+      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
+    });
+    const short = new IndexedDbBackend({ name: backend.databaseName, syncTimeout: 20 });
+    const shortHeard: BackendChange[] = [];
+    short.changes((changes) => shortHeard.push(...changes));
+    await short.sync();
+    assert.equal(shortHeard, [], 'opened after that commit: nothing missing');
+    await backend.close();
+    const again = open(short.databaseName);
+    await short.close();
+    await raw(again.databaseName, [META], async (tx) => {
+      const meta = tx.objectStore(META);
+      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
+    });
+    const lossy = new IndexedDbBackend({ name: again.databaseName, syncTimeout: 20 });
+    await lossy.sync();
+    const lossyHeard: BackendChange[] = [];
+    lossy.changes((changes) => lossyHeard.push(...changes));
+    await raw(again.databaseName, [META], async (tx) => {
+      const meta = tx.objectStore(META);
+      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
+    });
+    await lossy.sync();
+    assert.equal(lossyHeard, [{ reset: true }], 'the missing change is a reset');
+    await again.write({ type: 'T', id: 'b', kind: 'object', content: '{"json":2}' });
+    await lossy.sync();
+    assert.equal(lossyHeard, [{ reset: true }, { type: 'T', id: 'b', version: 1, deleted: false }], 'later changes arrive one by one again');
+    await lossy.close();
+    await again.close();
+    assert.ok(heard.length === 0);
+  });
+
+  test('a database deleted by another tab: this backend lets it go and says so (BackendError), and closes cleanly', async () => {
+    const backend = open();
+    await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":1}' });
+    const heard: BackendChange[] = [];
+    backend.changes((changes) => heard.push(...changes));
+    await deleteDatabase(backend.databaseName);
+    assert.equal(heard, [{ reset: true }]);
+    await rejects(backend.load('T', 'a'), BackendError, /indexeddb:cuttle-test-.*: the database is gone \(another tab deleted or upgraded the database\)/);
+    await backend.close();
+    await rejects(backend.load('T', 'a'), ClosedError);
+  });
+
+  test('records() keeps compareIds order across chunks, with characters above U+FFFF', async () => {
+    const backend: StorageBackend = open();
+    const ids = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? `😀${i}` : i % 3 === 1 ? `\uffff${i}` : `a${i}`));
+    await backend.putMany(ids.map((id) => record(id)));
+    const seen: string[] = [];
+    for await (const stored of backend.records()) seen.push(stored.id);
+    assert.equal(seen, await backend.list('T'));
+    assert.is(seen.findIndex((id) => id.startsWith('😀')), 400, 'after every id of U+FFFF');
+    await backend.close();
+  });
+
+  test.run();
+}

@@ -1,0 +1,117 @@
+/**
+ * The IndexedDB backend's change feed: what other backend objects on the same database (other
+ * tabs, workers, or a second backend in this page) commit, told through a `BroadcastChannel`
+ * named after the database.
+ *
+ * Every write transaction also adds one to a sequence number kept in the database (`meta`
+ * store), so each commit has a number, and its message carries it. A backend accounts for every
+ * number: its own commits and the messages it heard. {@link IndexedDbFeed.caughtUp} compares with
+ * the stored number: once every number up to it is accounted for, every change committed before
+ * has been delivered; a number still missing after a while (a tab closed between its commit and
+ * its message) makes a reset. Messages are a hint that keeps caches fast; the number is what
+ * tells a missed one.
+ * @module
+ */
+import type { BackendChange } from './backend.js';
+import { ChangeListeners } from './change-listeners.js';
+
+/** What one commit posts: its sequence number and what it changed. */
+interface FeedMessage {
+  readonly seq: number;
+  readonly changes: readonly BackendChange[];
+}
+
+export class IndexedDbFeed {
+  readonly listeners = new ChangeListeners();
+  readonly #channel: BroadcastChannel | undefined;
+  /** Every sequence number up to this one is accounted for. */
+  #known = 0;
+  /** Numbers above {@link #known} accounted for already (commits heard out of order). */
+  readonly #ahead = new Set<number>();
+  /** Callers of {@link caughtUp} waiting for {@link #known} to reach a number. */
+  readonly #waiting = new Set<{ seq: number; resolve: () => void }>();
+
+  constructor(channelName: string) {
+    this.#channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(channelName) : undefined;
+    if (this.#channel) {
+      // Node keeps its process alive for an open channel; a browser has no unref.
+      (this.#channel as { unref?: () => void }).unref?.();
+      this.#channel.onmessage = (event: MessageEvent<FeedMessage>) => this.#heard(event.data);
+      // A message that could not be read may have been a change: drop everything.
+      this.#channel.onmessageerror = () => this.reset();
+    }
+  }
+
+  /** Whether other backend objects can tell this one (there is a `BroadcastChannel`). */
+  get enabled(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  /** Starts counting from the number stored when the database was opened. */
+  start(seq: number): void {
+    this.#known = Math.max(this.#known, seq);
+    for (const n of this.#ahead) if (n <= this.#known) this.#ahead.delete(n);
+    this.#advance();
+  }
+
+  /** This backend committed `seq` with `changes`: accounts for it and tells the others. */
+  committed(seq: number, changes: readonly BackendChange[]): void {
+    this.#account(seq);
+    this.#channel?.postMessage({ seq, changes } satisfies FeedMessage);
+  }
+
+  /** Tells the listeners that anything may have changed. */
+  reset(): void {
+    this.listeners.deliver([{ reset: true }]);
+  }
+
+  /**
+   * Resolves once every commit up to `seq` is accounted for. If one is still missing after
+   * `timeout` ms, its message was lost: the listeners get a reset and counting goes on from `seq`.
+   */
+  caughtUp(seq: number, timeout: number): Promise<void> {
+    if (this.#known >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = { seq, resolve };
+      const timer = setTimeout(() => {
+        if (!this.#waiting.delete(entry)) return;
+        this.reset();
+        this.start(seq);
+        resolve();
+      }, timeout);
+      entry.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiting.add(entry);
+    });
+  }
+
+  close(): void {
+    this.#channel?.close();
+    for (const entry of this.#waiting) entry.resolve();
+    this.#waiting.clear();
+  }
+
+  #heard(message: FeedMessage): void {
+    if (typeof message?.seq !== 'number' || !Array.isArray(message.changes)) return;
+    this.#account(message.seq);
+    this.listeners.deliver(message.changes);
+  }
+
+  #account(seq: number): void {
+    if (seq <= this.#known) return;
+    this.#ahead.add(seq);
+    this.#advance();
+  }
+
+  #advance(): void {
+    while (this.#ahead.delete(this.#known + 1)) this.#known++;
+    for (const entry of this.#waiting) {
+      if (this.#known >= entry.seq) {
+        this.#waiting.delete(entry);
+        entry.resolve();
+      }
+    }
+  }
+}
