@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IndexedDbBackend } from '../src/indexeddb.js';
-import { BackendError, ClosedError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
+import { BackendError, ClosedError, DumpFormatError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
 import { openBackend } from '../src/kinds.js';
 import { inTransaction, request } from '../src/backends/indexeddb-requests.js';
 import { META, SEQ, STAGING } from '../src/backends/indexeddb-schema.js';
@@ -202,6 +202,56 @@ export function indexedDbSuite(where: string): void {
     assert.equal(seen, await backend.list('T'));
     assert.is(seen.findIndex((id) => id.startsWith('😀')), 400, 'after every id of U+FFFF');
     await backend.close();
+  });
+
+  test('a store exported to a Blob and imported from a File into another database: every object back; a damaged File stores nothing', async () => {
+    class Page extends Serializable {
+      static override typeName = 'IdbPage';
+      text = '';
+      when = new Date(0);
+    }
+    const source = new Store({ backend: open() });
+    const pages = Array.from({ length: 1100 }, (_, i) => Object.assign(new Page(i % 50 === 0 ? `😀${i}` : `p${i}`), { text: `page ${i} \u2028 "q"`, when: new Date(i) }));
+    await source.saveMany(pages);
+    const blob = await source.exportBlob();
+    assert.is(blob.type, 'application/x-ndjson');
+    const target = new Store({ backend: open(), registry: source.registry });
+    await target.save(Object.assign(new Page('old'), { text: 'old' }));
+    const file = new File([blob], 'dump.ndjson', { type: blob.type });
+    assert.equal(await target.importBlob(file, { mode: 'replace' }), { count: 1100 }, 'more records than one staging chunk');
+    assert.equal(await target.list(Page), await source.list(Page));
+    assert.equal((await target.load(Page, '😀50')).when, new Date(50));
+    const text = await blob.text();
+    const truncated = new File([text.slice(0, text.lastIndexOf('{"format":"cuttle-dump-end"'))], 'cut.ndjson');
+    await rejects(target.importBlob(truncated, { mode: 'replace' }), DumpFormatError, /the dump is truncated/);
+    assert.is(await target.count(Page), 1100, 'the truncated import changed nothing');
+    await source.close();
+    await target.close();
+  });
+
+  test('a tab that becomes visible again (it may have been frozen, missing messages) resets the listeners; a hidden one does not', async () => {
+    // Node has no document: a stand-in with the same event, made before the backend is.
+    const page = globalThis.document === undefined ? Object.assign(new EventTarget(), { visibilityState: 'visible' }) : undefined;
+    if (page) (globalThis as { document?: unknown }).document = page;
+    const target = globalThis.document;
+    let state: DocumentVisibilityState = 'hidden';
+    Object.defineProperty(target, 'visibilityState', { configurable: true, get: () => state });
+    try {
+      const backend = open();
+      const heard: BackendChange[] = [];
+      backend.changes((changes) => heard.push(...changes));
+      target.dispatchEvent(new Event('visibilitychange'));
+      assert.equal(heard, [], 'hidden: nothing');
+      state = 'visible';
+      target.dispatchEvent(new Event('visibilitychange'));
+      assert.equal(heard, [{ reset: true }]);
+      await backend.close();
+      target.dispatchEvent(new Event('visibilitychange'));
+      assert.equal(heard, [{ reset: true }], 'a closed backend listens no more');
+    } finally {
+      if (page) delete (globalThis as { document?: unknown }).document;
+      else delete (target as { visibilityState?: unknown }).visibilityState;
+    }
   });
 
   test.run();

@@ -26,6 +26,7 @@ export {
   type ImportSummary,
 } from './dump-format.js';
 export type { DumpReadable, DumpWritable } from './platform.js';
+export { DUMP_MEDIA_TYPE } from './dump-blob.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
 export { MAX_DEPTH } from './storable.js';
