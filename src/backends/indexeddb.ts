@@ -43,7 +43,8 @@ export class IndexedDbBackend extends StorageBackend {
   readonly #now: () => number;
   readonly #syncTimeout: number;
   readonly #feed: IndexedDbFeed;
-  readonly #db: Promise<IDBDatabase>;
+  /** The open database; replaced when the browser closed the connection (see {@link #open}). */
+  #db: Promise<IDBDatabase>;
   #closed = false;
   /** Why the database is gone while this backend is open (another tab deleted or upgraded it). */
   #lost: string | undefined;
@@ -254,6 +255,14 @@ export class IndexedDbBackend extends StorageBackend {
       db.close();
       this.#lost = 'another tab deleted or upgraded the database';
       this.#feed.reset();
+    };
+    db.onclose = () => {
+      // The browser closed the connection (the user cleared the site's data, a storage failure):
+      // whatever happened meanwhile is unknown, so a reset, and a new connection for what follows.
+      this.#feed.reset();
+      if (this.#closed || this.#lost !== undefined) return;
+      this.#db = this.#open();
+      this.#db.catch(() => {});
     };
     const seq = await inTransaction(db, [META], 'readonly', (tx) => request(tx.objectStore(META).get(SEQ)));
     this.#feed.start(typeof seq === 'number' ? seq : 0);
