@@ -193,6 +193,17 @@ export function indexedDbSuite(where: string): void {
     await rejects(backend.load('T', 'a'), ClosedError);
   });
 
+  test("IndexedDB's own failure (a value it cannot clone) is a BackendError with the DOMException's name; nothing of the batch is stored", async () => {
+    const backend = open();
+    const unclonable = { ...record('bad'), content: (() => 'not a string') as unknown as string };
+    const error = await rejects(backend.putMany([record('a'), unclonable, record('c')]), BackendError, /^indexeddb:cuttle-test-[^:]+: cannot put: .*\(DataCloneError\)$/);
+    assert.is(error.systemCode, 'DataCloneError');
+    assert.is(error.details.store, backend.name);
+    assert.ok(error.cause instanceof DOMException);
+    assert.equal(await backend.list('T'), []);
+    await backend.close();
+  });
+
   test('records() keeps compareIds order across chunks, with characters above U+FFFF', async () => {
     const backend: StorageBackend = open();
     const ids = Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? `😀${i}` : i % 3 === 1 ? `\uffff${i}` : `a${i}`));

@@ -60,6 +60,7 @@ export async function stagedImport(db: IDBDatabase, records: AsyncIterable<Store
       const objects = tx.objectStore(OBJECTS);
       if (replace) objects.clear();
       const next = nextSeq(tx);
+      next.catch(() => {}); // fails with the transaction, which reports it
       await eachValue<StagedRecord>(tx.objectStore(STAGING), range, ({ token: _, ...record }, cursor) => {
         objects.put(record);
         cursor.delete();

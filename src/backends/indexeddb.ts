@@ -310,6 +310,8 @@ export class IndexedDbBackend extends StorageBackend {
     const { result, changes, seq } = await this.#run(action, type, id, () =>
       inTransaction(db, [OBJECTS, META], 'readwrite', async (tx) => {
         const next = nextSeq(tx);
+        // When the body fails, the transaction aborts and this read fails too: that is no news.
+        next.catch(() => {});
         const done = await body(tx.objectStore(OBJECTS));
         return { ...done, seq: await next };
       }),
