@@ -33,6 +33,16 @@ async function raw<T>(name: string, stores: string[], fn: (tx: IDBTransaction) =
   }
 }
 
+/** What a tab that closed between its commit and its message leaves: the commit number moved, no message came. */
+async function commitWithoutMessage(name: string): Promise<void> {
+  await raw(name, [META], async (tx) => {
+    const meta = tx.objectStore(META);
+    const seq = await request(meta.get(SEQ));
+    assert.type(seq, 'number', 'the database has a commit number');
+    meta.put((seq as number) + 1, SEQ);
+  });
+}
+
 const record = (id: string, extra: Partial<StoredRecord> = {}): StoredRecord => ({ type: 'T', id, kind: 'object', content: JSON.stringify({ json: id }), version: 1, updatedAt: 0, ...extra });
 
 async function* records(count: number, failAt?: number): AsyncGenerator<StoredRecord> {
@@ -147,10 +157,7 @@ export function indexedDbSuite(where: string): void {
     backend.changes((changes) => heard.push(...changes));
     await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":1}' });
     // Another tab committed (the number moved) and closed before posting its message.
-    await raw(backend.databaseName, [META], async (tx) => {
-      const meta = tx.objectStore(META);
-      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
-    });
+    await commitWithoutMessage(backend.databaseName);
     const short = new IndexedDbBackend({ name: backend.databaseName, syncTimeout: 20 });
     const shortHeard: BackendChange[] = [];
     short.changes((changes) => shortHeard.push(...changes));
@@ -159,18 +166,12 @@ export function indexedDbSuite(where: string): void {
     await backend.close();
     const again = open(short.databaseName);
     await short.close();
-    await raw(again.databaseName, [META], async (tx) => {
-      const meta = tx.objectStore(META);
-      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
-    });
+    await commitWithoutMessage(again.databaseName);
     const lossy = new IndexedDbBackend({ name: again.databaseName, syncTimeout: 20 });
     await lossy.sync();
     const lossyHeard: BackendChange[] = [];
     lossy.changes((changes) => lossyHeard.push(...changes));
-    await raw(again.databaseName, [META], async (tx) => {
-      const meta = tx.objectStore(META);
-      meta.put(((await request(meta.get(SEQ))) as number) + 1, SEQ);
-    });
+    await commitWithoutMessage(again.databaseName);
     await lossy.sync();
     assert.equal(lossyHeard, [{ reset: true }], 'the missing change is a reset');
     await again.write({ type: 'T', id: 'b', kind: 'object', content: '{"json":2}' });
@@ -179,6 +180,24 @@ export function indexedDbSuite(where: string): void {
     await lossy.close();
     await again.close();
     assert.ok(heard.length === 0);
+  });
+
+  test('a commit whose message never came, followed by one that did, is a reset without anyone calling sync()', async () => {
+    const backend = open();
+    const watcher = new IndexedDbBackend({ name: backend.databaseName, syncTimeout: 20 });
+    await watcher.sync();
+    const heard: BackendChange[] = [];
+    watcher.changes((changes) => heard.push(...changes));
+    await commitWithoutMessage(backend.databaseName);
+    await backend.write({ type: 'T', id: 'after', kind: 'object', content: '{"json":1}' });
+    for (let i = 0; i < 500 && heard.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(heard, [{ type: 'T', id: 'after', version: 1, deleted: false }, { reset: true }], 'the change heard, then the missing one as a reset');
+    await backend.write({ type: 'T', id: 'later', kind: 'object', content: '{"json":2}' });
+    await watcher.sync();
+    assert.equal(heard.at(-1), { type: 'T', id: 'later', version: 1, deleted: false });
+    assert.is(heard.length, 3, 'no further reset');
+    await watcher.close();
+    await backend.close();
   });
 
   test('a database deleted by another tab: this backend lets it go and says so (BackendError), and closes cleanly', async () => {

@@ -7,9 +7,9 @@
  * store), so each commit has a number, and its message carries it. A backend accounts for every
  * number: its own commits and the messages it heard. {@link IndexedDbFeed.caughtUp} compares with
  * the stored number: once every number up to it is accounted for, every change committed before
- * has been delivered; a number still missing after a while (a tab closed between its commit and
- * its message) makes a reset. Messages are a hint that keeps caches fast; the number is what
- * tells a missed one.
+ * has been delivered. A number still missing after `gapTimeout` ms (a tab closed between its
+ * commit and its message), while later ones have arrived or a `caughtUp` waits for it, makes a
+ * reset. Messages are a hint that keeps caches fast; the number is what tells a missed one.
  * @module
  */
 import type { BackendChange } from './backend.js';
@@ -30,8 +30,13 @@ export class IndexedDbFeed {
   readonly #ahead = new Set<number>();
   /** Callers of {@link caughtUp} waiting for {@link #known} to reach a number. */
   readonly #waiting = new Set<{ seq: number; resolve: () => void }>();
+  readonly #gapTimeout: number;
+  /** Set while a number is missing below one heard: when it fires, the missing one is lost. */
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(channelName: string) {
+  /** @param gapTimeout how long a missing number may stay missing, in ms, before a reset. */
+  constructor(channelName: string, gapTimeout: number) {
+    this.#gapTimeout = gapTimeout;
     this.#channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(channelName) : undefined;
     if (this.#channel) {
       // Node keeps its process alive for an open channel; a browser has no unref.
@@ -89,8 +94,18 @@ export class IndexedDbFeed {
 
   close(): void {
     this.#channel?.close();
+    clearTimeout(this.#gapTimer);
     for (const entry of this.#waiting) entry.resolve();
     this.#waiting.clear();
+  }
+
+  #giveUpGap(): void {
+    this.#gapTimer = undefined;
+    if (this.#ahead.size === 0) return;
+    let top = this.#known;
+    for (const seq of this.#ahead) top = Math.max(top, seq);
+    this.reset();
+    this.start(top);
   }
 
   #heard(message: FeedMessage): void {
@@ -107,6 +122,14 @@ export class IndexedDbFeed {
 
   #advance(): void {
     while (this.#ahead.delete(this.#known + 1)) this.#known++;
+    if (this.#ahead.size === 0) {
+      clearTimeout(this.#gapTimer);
+      this.#gapTimer = undefined;
+    } else if (this.#gapTimer === undefined) {
+      // Commits of several tabs may arrive out of order; a number missing for long was lost.
+      this.#gapTimer = setTimeout(() => this.#giveUpGap(), this.#gapTimeout);
+      (this.#gapTimer as { unref?: () => void }).unref?.();
+    }
     for (const entry of this.#waiting) {
       if (this.#known >= entry.seq) {
         this.#waiting.delete(entry);

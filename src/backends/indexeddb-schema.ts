@@ -20,7 +20,7 @@ export const SEQ = 'seq';
 export function upgrade(db: IDBDatabase, oldVersion: number): void {
   if (oldVersion < 1) {
     db.createObjectStore(OBJECTS, { keyPath: ['type', 'id'] });
-    db.createObjectStore(META);
+    db.createObjectStore(META).put(0, SEQ);
     db.createObjectStore(STAGING, { keyPath: ['token', 'type', 'id'] });
   }
 }
@@ -40,7 +40,7 @@ export function nextSeq(tx: IDBTransaction): Promise<number> {
     const read = meta.get(SEQ);
     read.onerror = () => reject(read.error);
     read.onsuccess = () => {
-      const seq = (typeof read.result === 'number' ? read.result : 0) + 1;
+      const seq = (Number.isSafeInteger(read.result) ? (read.result as number) : 0) + 1;
       meta.put(seq, SEQ);
       resolve(seq);
     };

@@ -17,9 +17,10 @@ export interface IndexedDbBackendOptions {
   /** The clock for `updatedAt`, in ms since the epoch. @default Date.now */
   now?: () => number;
   /**
-   * How long {@link IndexedDbBackend.sync} waits, in milliseconds, for the message of a change
-   * another tab committed before it gives up on it (the tab closed in between) and resets the
-   * listeners instead. @default 1000
+   * How long, in milliseconds, the message of a change another tab committed may be missing (the
+   * tab closed between its commit and its message) before it is given up and the listeners get a
+   * reset instead: when {@link IndexedDbBackend.sync} waits for it, or when later changes have
+   * arrived. @default 1000
    */
   syncTimeout?: number;
 }
@@ -64,7 +65,7 @@ export class IndexedDbBackend extends StorageBackend {
     this.name = `indexeddb:${options.name}`;
     this.#now = options.now ?? Date.now;
     this.#syncTimeout = options.syncTimeout ?? 1000;
-    this.#feed = new IndexedDbFeed(`cuttle:indexeddb:${options.name}`);
+    this.#feed = new IndexedDbFeed(`cuttle:indexeddb:${options.name}`, this.#syncTimeout);
     this.#db = this.#open();
     // A failed open is reported by the first call that needs the database.
     this.#db.catch(() => {});
