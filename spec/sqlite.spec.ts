@@ -10,7 +10,7 @@ import { migrate, MIGRATIONS } from '../src/backends/sqlite-schema.js';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../src/errors.js';
 import { Serializable } from '../src/model.js';
 import { Store } from '../src/store.js';
-import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
+import type { BackendChange, RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { backendSuite } from '../src/testing/index.js';
 import { feedOf, rejects, tempDir, throwsError } from './helpers.js';
 
@@ -20,12 +20,16 @@ const teardown = () => {
   dir.remove();
   dir = tempDir('cuttle-sqlite-');
 };
-backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
+// A small change log (the default keeps 10,000 rows), pruned every 1,000 writes: 1,100 writes by
+// the peer prune past a reader that did not look.
+const smallLog = { changeLogRows: 10 };
+backendSuite('sqlite file', () => new SqliteBackend({ path: file(), ...smallLog }), {
   reopen: async (backend) => {
     await backend.close();
-    return new SqliteBackend({ path: file() });
+    return new SqliteBackend({ path: file(), ...smallLog });
   },
-  peer: () => new SqliteBackend({ path: file() }),
+  peer: () => new SqliteBackend({ path: file(), ...smallLog }),
+  logOverflow: 1100,
   atomicBatches: true,
   teardown,
 });
@@ -153,6 +157,44 @@ test('two processes writing one new file: no lost writes, no SQLITE_BUSY, one wi
   }
   assert.is((await backend.load('Race', 'r0'))?.version, 2);
   await backend.close();
+});
+
+test('a writer killed (SIGKILL) in the middle of a batch: a reader hears of all of that batch or none of it', async () => {
+  const size = 500;
+  const reader = new SqliteBackend({ path: file() });
+  const feed = feedOf(reader);
+  const fixture = fileURLToPath(new URL('./fixtures/sqlite-batcher.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file(), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let acknowledged = 0;
+  const heard: BackendChange[] = [];
+  await new Promise<void>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      acknowledged = Math.max(acknowledged, ...[...chunk.matchAll(/round (\d+)/g)].map((m) => Number(m[1])));
+      heard.push(...feed.poll());
+      // Some rounds in, at a moment of the next batch that varies from run to run.
+      if (acknowledged >= 3) setTimeout(resolve, Math.random() * 20);
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('close', resolve));
+  heard.push(...feed.poll());
+  const byVersion = new Map<number, Set<string>>();
+  for (const change of heard) {
+    assert.ok(change.reset !== true, 'no reset: the log was not pruned');
+    if (change.reset === true) continue;
+    const ids = byVersion.get(change.version) ?? new Set<string>();
+    byVersion.set(change.version, ids.add(change.id));
+  }
+  const stored = await reader.load('B', 'b0');
+  const round = (JSON.parse(stored!.content) as { json: { round: number } }).json.round;
+  assert.ok(round >= acknowledged, `round ${round} stored, ${acknowledged} acknowledged`);
+  for (const [version, ids] of byVersion) assert.is(ids.size, size, `version ${version}: all ${size} changes of the batch heard, or none`);
+  assert.equal([...byVersion.keys()].sort((a, b) => a - b), Array.from({ length: round }, (_, i) => i + 1), 'every committed batch heard');
+  for (const record of await reader.loadMany('B', Array.from({ length: size }, (_, k) => `b${k}`))) {
+    assert.is(record?.content, stored!.content, `${record?.id}: one batch, whole`);
+  }
+  feed.stop();
+  await reader.close();
 });
 
 test('the change feed: nothing for own writes and anyone\'s reads; exactly the keys another connection changed, once', async () => {

@@ -38,6 +38,14 @@ export interface StoreOptions {
    * once per event-loop iteration; PostgreSQL's and IndexedDB's feeds push.) @default 100
    */
   watchInterval?: number;
+  /**
+   * Before a cached object is returned, ask the backend for its stored version (one small query)
+   * and read it again when it differs: for callers who cannot accept that another server's change
+   * reaches this cache a notification later. Only where the backend has `loadVersion`
+   * (PostgreSQL); SQLite and file stores check others' changes before every cached load anyway.
+   * @default false
+   */
+  strictReads?: boolean;
 }
 
 /** The stores open on each backend object: one's writes are another's outside changes. */
@@ -110,14 +118,17 @@ export class Store {
 
   readonly #watchers = new Watchers();
   readonly #watchInterval: number;
+  readonly #strictReads: boolean;
   #watchTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stopFeed: (() => void) | undefined;
 
   constructor(options: StoreOptions = {}) {
-    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval']);
+    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval', 'strictReads']);
+    checkOneOf('Store', 'strictReads', options.strictReads, [true, false]);
     checkInteger('Store', 'watchInterval', options.watchInterval, 1);
     this.#watchInterval = options.watchInterval ?? 100;
     this.backend = options.backend ?? new InMemoryBackend();
+    this.#strictReads = options.strictReads === true && this.backend.loadVersion !== undefined;
     this.registry = options.registry ?? new TypeRegistry();
     this.#codec = new Codec(this.registry);
     this.#cache = new ObjectCache(options.cache);
@@ -258,7 +269,7 @@ export class Store {
     if (info.kind !== 'container' && options?.cache !== false && this.#cache.enabled) {
       // A hit needs no id check: only valid ids are cached, and the hit must carry this very id.
       const cached = this.#cached(info.name, id, 'get');
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) return this.#strictReads ? this.#checked(Class, info.name, id, cached, options) : cached;
     }
     checkId(id, info.name);
     if (info.kind === 'container') return this.#loadContainer(info, id, options);
@@ -271,6 +282,14 @@ export class Store {
       this.#loading.set(key, loading);
     }
     return loading;
+  }
+
+  /** `strictReads`: the cached object if its version is still the stored one; else it is dropped and read again. */
+  async #checked(Class: SerializableClass, type: string, id: string, cached: Serializable, options: LoadOptions | undefined): Promise<Serializable | undefined> {
+    const stored = await this.#guard('load', type, id, this.backend.loadVersion!(type, id));
+    if (stored !== undefined && stored === this.#versions.get(cached)) return cached;
+    if (this.#cache.peek(type, id) === cached) this.#cache.delete(type, id);
+    return this.#find(Class, id, options);
   }
 
   /** {@link CacheControl.peek}. */
