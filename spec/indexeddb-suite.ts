@@ -73,7 +73,7 @@ export function indexedDbSuite(where: string): void {
     },
     // Another tab, as far as the database and the BroadcastChannel can tell.
     peer: (backend) => new IndexedDbBackend({ name: (backend as IndexedDbBackend).databaseName }),
-    peerSettles: () => current!.sync(),
+    peerSettles: () => current!.catchUp(),
     teardown,
   });
 
@@ -84,7 +84,7 @@ export function indexedDbSuite(where: string): void {
     assert.throws(() => new IndexedDbBackend({ name: '' }), (error: Error) => error instanceof InvalidOptionError && /name \(the database's name\) must be a non-empty string, got ""/.test(error.message));
     assert.throws(() => new IndexedDbBackend(undefined as never), (error: Error) => error instanceof InvalidOptionError);
     assert.throws(() => new IndexedDbBackend({ name: 'x', nmae: 'y' } as never), (error: Error) => /unknown option "nmae" \(did you mean "name"\?\)/.test(error.message));
-    assert.throws(() => new IndexedDbBackend({ name: 'x', syncTimeout: -1 }), (error: Error) => /syncTimeout must be an integer >= 0, got number -1/.test(error.message));
+    assert.throws(() => new IndexedDbBackend({ name: 'x', messageTimeout: -1 }), (error: Error) => /messageTimeout must be an integer >= 0, got number -1/.test(error.message));
   });
 
   test("the 'indexeddb' kind opens one by name, as Storage.configure does", async () => {
@@ -117,7 +117,7 @@ export function indexedDbSuite(where: string): void {
     other.changes((changes) => heard.push(...changes));
     await backend.write({ type: 'T', id: 'gone', kind: 'object', content: '{"json":0}' });
     assert.is(await backend.importRecords(records(1600), { replace: true }), 1600);
-    await other.sync();
+    await other.catchUp();
     assert.equal(heard.at(-1), { reset: true });
     const ids = await other.list('T');
     assert.is(ids.length, 1600);
@@ -142,7 +142,7 @@ export function indexedDbSuite(where: string): void {
     const a = await store.save(Object.assign(new Note('a'), { text: 'mine' }));
     const b = await store.save(Object.assign(new Note('b'), { text: 'mine' }));
     await other.save(Object.assign(new Note('a'), { text: 'theirs' }));
-    await mine.sync();
+    await mine.catchUp();
     assert.is(store.cache.peek(Note, 'a'), undefined);
     assert.is(store.cache.peek(Note, 'b'), b);
     assert.is((await store.load(Note, 'a')).text, 'theirs');
@@ -158,24 +158,24 @@ export function indexedDbSuite(where: string): void {
     await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":1}' });
     // Another tab committed (the number moved) and closed before posting its message.
     await commitWithoutMessage(backend.databaseName);
-    const short = new IndexedDbBackend({ name: backend.databaseName, syncTimeout: 20 });
+    const short = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: 20 });
     const shortHeard: BackendChange[] = [];
     short.changes((changes) => shortHeard.push(...changes));
-    await short.sync();
+    await short.catchUp();
     assert.equal(shortHeard, [], 'opened after that commit: nothing missing');
     await backend.close();
     const again = open(short.databaseName);
     await short.close();
     await commitWithoutMessage(again.databaseName);
-    const lossy = new IndexedDbBackend({ name: again.databaseName, syncTimeout: 20 });
-    await lossy.sync();
+    const lossy = new IndexedDbBackend({ name: again.databaseName, messageTimeout: 20 });
+    await lossy.catchUp();
     const lossyHeard: BackendChange[] = [];
     lossy.changes((changes) => lossyHeard.push(...changes));
     await commitWithoutMessage(again.databaseName);
-    await lossy.sync();
+    await lossy.catchUp();
     assert.equal(lossyHeard, [{ reset: true }], 'the missing change is a reset');
     await again.write({ type: 'T', id: 'b', kind: 'object', content: '{"json":2}' });
-    await lossy.sync();
+    await lossy.catchUp();
     assert.equal(lossyHeard, [{ reset: true }, { type: 'T', id: 'b', version: 1, deleted: false }], 'later changes arrive one by one again');
     await lossy.close();
     await again.close();
@@ -184,8 +184,8 @@ export function indexedDbSuite(where: string): void {
 
   test('a commit whose message never came, followed by one that did, is a reset without anyone calling sync()', async () => {
     const backend = open();
-    const watcher = new IndexedDbBackend({ name: backend.databaseName, syncTimeout: 20 });
-    await watcher.sync();
+    const watcher = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: 20 });
+    await watcher.catchUp();
     const heard: BackendChange[] = [];
     watcher.changes((changes) => heard.push(...changes));
     await commitWithoutMessage(backend.databaseName);
@@ -193,7 +193,7 @@ export function indexedDbSuite(where: string): void {
     for (let i = 0; i < 500 && heard.length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(heard, [{ type: 'T', id: 'after', version: 1, deleted: false }, { reset: true }], 'the change heard, then the missing one as a reset');
     await backend.write({ type: 'T', id: 'later', kind: 'object', content: '{"json":2}' });
-    await watcher.sync();
+    await watcher.catchUp();
     assert.equal(heard.at(-1), { type: 'T', id: 'later', version: 1, deleted: false });
     assert.is(heard.length, 3, 'no further reset');
     await watcher.close();

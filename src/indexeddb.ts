@@ -21,5 +21,5 @@ declare module './kinds.js' {
 
 defineBackendKind('indexeddb', {
   open: (options) => new IndexedDbBackend(options),
-  options: ['name', 'now', 'syncTimeout'],
+  options: ['name', 'now', 'messageTimeout'],
 });

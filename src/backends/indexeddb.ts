@@ -19,13 +19,13 @@ export interface IndexedDbBackendOptions {
   /**
    * How long, in milliseconds, the message of a change another tab committed may be missing (the
    * tab closed between its commit and its message) before it is given up and the listeners get a
-   * reset instead: when {@link IndexedDbBackend.sync} waits for it, or when later changes have
+   * reset instead: when {@link IndexedDbBackend.catchUp} waits for it, or when later changes have
    * arrived. @default 1000
    */
-  syncTimeout?: number;
+  messageTimeout?: number;
 }
 
-const OPTIONS = ['name', 'now', 'syncTimeout'] as const;
+const OPTIONS = ['name', 'now', 'messageTimeout'] as const;
 /** Ids per transaction when {@link IndexedDbBackend.records} reads a type. */
 const RECORDS_CHUNK = 256;
 
@@ -35,14 +35,14 @@ const RECORDS_CHUNK = 256;
  * transaction each; imports are staged and then swapped in by one transaction (indexeddb-import.ts),
  * so both are all or nothing. Other tabs' changes arrive through a `BroadcastChannel`
  * (indexeddb-feed.ts): a cache is coherent eventually, as soon as their messages are delivered;
- * {@link sync} waits for that. See docs/backends/indexeddb.md.
+ * {@link catchUp} waits for that. See docs/backends/indexeddb.md.
  */
 export class IndexedDbBackend extends StorageBackend {
   readonly name: string;
   /** The IndexedDB database's name. */
   readonly databaseName: string;
   readonly #now: () => number;
-  readonly #syncTimeout: number;
+  readonly #messageTimeout: number;
   readonly #feed: IndexedDbFeed;
   /** The open database; replaced when the browser closed the connection (see {@link #open}). */
   #db: Promise<IDBDatabase>;
@@ -57,15 +57,15 @@ export class IndexedDbBackend extends StorageBackend {
       throw new InvalidOptionError(`IndexedDbBackend: name (the database's name) must be a non-empty string, got ${describe(options?.name)}`);
     }
     if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidOptionError(`IndexedDbBackend: now must be a function, got ${describe(options.now)}`);
-    checkInteger('IndexedDbBackend', 'syncTimeout', options.syncTimeout, 0);
+    checkInteger('IndexedDbBackend', 'messageTimeout', options.messageTimeout, 0);
     if (typeof indexedDB === 'undefined' || typeof IDBKeyRange === 'undefined') {
       throw new UnsupportedError('IndexedDbBackend: this platform has no IndexedDB (globalThis.indexedDB); in Node, import "fake-indexeddb/auto" before making one');
     }
     this.databaseName = options.name;
     this.name = `indexeddb:${options.name}`;
     this.#now = options.now ?? Date.now;
-    this.#syncTimeout = options.syncTimeout ?? 1000;
-    this.#feed = new IndexedDbFeed(`cuttle:indexeddb:${options.name}`, this.#syncTimeout);
+    this.#messageTimeout = options.messageTimeout ?? 1000;
+    this.#feed = new IndexedDbFeed(`cuttle:indexeddb:${options.name}`, this.#messageTimeout);
     this.#db = this.#open();
     // A failed open is reported by the first call that needs the database.
     this.#db.catch(() => {});
@@ -223,12 +223,12 @@ export class IndexedDbBackend extends StorageBackend {
   /**
    * Resolves once the change listeners have heard of every change that others committed to the
    * database before this call. A change whose message never comes (its tab closed between commit
-   * and message) is given up after `options.syncTimeout` ms, and the listeners get a reset instead.
+   * and message) is given up after `options.messageTimeout` ms, and the listeners get a reset instead.
    */
-  async sync(): Promise<void> {
+  async catchUp(): Promise<void> {
     const db = await this.#database();
     const seq = await this.#run('read', undefined, undefined, () => inTransaction(db, [META], 'readonly', (tx) => request(tx.objectStore(META).get(SEQ))));
-    await this.#feed.caughtUp(typeof seq === 'number' ? seq : 0, this.#syncTimeout);
+    await this.#feed.caughtUp(typeof seq === 'number' ? seq : 0, this.#messageTimeout);
   }
 
   async close(): Promise<void> {
