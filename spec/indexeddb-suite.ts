@@ -7,7 +7,7 @@ import { IndexedDbBackend } from '../src/indexeddb.js';
 import { BackendError, ClosedError, DumpFormatError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
 import { openBackend } from '../src/kinds.js';
 import { inTransaction, request } from '../src/backends/indexeddb-requests.js';
-import { META, SEQ, STAGING } from '../src/backends/indexeddb-schema.js';
+import { META, OBJECTS, SEQ, STAGING } from '../src/backends/indexeddb-schema.js';
 import { backendSuite } from '../src/testing/index.js';
 import { rejects } from '../src/testing/assert.js';
 
@@ -151,7 +151,34 @@ export function indexedDbSuite(where: string): void {
     await other.close();
   });
 
-  test('sync() gives up on a commit whose message never came (its tab closed): a reset, then it goes on', async () => {
+  test('strictReads: a cached load sees a commit whose message has not come (or never comes); without it, the cached copy stays', async () => {
+    class Card extends Serializable {
+      static override typeName = 'IdbCard';
+      text = '';
+    }
+    const backend = open();
+    assert.is(await backend.loadVersion('IdbCard', 'c'), undefined);
+    const strict = new Store({ backend, strictReads: true });
+    const lax = new Store({ backend: new IndexedDbBackend({ name: backend.databaseName }), registry: strict.registry });
+    const saved = await strict.save(Object.assign(new Card('c'), { text: 'one' }));
+    assert.is(await backend.loadVersion('IdbCard', 'c'), 1);
+    await lax.load(Card, 'c');
+    // Another tab writes and closes before its message: only the database knows.
+    await raw(backend.databaseName, [OBJECTS], async (tx) => {
+      const objects = tx.objectStore(OBJECTS);
+      const stored = (await request(objects.get(['IdbCard', 'c']))) as StoredRecord;
+      objects.put({ ...stored, version: 2, content: stored.content.replace('one', 'two') });
+    });
+    assert.is(await backend.loadVersion('IdbCard', 'c'), 2);
+    const fresh = await strict.load(Card, 'c');
+    assert.is(fresh.text, 'two', 'the strict store read it again');
+    assert.ok(fresh !== saved);
+    assert.is((await lax.load(Card, 'c')).text, 'one', 'the other store serves its cached copy until it hears');
+    await strict.close();
+    await lax.close();
+  });
+
+  test('catchUp() gives up on a commit whose message never came (its tab closed): a reset, then it goes on', async () => {
     const backend = open();
     const heard: BackendChange[] = [];
     backend.changes((changes) => heard.push(...changes));
@@ -182,7 +209,7 @@ export function indexedDbSuite(where: string): void {
     assert.ok(heard.length === 0);
   });
 
-  test('a commit whose message never came, followed by one that did, is a reset without anyone calling sync()', async () => {
+  test('a commit whose message never came, followed by one that did, is a reset without anyone calling catchUp()', async () => {
     const backend = open();
     const watcher = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: 20 });
     await watcher.catchUp();

@@ -42,7 +42,7 @@ export interface StoreOptions {
    * Before a cached object is returned, ask the backend for its stored version (one small query)
    * and read it again when it differs: for callers who cannot accept that another server's change
    * reaches this cache a notification later. Only where the backend has `loadVersion`
-   * (PostgreSQL); SQLite and file stores check others' changes before every cached load anyway.
+   * (PostgreSQL, IndexedDB); SQLite and file stores check others' changes before every cached load anyway.
    * @default false
    */
   strictReads?: boolean;

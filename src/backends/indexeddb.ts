@@ -83,7 +83,15 @@ export class IndexedDbBackend extends StorageBackend {
     return this.#run('load', type, id, () => inTransaction(db, [OBJECTS], 'readonly', (tx) => request<StoredRecord | undefined>(tx.objectStore(OBJECTS).get([type, id]))));
   }
 
-  /** One transaction for every id. */
+  /**
+   * For a Store's `strictReads`: the stored version. IndexedDB cannot read one field of a value,
+   * so this reads the record; what a strict read saves is decoding it.
+   */
+  override async loadVersion(type: string, id: string): Promise<number | undefined> {
+    return (await this.load(type, id))?.version;
+  }
+
+    /** One transaction for every id. */
   override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
     if (ids.length === 0) {
       await this.#database();
