@@ -4,13 +4,8 @@
 // collects uvu's output from it, then the two-tab test (two pages of one origin: a save in one is
 // seen by the other's cache). Ends with one line `N passed, N failed` (scripts/test.mjs folds it in).
 //   node scripts/test-browser.mjs            CHROMIUM=/path/to/chromium to use another binary
-import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
+import { bundle, executablePath, haveChromium, launchChromium, servePages } from './chromium.mjs';
 
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 /** How long the whole suite may take in the page before the run counts as failed (ms). */
 const SUITE_TIMEOUT = 10 * 60 * 1000;
 /** How long a tab may take to hear another tab's change before that test fails (ms). */
@@ -23,34 +18,19 @@ const finish = () => {
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 };
 
-if (!existsSync(executablePath)) {
+if (!haveChromium()) {
   console.log(`no Chromium at ${executablePath}: install Debian's package (apt-get install -y chromium) or set CHROMIUM`);
   failed++;
   finish();
 }
 
-/** Bundles one browser entry (TypeScript) into one ES module, in memory. */
-async function bundle(entry) {
-  const result = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', target: 'es2022', write: false, logLevel: 'silent', sourcemap: 'inline' });
-  return result.outputFiles[0].text;
-}
-
-const scripts = {
-  '/suite.js': await bundle('spec/browser/indexeddb.browser.ts'),
-  '/tab.js': await bundle('spec/browser/two-tabs.browser.ts'),
-};
-const page = (script) => `<!doctype html><meta charset="utf-8"><title>cuttle</title><script type="module" src="${script}"></script>`;
-const server = createServer((request, response) => {
-  const path = new URL(request.url, 'http://127.0.0.1').pathname;
-  const html = { '/suite.html': page('/suite.js'), '/tab.html': page('/tab.js') }[path];
-  if (html !== undefined) return response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  if (scripts[path] !== undefined) return response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(scripts[path]);
-  response.writeHead(404).end();
+const server = await servePages({
+  '/suite.html': await bundle('spec/browser/indexeddb.browser.ts'),
+  '/tab.html': await bundle('spec/browser/two-tabs.browser.ts'),
 });
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const origin = `http://127.0.0.1:${server.address().port}`;
+const { origin } = server;
 
-const browser = await chromium.launch({ executablePath, args: FLAGS });
+const browser = await launchChromium();
 try {
   console.log(`${browser.version()} (${executablePath}), ${origin}`);
   await runSuite();

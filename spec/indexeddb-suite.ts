@@ -4,7 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IndexedDbBackend } from '../src/indexeddb.js';
-import { BackendError, ClosedError, DumpFormatError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
+import { BackendError, ClosedError, ConflictError, DumpFormatError, InvalidOptionError, Serializable, Store, type BackendChange, type StorageBackend, type StoredRecord } from '../src/core.js';
 import { openBackend } from '../src/kinds.js';
 import { inTransaction, request } from '../src/backends/indexeddb-requests.js';
 import { META, OBJECTS, SEQ, STAGING } from '../src/backends/indexeddb-schema.js';
@@ -237,6 +237,30 @@ export function indexedDbSuite(where: string): void {
     await rejects(backend.load('T', 'a'), BackendError, /indexeddb:cuttle-test-.*: the database is gone \(another tab deleted or upgraded the database\)/);
     await backend.close();
     await rejects(backend.load('T', 'a'), ClosedError);
+  });
+
+  test('a batch asks for every stored version at once, yet one object written twice in it gets both versions, in order; a repeated id is deleted once', async () => {
+    const backend = open();
+    await backend.write({ type: 'T', id: 'a', kind: 'object', content: '{"json":0}' });
+    const stored = await backend.writeMany([
+      { type: 'T', id: 'a', kind: 'object', content: '{"json":1}' },
+      { type: 'T', id: 'b', kind: 'object', content: '{"json":"b"}', expectedVersion: 0 },
+      { type: 'T', id: 'a', kind: 'object', content: '{"json":2}', expectedVersion: 2 },
+    ]);
+    assert.equal(stored.map((r) => `${r.id} v${r.version}`), ['a v2', 'b v1', 'a v3']);
+    assert.is((await backend.load('T', 'a'))?.content, '{"json":2}');
+    const conflict = await rejects(
+      backend.writeMany([
+        { type: 'T', id: 'c', kind: 'object', content: '{}' },
+        { type: 'T', id: 'c', kind: 'object', content: '{}', expectedVersion: 0 },
+      ]),
+      ConflictError,
+    );
+    assert.is(conflict.actualVersion, 1, 'the first write of c in the batch counts');
+    assert.is(await backend.exists('T', 'c'), false, 'and the batch left nothing');
+    assert.equal(await backend.deleteMany('T', ['a', 'a', 'missing', 'b']), [true, false, false, true]);
+    assert.equal(await backend.list('T'), []);
+    await backend.close();
   });
 
   test("IndexedDB's own failure (a value it cannot clone) is a BackendError with the DOMException's name; nothing of the batch is stored", async () => {

@@ -141,15 +141,17 @@ export class IndexedDbBackend extends StorageBackend {
   /** One transaction. */
   override async deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {
     return this.#change('delete', type, ids.length === 1 ? ids[0] : undefined, async (objects) => {
-      const deleted: boolean[] = [];
+      const previous = await Promise.all(ids.map((id) => request<StoredRecord | undefined>(objects.get([type, id]))));
+      const gone = new Set<string>();
       const changes: BackendChange[] = [];
-      for (const id of ids) {
-        const previous = await request<StoredRecord | undefined>(objects.get([type, id]));
-        deleted.push(previous !== undefined);
-        if (previous === undefined) continue;
+      const deleted = ids.map((id, i) => {
+        const record = previous[i];
+        if (record === undefined || gone.has(id)) return false;
+        gone.add(id);
         objects.delete([type, id]);
-        changes.push({ type, id, version: previous.version, deleted: true });
-      }
+        changes.push({ type, id, version: record.version, deleted: true });
+        return true;
+      });
       return { result: deleted, changes };
     });
   }
@@ -290,17 +292,23 @@ export class IndexedDbBackend extends StorageBackend {
   /** Writes `writes` in one transaction, each checked against its `expectedVersion`. */
   async #writes(action: string, writes: Iterable<RecordWrite>, type?: string, id?: string): Promise<StoredRecord[]> {
     return this.#change(action, type, id, async (objects) => {
-      const stored: StoredRecord[] = [];
-      for (const write of writes) {
-        const previous = await request<StoredRecord | undefined>(objects.get([write.type, write.id]));
-        const actual = previous?.version ?? 0;
+      // Read the whole batch first (synchronously, inside the transaction: a throw aborts it), so
+      // that every stored version is asked for at once rather than one round trip per write.
+      const all = [...writes];
+      const previous = await Promise.all(all.map((write) => request<StoredRecord | undefined>(objects.get([write.type, write.id]))));
+      /** The version of each object after this batch's writes so far (one object may be written twice). */
+      const versions = new Map<string, number>();
+      const stored = all.map((write, i) => {
+        const key = JSON.stringify([write.type, write.id]);
+        const actual = versions.get(key) ?? previous[i]?.version ?? 0;
         if (write.expectedVersion !== undefined && write.expectedVersion !== actual) {
           throw new ConflictError(write.type, write.id, write.expectedVersion, actual);
         }
         const record: StoredRecord = { type: write.type, id: write.id, kind: write.kind, content: write.content, version: actual + 1, updatedAt: this.#now() };
+        versions.set(key, record.version);
         objects.put(record);
-        stored.push(Object.freeze(record));
-      }
+        return Object.freeze(record);
+      });
       return { result: stored, changes: stored.map((r) => ({ type: r.type, id: r.id, version: r.version, deleted: false })) };
     });
   }
