@@ -12,7 +12,7 @@ const name = new URL(location.href).searchParams.get('db') ?? 'cuttle-two-tabs';
 Storage.configure('indexeddb', { name });
 Storage.register(Note);
 const changes: string[] = [];
-Storage.store.watch((change: StoreChange) => {
+Storage.watch((change: StoreChange) => {
   if (!change.local) changes.push(change.reset ? 'reset' : `${change.deleted ? 'delete' : 'save'} ${change.id} v${change.version}`);
 });
 
