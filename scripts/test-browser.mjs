@@ -76,6 +76,8 @@ async function runTwoTabs() {
   const context = await browser.newContext();
   const db = `two-tabs-${Date.now()}`;
   const [a, b] = [await context.newPage(), await context.newPage()];
+  const errors = [];
+  for (const tab of [a, b]) tab.on('pageerror', (error) => errors.push(error));
   for (const tab of [a, b]) {
     await tab.goto(`${origin}/tab.html?db=${db}`);
     await tab.waitForFunction(() => globalThis.tab !== undefined);
@@ -125,6 +127,10 @@ async function runTwoTabs() {
       failed++;
       console.log(`  ✘ two tabs: ${name}\n    ${error?.message ?? error}`);
     }
+  }
+  for (const error of errors) {
+    console.log(`an error in a tab that no test caught: ${error.stack ?? error}`);
+    failed++;
   }
   await context.close();
 }
