@@ -229,6 +229,40 @@ test('the change feed: nothing for own writes and anyone\'s reads; exactly the k
   assert.equal(feed.poll(), [], 'closed: nothing to report');
 });
 
+test('changeLog: false: its commits reach others as resets, never as a stale read; it still hears others exactly; a prune is no reset', async () => {
+  const logged = new SqliteBackend({ path: file(), changeLogRows: 10 });
+  const unlogged = new SqliteBackend({ path: file(), changeLog: false });
+  const feed = feedOf(logged);
+  const theirs = feedOf(unlogged);
+  await unlogged.write(w('a'));
+  assert.equal(feed.poll(), [{ reset: true }], 'a commit with no row: anything may have changed');
+  await unlogged.writeMany([w('b'), w('c')]);
+  await unlogged.clear();
+  assert.equal(feed.poll(), [{ reset: true }], 'one reset for all of them');
+  assert.equal(feed.poll(), [], 'reported once');
+  await logged.write(w('x'));
+  assert.equal(theirs.poll(), [{ type: 'T', id: 'x', version: 1, deleted: false }], 'the logged writer is heard object by object');
+  // 1,000 writes prune the log (changeLogRows 10), read as they come: the prune's commit carries a row of its own.
+  const heard = [];
+  for (let i = 0; i < 1000; i++) {
+    await logged.write(w(`p${i}`));
+    heard.push(...theirs.poll());
+  }
+  heard.push(...theirs.poll());
+  assert.is(heard.length, 1000);
+  assert.ok(heard.every((change) => change.reset !== true), 'no reset: the prune is known for one');
+  const look = new Database(file(), { readonly: true });
+  // The 1,000th write counted (x was the first) pruned: ten rows kept, the marker, then the last write's row.
+  assert.is(look.prepare('SELECT count(*) FROM changes').pluck().get(), 12);
+  assert.is(look.prepare('SELECT count(*) FROM changes WHERE op = 3').pluck().get(), 1, 'one marker');
+  look.close();
+  throwsError(() => new SqliteBackend({ path: file(), changeLog: 'no' as never }), InvalidOptionError, /SqliteBackend: changeLog must be one of true, false, got "no"/);
+  feed.stop();
+  theirs.stop();
+  await unlogged.close();
+  await logged.close();
+});
+
 test('records() streams from a reader thread in chunks, from one snapshot, while writes go on', async () => {
   const backend = new SqliteBackend({ path: file(), readers: 1 });
   assert.equal(backend.pool, { size: 0, available: 0, borrowed: 0, pending: 0, max: 1 }, 'no thread before the first export');

@@ -394,7 +394,7 @@ export class Store {
   /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
   async #listIds(type: string): Promise<string[]> {
     if (this.#cache.enabled) {
-      this.#pollOutsideChanges();
+      this.#pollChanges();
       const kept = this.#cache.ids.get(type);
       if (kept !== undefined) return kept;
     }
@@ -688,7 +688,7 @@ export class Store {
    * counting a hit or a miss and without refreshing its place in the LRU order.
    */
   #cached(type: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     const cached = (how === 'get' ? this.#cache.get(type, id) : this.#cache.peek(type, id)) as Serializable | undefined;
     return cached !== undefined && cached.id === id ? cached : undefined;
   }
@@ -700,7 +700,7 @@ export class Store {
    * saves a cache miss per call on a large collection.
    */
   #cachedEntry(type: string, id: string): boolean {
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     return this.#cache.has(type, id);
   }
 
@@ -709,7 +709,7 @@ export class Store {
    * most once per event-loop iteration: the first cache read sets a flag that the next turn clears,
    * so a busy loop of cached loads pays for one check, not one per load.
    */
-  #pollOutsideChanges(): void {
+  #pollChanges(): void {
     if (this.#checkedThisTurn || this.backend.pollChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
     nextTurn(this.#endTurn);
