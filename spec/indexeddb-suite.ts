@@ -335,5 +335,17 @@ export function indexedDbSuite(where: string): void {
     }
   });
 
+  const hasPageEvents = typeof globalThis.addEventListener === 'function' && typeof PageTransitionEvent === 'function';
+  (hasPageEvents ? test : test.skip)(`a page restored from the back-forward cache resets the listeners; an ordinary page show does not${hasPageEvents ? '' : ' (skipped: no window events here, only in a browser)'}`, async () => {
+    const backend = open();
+    const heard: BackendChange[] = [];
+    backend.changes((changes) => heard.push(...changes));
+    globalThis.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false }));
+    assert.equal(heard, []);
+    globalThis.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+    assert.equal(heard, [{ reset: true }]);
+    await backend.close();
+  });
+
   test.run();
 }

@@ -10,6 +10,10 @@
  * has been delivered. A number still missing after `gapTimeout` ms (a tab closed between its
  * commit and its message), while later ones have arrived or a `caughtUp` waits for it, makes a
  * reset. Messages are a hint that keeps caches fast; the number is what tells a missed one.
+ *
+ * A page also resets when it may have missed messages without a gap to show it: when it becomes
+ * visible again (a hidden tab may have been frozen) and when it is restored from the back-forward
+ * cache.
  * @module
  */
 import type { BackendChange } from './backend.js';
@@ -45,6 +49,8 @@ export class IndexedDbFeed {
       // A message that could not be read may have been a change: drop everything.
       this.#channel.onmessageerror = () => this.reset();
     }
+    globalThis.document?.addEventListener('visibilitychange', this.#onVisibilityChange);
+    globalThis.addEventListener?.('pageshow', this.#onPageShow);
   }
 
   /** Whether other backend objects can tell this one (there is a `BroadcastChannel`). */
@@ -94,10 +100,22 @@ export class IndexedDbFeed {
 
   close(): void {
     this.#channel?.close();
+    globalThis.document?.removeEventListener('visibilitychange', this.#onVisibilityChange);
+    globalThis.removeEventListener?.('pageshow', this.#onPageShow);
     clearTimeout(this.#gapTimer);
     for (const entry of this.#waiting) entry.resolve();
     this.#waiting.clear();
   }
+
+  /** A tab that was hidden may have been frozen and missed messages: drop every cached copy. */
+  readonly #onVisibilityChange = (): void => {
+    if (globalThis.document?.visibilityState === 'visible') this.reset();
+  };
+
+  /** A page restored from the back-forward cache heard nothing while it was there. */
+  readonly #onPageShow = (event: Event): void => {
+    if ((event as PageTransitionEvent).persisted) this.reset();
+  };
 
   #giveUpGap(): void {
     this.#gapTimer = undefined;

@@ -69,8 +69,6 @@ export class IndexedDbBackend extends StorageBackend {
     this.#db = this.#open();
     // A failed open is reported by the first call that needs the database.
     this.#db.catch(() => {});
-    globalThis.document?.addEventListener('visibilitychange', this.#onVisibilityChange);
-    globalThis.addEventListener?.('pageshow', this.#onPageShow);
   }
 
   /** Batches and imports are all or nothing; the change feed needs a `BroadcastChannel`. */
@@ -245,8 +243,6 @@ export class IndexedDbBackend extends StorageBackend {
     if (this.#closed) return;
     this.#closed = true;
     this.#feed.close();
-    globalThis.document?.removeEventListener('visibilitychange', this.#onVisibilityChange);
-    globalThis.removeEventListener?.('pageshow', this.#onPageShow);
     try {
       (await this.#db).close();
     } catch {
@@ -356,16 +352,6 @@ export class IndexedDbBackend extends StorageBackend {
   #check(): void {
     if (this.#closed) throw new ClosedError(`IndexedDbBackend (${this.databaseName})`);
   }
-
-  /** A tab that was hidden may have been frozen and missed messages: drop every cached copy. */
-  readonly #onVisibilityChange = (): void => {
-    if (globalThis.document?.visibilityState === 'visible') this.#feed.reset();
-  };
-
-  /** A page restored from the back-forward cache heard nothing while it was there. */
-  readonly #onPageShow = (event: Event): void => {
-    if ((event as PageTransitionEvent).persisted) this.#feed.reset();
-  };
 }
 
 function isDomException(error: unknown): boolean {
