@@ -11,6 +11,13 @@ import { META, OBJECTS, SEQ, STAGING } from '../src/backends/indexeddb-schema.js
 import { backendSuite } from '../src/testing/index.js';
 import { rejects } from '../src/testing/assert.js';
 
+/**
+ * How long the suite's backends wait for a message before they take it for lost (ms): far longer
+ * than delivery takes, so that a slow machine makes no reset the tests do not expect. The tests
+ * of lost messages set a short one.
+ */
+const PATIENT = 10_000;
+
 let databases = 0;
 /** A database name no other test uses (databases of one origin outlive a test). */
 const freshName = () => `cuttle-test-${Date.now().toString(36)}-${++databases}`;
@@ -60,7 +67,7 @@ export function indexedDbSuite(where: string): void {
   const opened: string[] = [];
   const open = (name = freshName()) => {
     opened.push(name);
-    return (current = new IndexedDbBackend({ name }));
+    return (current = new IndexedDbBackend({ name, messageTimeout: PATIENT }));
   };
   const teardown = async () => {
     for (const name of opened.splice(0)) await deleteDatabase(name);
@@ -72,7 +79,7 @@ export function indexedDbSuite(where: string): void {
       return open((backend as IndexedDbBackend).databaseName);
     },
     // Another tab, as far as the database and the BroadcastChannel can tell.
-    peer: (backend) => new IndexedDbBackend({ name: (backend as IndexedDbBackend).databaseName }),
+    peer: (backend) => new IndexedDbBackend({ name: (backend as IndexedDbBackend).databaseName, messageTimeout: PATIENT }),
     peerSettles: () => current!.catchUp(),
     teardown,
   });
@@ -112,7 +119,7 @@ export function indexedDbSuite(where: string): void {
 
   test('a staged import of several chunks stores every record at once; another backend hears one reset', async () => {
     const backend = open();
-    const other = new IndexedDbBackend({ name: backend.databaseName });
+    const other = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: PATIENT });
     const heard: BackendChange[] = [];
     other.changes((changes) => heard.push(...changes));
     await backend.write({ type: 'T', id: 'gone', kind: 'object', content: '{"json":0}' });
@@ -135,8 +142,8 @@ export function indexedDbSuite(where: string): void {
     }
     const name = freshName();
     opened.push(name);
-    const mine = new IndexedDbBackend({ name });
-    const theirs = new IndexedDbBackend({ name });
+    const mine = new IndexedDbBackend({ name, messageTimeout: PATIENT });
+    const theirs = new IndexedDbBackend({ name, messageTimeout: PATIENT });
     const store = new Store({ backend: mine });
     const other = new Store({ backend: theirs, registry: store.registry });
     const a = await store.save(Object.assign(new Note('a'), { text: 'mine' }));
