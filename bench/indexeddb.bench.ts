@@ -11,7 +11,7 @@ if (!haveChromium()) {
   process.exit(1);
 }
 const ops = quick ? 200 : 1000;
-const rounds = quick ? 3 : 5;
+const rounds = quick ? 3 : 7;
 const server = await servePages({ '/bench.html': await bundle('bench/indexeddb/page.ts') });
 const browser = await launchChromium();
 try {
@@ -20,7 +20,7 @@ try {
   await page.waitForFunction(() => (globalThis as { runBench?: unknown }).runBench !== undefined);
   type Run = (options: { ops: number; rounds: number }) => Promise<Record<string, Measurement[]>>;
   const results = await page.evaluate((options) => (globalThis as unknown as { runBench: Run }).runBench(options), { ops, rounds });
-  console.log(`Chromium ${browser.version()}, ${ops} operations per round, ${rounds} rounds`);
+  console.log(`Chromium ${browser.version()}, ${ops} operations (or records) per contender and round, ${rounds} rounds, contenders alternating`);
   report('Saves, one at a time', results.writes!, 'raw IndexedDB put (one transaction each)');
   report('Loads, one at a time', results.reads!, 'raw IndexedDB get (one transaction each)');
   report('Batches (records per second)', results.batches!, 'raw IndexedDB: 100 puts in one transaction');
