@@ -69,7 +69,7 @@ async function run({ ops, rounds }: { ops: number; rounds: number }): Promise<Re
   const raw = await openRaw(`bench-raw-${stamp}`);
   const backend = new IndexedDbBackend({ name: `bench-cuttle-${stamp}` });
   const store = new Store({ backend });
-  const unstorage = createStorage({ driver: indexedDbDriver({ dbName: `bench-unstorage-${stamp}`, base: 'docs' }) });
+  const unstorage = createStorage({ driver: indexedDbDriver({ dbName: `bench-unstorage-${stamp}`, storeName: 'keyval', base: 'docs' }) });
   const content = JSON.stringify({ json: data(0) });
   const N = 1000;
   const id = (i: number) => `d${i % N}`;
