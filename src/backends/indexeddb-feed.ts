@@ -25,7 +25,9 @@ interface FeedMessage {
   readonly changes: readonly BackendChange[];
 }
 
+/** One backend object's side of the feed: its channel, its count of commits, its listeners. */
 export class IndexedDbFeed {
+  /** The backend's `changes()` subscribers. */
   readonly listeners = new ChangeListeners();
   readonly #channel: BroadcastChannel | undefined;
   /** Every sequence number up to this one is accounted for. */
@@ -98,6 +100,7 @@ export class IndexedDbFeed {
     });
   }
 
+  /** Stops listening (the channel, the page's events) and releases whoever waits in {@link caughtUp}. */
   close(): void {
     this.#channel?.close();
     globalThis.document?.removeEventListener('visibilitychange', this.#onVisibilityChange);

@@ -10,8 +10,11 @@
 
 /** The database version this cuttle creates and reads. */
 export const SCHEMA_VERSION = 1;
+/** The store of the records, keyed `[type, id]`. */
 export const OBJECTS = 'objects';
+/** The store of the commit counter ({@link SEQ}). */
 export const META = 'meta';
+/** The store of imports under way, keyed `[token, type, id]`. */
 export const STAGING = 'staging';
 /** The key of the sequence number in {@link META}. */
 export const SEQ = 'seq';
