@@ -89,7 +89,7 @@ export class IndexedDbBackend extends StorageBackend {
     return (await this.load(type, id))?.version;
   }
 
-    /** One transaction for every id. */
+  /** One transaction for every id. */
   override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
     if (ids.length === 0) {
       await this.#database();
