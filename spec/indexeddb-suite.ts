@@ -270,6 +270,27 @@ export function indexedDbSuite(where: string): void {
     await backend.close();
   });
 
+  test("a put that creates an object at version 7 reaches another store's kept id list (bug: the store took only version 1 for a creation; now a reset)", async () => {
+    class Put extends Serializable {
+      static override typeName = 'IdbPut';
+    }
+    const backend = open();
+    const other = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: PATIENT });
+    const store = new Store({ backend });
+    await store.save(new Put('x'));
+    assert.equal(await store.list(Put), ['x']);
+    const put = (id: string, version: number) => ({ type: 'IdbPut', id, kind: 'object' as const, content: '{"json":{}}', version, updatedAt: 0 });
+    await other.putMany([put('x', 5)]);
+    await backend.catchUp();
+    assert.equal(store.cache.stats().outsideResets, 0, 'a put over a stored object: its new version, no reset');
+    await other.putMany([put('z', 7)]);
+    await backend.catchUp();
+    assert.equal(await store.list(Put), ['x', 'z']);
+    assert.equal(store.cache.stats().outsideResets, 1);
+    await store.close();
+    await other.close();
+  });
+
   test("IndexedDB's own failure (a value it cannot clone) is a BackendError with the DOMException's name; nothing of the batch is stored", async () => {
     const backend = open();
     const unclonable = { ...record('bad'), content: (() => 'not a string') as unknown as string };

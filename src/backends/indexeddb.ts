@@ -118,16 +118,23 @@ export class IndexedDbBackend extends StorageBackend {
     await this.putMany([record]);
   }
 
-  /** One transaction. */
+  /**
+   * One transaction. Others hear each record's new version, except when a put creates an object
+   * at a version other than 1: a store takes version 1 for a creation (and adds the id to the
+   * lists it keeps), so then they hear a reset instead.
+   */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
-    await this.#change('put', undefined, undefined, (objects) => {
+    await this.#change('put', undefined, undefined, async (objects) => {
+      const all = [...records];
+      const previous = await Promise.all(all.map((record) => request(objects.count([record.type, record.id]))));
       const changes: BackendChange[] = [];
-      for (const record of records) {
-        const stored: StoredRecord = { type: record.type, id: record.id, kind: record.kind, content: record.content, version: record.version, updatedAt: record.updatedAt };
-        objects.put(stored);
-        changes.push({ type: stored.type, id: stored.id, version: stored.version, deleted: false });
+      let created = false;
+      for (const [i, record] of all.entries()) {
+        objects.put({ type: record.type, id: record.id, kind: record.kind, content: record.content, version: record.version, updatedAt: record.updatedAt } satisfies StoredRecord);
+        changes.push({ type: record.type, id: record.id, version: record.version, deleted: false });
+        if (previous[i] === 0 && record.version !== 1) created = true;
       }
-      return { result: undefined, changes };
+      return { result: undefined, changes: created ? [{ reset: true }] : changes };
     });
   }
 
