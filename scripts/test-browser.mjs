@@ -117,6 +117,25 @@ async function runTwoTabs() {
       await until(a, ['save n v1', 'save keep v1', 'delete keep v1', 'save w v1', 'delete w v1'], 'changes');
       expect(await call(b, 'changes'), ['save n v2'], "b heard a's one save");
     }],
+    ['two tabs saving one object with the same expectedVersion at once: exactly one wins, every time', async () => {
+      for (let round = 0; round < 10; round++) {
+        const id = `race${round}`;
+        expect(await call(a, 'saveExpecting', id, 'first', 0), 'saved');
+        const results = await Promise.all([call(a, 'saveExpecting', id, 'from a', 1), call(b, 'saveExpecting', id, 'from b', 1)]);
+        expect([...results].sort(), ['conflict at 2', 'saved'], `round ${round}`);
+        const winner = results[0] === 'saved' ? 'from a' : 'from b';
+        // The loser's failed save dropped its cached copy, and the winner's is the stored one.
+        expect(await call(a, 'load', id), winner);
+        expect(await call(b, 'load', id), winner);
+      }
+    }],
+    ["a dump exported to a Blob in one tab and imported from a File in the other: the same store, and the first tab's cache reset", async () => {
+      const dump = await call(a, 'exportText');
+      const resets = await call(a, 'outsideResets');
+      expect(await call(b, 'importFile', dump), dump.trim().split('\n').length - 2, 'every record line');
+      expect(await call(b, 'exportText'), dump, 'the same dump back');
+      await until(a, resets + 1, 'outsideResets');
+    }],
   ];
   for (const [name, run] of tests) {
     try {

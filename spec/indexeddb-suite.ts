@@ -166,9 +166,12 @@ export function indexedDbSuite(where: string): void {
     const backend = open();
     assert.is(await backend.loadVersion('IdbCard', 'c'), undefined);
     const strict = new Store({ backend, strictReads: true });
-    const lax = new Store({ backend: new IndexedDbBackend({ name: backend.databaseName }), registry: strict.registry });
+    const laxBackend = new IndexedDbBackend({ name: backend.databaseName, messageTimeout: PATIENT });
+    const lax = new Store({ backend: laxBackend, registry: strict.registry });
     const saved = await strict.save(Object.assign(new Card('c'), { text: 'one' }));
     assert.is(await backend.loadVersion('IdbCard', 'c'), 1);
+    // Once the other store has heard of that save, its cached copy stays until it hears of another.
+    await laxBackend.catchUp();
     await lax.load(Card, 'c');
     // Another tab writes and closes before its message: only the database knows.
     await raw(backend.databaseName, [OBJECTS], async (tx) => {

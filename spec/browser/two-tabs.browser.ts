@@ -1,7 +1,7 @@
 // One tab of the two-tab test (scripts/test-browser.mjs opens two pages of one origin on this):
 // cuttle's browser build, configured by name as an application would, with its cache on. The
 // runner drives it through `globalThis.tab`.
-import { Serializable, Storage, type StoreChange } from '../../src/browser.js';
+import { ConflictError, Serializable, Storage, type StoreChange } from '../../src/browser.js';
 
 class Note extends Serializable {
   static override typeName = 'TabNote';
@@ -23,5 +23,20 @@ Storage.watch((change: StoreChange) => {
   cached: (id: string) => Storage.cache.peek(Note, id)?.text ?? null,
   load: async (id: string) => (await Storage.get(Note, id))?.text ?? null,
   outsideDrops: () => Storage.cache.stats().outsideDrops,
+  outsideResets: () => Storage.cache.stats().outsideResets,
+  /** A save that expects `version`: `'saved'`, or `'conflict'` with the version found. */
+  saveExpecting: async (id: string, text: string, version: number) => {
+    try {
+      await Storage.save(Object.assign(new Note(id), { text }), { expectedVersion: version });
+      return 'saved';
+    } catch (error) {
+      if (error instanceof ConflictError) return `conflict at ${error.actualVersion}`;
+      throw error;
+    }
+  },
+  /** The store's dump as text, through exportBlob. */
+  exportText: async () => (await Storage.exportBlob({ timestamp: false })).text(),
+  /** Imports `text` as a File (as an <input type="file"> gives one), replacing everything. */
+  importFile: async (text: string) => (await Storage.importBlob(new File([text], 'backup.ndjson'), { mode: 'replace' })).count,
   changes: () => changes,
 };
