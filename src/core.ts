@@ -26,6 +26,8 @@ export {
   type ImportSummary,
 } from './dump-format.js';
 export type { DumpReadable, DumpWritable } from './platform.js';
+export type { BackupOptions, BackupProgress, BackupSummary } from './backup-types.js';
+export type { UpgradeOptions, UpgradeProgress, UpgradeSummary } from './upgrade.js';
 export { DUMP_MEDIA_TYPE } from './dump-blob.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
@@ -58,5 +60,6 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  TypeVersionError,
   type CuttleErrorCode,
 } from './errors.js';

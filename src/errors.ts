@@ -21,7 +21,8 @@ export type CuttleErrorCode =
   | 'ERR_INVALID_VALUE'
   | 'ERR_READ_ONLY'
   | 'ERR_BACKEND'
-  | 'ERR_UNSUPPORTED';
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_TYPE_VERSION';
 
 /** Base class of every error cuttle throws on purpose. */
 export class CuttleError extends Error {
@@ -258,5 +259,26 @@ const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|(?=[A-Z]*[0-9])[0-9A-Z]{5})$/;
 export class UnsupportedError extends CuttleError {
   constructor(message: string) {
     super(message, 'ERR_UNSUPPORTED');
+  }
+}
+
+/**
+ * A stored record's type version cannot become its class's: it was written by a newer version of
+ * the class than the one loading it (an old application on new data), or it is older and the
+ * class has no `static upgrade(data, fromVersion)`, or that upgrade failed (its error is the
+ * `cause`). Never a silent load.
+ */
+export class TypeVersionError extends CuttleError {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly id: string,
+    /** The version the record was written at. */
+    readonly storedVersion: number,
+    /** The class's `static version`. */
+    readonly classVersion: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_TYPE_VERSION', options);
   }
 }

@@ -56,13 +56,18 @@ function typeNameOf(obj: Serializable): string {
 
 /**
  * A class whose instances cuttle can store: a subclass of {@link Serializable}. It may set
- * `static typeName` (the name it is stored under; default: the class name) and may pair an
- * instance method `toStorage()` with `static fromStorage(data)` to choose its own stored form.
+ * `static typeName` (the name it is stored under; default: the class name), may pair an
+ * instance method `toStorage()` with `static fromStorage(data)` to choose its own stored form, and
+ * may set `static version` with `static upgrade(data, fromVersion)` to evolve that form.
  */
 export type SerializableClass<T extends Serializable = Serializable> = (new (...args: never[]) => T) & {
   readonly prototype: T;
   typeName?: string;
   fromStorage?(data: unknown): T;
+  /** The type version this class writes (see docs/guide.md "Type versions"). @default 1 */
+  version?: number;
+  /** Turns stored data of version `fromVersion` into version `fromVersion + 1`'s; called step by step on load. */
+  upgrade?(data: unknown, fromVersion: number): unknown;
 };
 
 /**

@@ -9,6 +9,8 @@ import type { CacheOptions } from './cache.js';
 import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump-format.js';
 import type { DumpReadable, DumpWritable } from './platform.js';
 import type { VerifyReport } from './graph.js';
+import type { BackupOptions, BackupSummary } from './backup-types.js';
+import type { UpgradeOptions, UpgradeSummary } from './upgrade.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
@@ -151,6 +153,16 @@ export class Storage {
   /** See {@link Store.importFrom}. */
   static importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     return Storage.store.importFrom(source, options);
+  }
+
+  /** See {@link Store.upgrade}. */
+  static upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    return Storage.store.upgrade(Class, options);
+  }
+
+  /** See {@link Store.backup}. */
+  static backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
+    return Storage.store.backup(destination, options);
   }
 
   /** See {@link Store.exportData}. */

@@ -19,6 +19,8 @@ import { nextTurn } from './next-turn.js';
 import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { theDumpFiles, type DumpReadable, type DumpWritable } from './platform.js';
 import { Versions } from './versions.js';
+import { backupBackend, type BackupOptions, type BackupSummary } from './backup.js';
+import { upgradeType, type UpgradeOptions, type UpgradeSummary } from './upgrade.js';
 import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 
 export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -472,6 +474,26 @@ export class Store {
   async importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
     return this.#guard('import into', undefined, undefined, this.#importing(() => theDumpFiles('importFrom').importFrom(this.backend, source, options)));
+  }
+
+  /**
+   * A consistent copy of the store in the file `destination` while the application keeps writing:
+   * on SQLite a database file (SQLite's online backup API) that opens as a store, elsewhere an
+   * NDJSON dump; both restore with `cuttle restore`. See docs/backup.md.
+   */
+  async backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
+    this.#check();
+    return this.#guard('back up', undefined, undefined, backupBackend(this.backend, destination, options));
+  }
+
+  /**
+   * Rewrites every stored object of `Class` that an older version of the class wrote, at its
+   * `static version` (see docs/guide.md "Type versions"), in batches, never over a concurrent
+   * save; run it again after an interruption and it finishes the rest.
+   */
+  async upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    this.#check();
+    return this.#guard('upgrade', this.registry.register(Class).name, undefined, upgradeType(this, Class, options));
   }
 
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */

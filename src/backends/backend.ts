@@ -1,3 +1,4 @@
+import type { BackupOptions, BackupSummary } from '../backup-types.js';
 import type { CorruptDataError } from '../errors.js';
 
 /**
@@ -187,6 +188,13 @@ export abstract class StorageBackend {
    * undefined.
    */
   ownsPath?(path: string): boolean;
+
+  /**
+   * Optional: writes a consistent copy of the store to the file `destination` its own way while
+   * others keep writing (SQLite: the online backup API, a database file). A backend without it is
+   * backed up as a dump of {@link records}, which should then read one snapshot.
+   */
+  backup?(destination: string, options: BackupOptions): Promise<BackupSummary>;
 
   /**
    * Whether this backend refuses every change (saves, deletes, `clear`, imports) with

@@ -97,6 +97,16 @@ export class InMemoryBackend extends StorageBackend {
     this.#types.clear();
   }
 
+  /** Every record as of the first read, in (type, id) order: one snapshot (records are frozen), so an export or backup is consistent. */
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    this.#check();
+    const snapshot = sortIds([...this.#types.keys()]).map((type) => {
+      const ids = this.#types.get(type)!;
+      return sortIds([...ids.keys()]).map((id) => ids.get(id)!);
+    });
+    for (const records of snapshot) yield* records;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#types.clear();

@@ -11,6 +11,8 @@ import { connectionSource, describeProblem, failureOf, isCorrupt, salvage, type 
 import { ChangeListeners } from './change-listeners.js';
 import { SqliteChangeLog } from './sqlite-changes.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
+import { backupDatabase } from './sqlite-backup.js';
+import type { BackupOptions, BackupSummary } from '../backup-types.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
 
@@ -150,6 +152,8 @@ export class SqliteBackend extends StorageBackend {
   readonly #readOnly: string | undefined;
   /** Set while {@link importRecords} holds a transaction open on the writer connection. */
   #importing: Promise<void> | undefined;
+  /** Backups under way on the writer connection, which close() lets finish. */
+  readonly #backups = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(options: SqliteBackendOptions) {
@@ -462,6 +466,23 @@ export class SqliteBackend extends StorageBackend {
     return this.path !== ':memory:' && isDatabaseFile(this.path, path);
   }
 
+  /**
+   * A consistent copy of the database in the file `destination` through SQLite's online backup
+   * API (src/backends/sqlite-backup.ts), while this and other processes keep writing; it opens as a
+   * store. `close()` waits for a backup under way.
+   */
+  override async backup(destination: string, options: BackupOptions = {}): Promise<BackupSummary> {
+    this.#check();
+    if (this.#importing) await this.#importing;
+    const running = backupDatabase({ db: this.#db, store: this.name, owns: (path) => this.ownsPath(path) }, destination, options);
+    this.#backups.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#backups.delete(running);
+    }
+  }
+
   /** Batches and imports are one transaction each: all or nothing. */
   override get capabilities(): BackendCapabilities {
     return { ...super.capabilities, atomicBatch: true, atomicImport: true, changeFeed: this.#log !== undefined };
@@ -507,6 +528,7 @@ export class SqliteBackend extends StorageBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled(this.#backups);
     this.#db.close();
     await this.#readers?.close();
   }
