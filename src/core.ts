@@ -41,7 +41,10 @@ export {
   type StoredRecord,
   type RecordWrite,
   type RecordKind,
+  type BackendTransaction,
+  type BackendTransactionOptions,
 } from './backends/backend.js';
+export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export {
   CuttleError,
@@ -60,6 +63,8 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  TransactionError,
+  type TransactionFailure,
   TypeVersionError,
   type CuttleErrorCode,
 } from './errors.js';

@@ -22,6 +22,7 @@ export type CuttleErrorCode =
   | 'ERR_READ_ONLY'
   | 'ERR_BACKEND'
   | 'ERR_UNSUPPORTED'
+  | 'ERR_TRANSACTION'
   | 'ERR_TYPE_VERSION';
 
 /** Base class of every error cuttle throws on purpose. */
@@ -259,6 +260,35 @@ const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|(?=[A-Z]*[0-9])[0-9A-Z]{5})$/;
 export class UnsupportedError extends CuttleError {
   constructor(message: string) {
     super(message, 'ERR_UNSUPPORTED');
+  }
+}
+
+/** Why a {@link TransactionError} was thrown. */
+export type TransactionFailure =
+  /** The transaction kept failing for conflicts with concurrent ones (serialization failures, deadlocks) after its retries. */
+  | 'retries'
+  /** `tx.transaction(...)` inside a transaction's callback: transactions do not nest. */
+  | 'nested'
+  /** The transaction object was used after its callback's promise settled. */
+  | 'ended'
+  /**
+   * An object the open transaction loaded or saved was saved or deleted through the store itself
+   * (`store.save`, `Storage.save`, `obj.save()`), outside the transaction.
+   */
+  | 'outside';
+
+/**
+ * A transaction could not commit, or was misused; `reason` says which (see {@link TransactionFailure}).
+ * For `'retries'`, `attempts` is how many times the callback ran and `cause` the last failure.
+ */
+export class TransactionError extends CuttleError {
+  constructor(
+    message: string,
+    readonly reason: TransactionFailure,
+    readonly attempts?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_TRANSACTION', options);
   }
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { ClosedError, DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
-import type { LoadOptions, SaveOptions } from './operations.js';
+import type { DeleteOptions, LoadOptions, SaveOptions } from './operations.js';
 import { checkTypeName } from './ids.js';
 import { describe } from './options.js';
 import { ownersOf } from './versions.js';
@@ -14,7 +14,7 @@ export interface SugarStore {
   readonly closed: boolean;
   readonly backend: { readonly name: string };
   save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T>;
-  delete(obj: Serializable): Promise<boolean>;
+  delete(obj: Serializable, options?: DeleteOptions): Promise<boolean>;
   load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T>;
   get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined>;
 }
@@ -109,10 +109,13 @@ export class Serializable {
     }
   }
 
-  /** Deletes this object from the store it was saved or loaded through (see {@link save}). */
-  delete(): Promise<boolean> {
+  /**
+   * Deletes this object from the store it was saved or loaded through (see {@link save}); with
+   * `options.expectedVersion`, only if that is the stored version (else `ConflictError`).
+   */
+  delete(options?: DeleteOptions): Promise<boolean> {
     try {
-      return storeOf(this).delete(this);
+      return storeOf(this).delete(this, options);
     } catch (error) {
       return Promise.reject(error);
     }

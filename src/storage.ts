@@ -14,6 +14,7 @@ import type { UpgradeOptions, UpgradeSummary } from './upgrade.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
+import type { DeleteOptions, Transaction, TransactionOptions } from './transaction.js';
 import { deliver } from './watchers.js';
 
 /** What every kind of `Storage.configure` also accepts. */
@@ -104,10 +105,15 @@ export class Storage {
   }
 
   /** See {@link Store.delete}. */
-  static delete(obj: Serializable): Promise<boolean>;
-  static delete(Class: SerializableClass, id: string): Promise<boolean>;
-  static delete(target: Serializable | SerializableClass, id?: string): Promise<boolean> {
-    return Storage.store.delete(target as never, id as never);
+  static delete(obj: Serializable, options?: DeleteOptions): Promise<boolean>;
+  static delete(Class: SerializableClass, id: string, options?: DeleteOptions): Promise<boolean>;
+  static delete(target: Serializable | SerializableClass, idOrOptions?: string | DeleteOptions, options?: DeleteOptions): Promise<boolean> {
+    return Storage.store.delete(target as never, idOrOptions as never, options);
+  }
+
+  /** See {@link Store.transaction}: a transaction of the default store. */
+  static transaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return Storage.store.transaction(work, options);
   }
 
   /** See {@link Store.exists}. */

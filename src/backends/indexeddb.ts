@@ -138,9 +138,20 @@ export class IndexedDbBackend extends StorageBackend {
     });
   }
 
-  async delete(type: string, id: string): Promise<boolean> {
-    const [deleted] = await this.deleteMany(type, [id]);
-    return deleted!;
+  /** One transaction; with `expectedVersion`, the check and the delete are in it. */
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
+    if (expectedVersion === undefined) {
+      const [deleted] = await this.deleteMany(type, [id]);
+      return deleted!;
+    }
+    return this.#change('delete', type, id, async (objects) => {
+      const previous = await request<StoredRecord | undefined>(objects.get([type, id]));
+      const actual = previous?.version ?? 0;
+      if (actual !== expectedVersion) throw new ConflictError(type, id, expectedVersion, actual);
+      if (previous === undefined) return { result: false, changes: [] };
+      objects.delete([type, id]);
+      return { result: true, changes: [{ type, id, version: previous.version, deleted: true }] };
+    });
   }
 
   /** One transaction. */

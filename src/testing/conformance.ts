@@ -19,6 +19,8 @@ import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
+import { transactionSuite } from './transactions.js';
+import { checkedDeleteSuite } from './checked-deletes.js';
 import { versionSuite } from './versions.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
@@ -328,5 +330,7 @@ export function backendSuite(
   concurrencySuite(name, makeBackend, options);
   peerSuite(name, makeBackend, options);
   feedSuite(name, makeBackend, options);
+  checkedDeleteSuite(name, makeBackend, options);
+  transactionSuite(name, makeBackend, options);
   versionSuite(name, makeBackend, options);
 }
