@@ -5,7 +5,7 @@
 // a clear or an import, and `watch` reports both its own changes and the other's, in order.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Serializable, Store, type StorageBackend, type StoreChange } from '../index.js';
+import { Serializable, Store, type StorageBackend, type StoreChange } from '../core.js';
 import { nextTurn } from '../next-turn.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -133,6 +133,21 @@ export function feedSuite(name: string, makeBackend: () => StorageBackend | Prom
       assert.is((errors[0] as Error).message, 'listener bug');
       assert.is((await mine.save(item('j', 'still works'))).label, 'still works');
     });
+
+    if (other === 'a store on a peer') {
+      test('an object the other creates at a version other than 1 (a put, as imports write) joins the kept id list', async ({ mine, theirBackend }) => {
+        await mine.save(item('a', 'mine'));
+        assert.equal(await mine.list(Item), ['a'], 'the list is kept');
+        await theirBackend.put({ type: 'FeedItem', id: 'p', kind: 'object', content: '{"json":{"label":"put"}}', version: 7, updatedAt: 0 });
+        await settle();
+        assert.equal(await mine.list(Item), ['a', 'p']);
+        assert.is(await mine.count(Item), 2);
+        await theirBackend.put({ type: 'FeedItem', id: 'p', kind: 'object', content: '{"json":{"label":"again"}}', version: 9, updatedAt: 0 });
+        await settle();
+        assert.equal(await mine.list(Item), ['a', 'p'], 'once');
+        assert.is((await mine.load(Item, 'p')).label, 'again');
+      });
+    }
 
     const overflow = options.logOverflow;
     if (other === 'a store on a peer' && overflow !== undefined) {
