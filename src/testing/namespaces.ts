@@ -5,7 +5,7 @@
 // (src/namespace.ts), so this also checks that the backend stores and lists `alpha:T` types.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, InvalidOptionError, NamespacedBackend, Serializable, Store, type StorageBackend, type StoreChange } from '../index.js';
+import { Container, InvalidOptionError, NamespacedBackend, Serializable, Store, type StorageBackend, type StoreChange } from '../core.js';
 import { nextTurn } from '../next-turn.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
