@@ -22,7 +22,7 @@ import type {
   StoredRecord,
 } from './backends/backend.js';
 import { StorageBackend } from './backends/backend.js';
-import { InvalidOptionError } from './errors.js';
+import { ConflictError, InvalidOptionError } from './errors.js';
 import { checkNamespace } from './ids.js';
 
 /** The default namespace: no prefix. */
@@ -117,6 +117,14 @@ export class NamespacedBackend extends StorageBackend {
   readonly #outOne = (record: StoredRecord | undefined): StoredRecord | undefined => this.#outRecord(record);
   readonly #outEach = (records: Array<StoredRecord | undefined>): Array<StoredRecord | undefined> => records.map(this.#outOne);
 
+  /** Rethrows `error`; a `ConflictError` of this namespace names the type as its callers know it. */
+  readonly #plainConflict = (error: unknown): never => {
+    if (error instanceof ConflictError && this.#prefix !== '' && this.holds(error.type)) {
+      throw new ConflictError(this.#out(error.type), error.id, error.expectedVersion, error.actualVersion);
+    }
+    throw error;
+  };
+
   /** Subscribes to the inner feed: this namespace's changes, prefix stripped, and every reset. */
   #subscribe(subscribe: (listener: ChangeListener) => () => void, listener: ChangeListener): () => void {
     return subscribe((changes) => {
@@ -134,8 +142,8 @@ export class NamespacedBackend extends StorageBackend {
       load: async (type, id) => this.#outRecord(await tx.load(this.#in(type), id)),
       loadMany: async (type, ids) => (await tx.loadMany(this.#in(type), ids)).map((record) => this.#outRecord(record)),
       exists: (type, id) => tx.exists(this.#in(type), id),
-      write: async (write) => this.#outRecord(await tx.write(this.#inWrite(write))),
-      delete: (type, id, expectedVersion) => tx.delete(this.#in(type), id, expectedVersion),
+      write: (write) => tx.write(this.#inWrite(write)).then((record) => this.#outRecord(record), this.#plainConflict),
+      delete: (type, id, expectedVersion) => tx.delete(this.#in(type), id, expectedVersion).catch(this.#plainConflict),
       // SEAM (queries): when the contract gains `find(type, query)` (and `search`), map it here as
       // load is mapped: `find: async (type, query) => (await tx.find(this.#in(type), query)).map(out)`.
     };
@@ -161,7 +169,7 @@ export class NamespacedBackend extends StorageBackend {
 
   write(write: RecordWrite): Promise<StoredRecord> {
     if (this.#prefix === '') return this.inner.write(write);
-    return this.inner.write(this.#inWrite(write)).then((record) => this.#outRecord(record));
+    return this.inner.write(this.#inWrite(write)).then((record) => this.#outRecord(record), this.#plainConflict);
   }
 
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
@@ -171,7 +179,7 @@ export class NamespacedBackend extends StorageBackend {
       // Taken one at a time, as the inner backend takes them (an atomic batch reads them inside).
       for (const write of writes) yield view.#inWrite(write);
     }
-    return (await this.inner.writeMany(mapped())).map((record) => this.#outRecord(record));
+    return this.inner.writeMany(mapped()).then((records) => records.map((record) => this.#outRecord(record)), this.#plainConflict);
   }
 
   put(record: StoredRecord): Promise<void> {
@@ -188,7 +196,9 @@ export class NamespacedBackend extends StorageBackend {
   }
 
   delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
-    return expectedVersion === undefined ? this.inner.delete(this.#in(type), id) : this.inner.delete(this.#in(type), id, expectedVersion);
+    if (expectedVersion === undefined) return this.inner.delete(this.#in(type), id);
+    const deleting = this.inner.delete(this.#in(type), id, expectedVersion);
+    return this.#prefix === '' ? deleting : deleting.catch(this.#plainConflict);
   }
 
   override deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {

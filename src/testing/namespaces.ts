@@ -5,7 +5,7 @@
 // (src/namespace.ts), so this also checks that the backend stores and lists `alpha:T` types.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, InvalidOptionError, NamespacedBackend, Serializable, Store, type StorageBackend, type StoreChange } from '../core.js';
+import { ConflictError, Container, InvalidOptionError, NamespacedBackend, Serializable, Store, type StorageBackend, type StoreChange } from '../core.js';
 import { nextTurn } from '../next-turn.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
@@ -98,6 +98,10 @@ export function namespaceSuite(name: string, makeBackend: () => StorageBackend |
     assert.is(alpha.versionOf(a), 3);
     assert.is(beta.versionOf(b), 1);
     await beta.save(b, { expectedVersion: 1 });
+    // A conflict names the type as the store knows it, not as it is stored.
+    const conflict = await rejects(alpha.save(a, { expectedVersion: 2 }), ConflictError);
+    assert.equal([conflict.type, conflict.id, conflict.expectedVersion, conflict.actualVersion], ['NsNote', 'v', 2, 3]);
+    assert.is(conflict.message, 'NsNote "v": expected version 2, but the stored version is 3');
     await alpha.delete(a, { expectedVersion: 3 });
     assert.is((await beta.load(Note, 'v')).text, 'beta 1');
     assert.is(beta.versionOf(b), 2);
