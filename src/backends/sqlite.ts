@@ -446,16 +446,26 @@ export class SqliteBackend extends StorageBackend {
     if (this.#closed || this.#log === undefined) return;
     const version = this.#run(() => this.#sql.dataVersion.get() as number);
     if (version === this.#dataVersion) return;
-    this.#dataVersion = version;
     let changes: BackendChange[];
     try {
-      changes = this.#log.read();
+      // The rows and data_version from one snapshot: read apart, a commit landing between them
+      // would be read now and then, its data_version seen next time with no row of its own, taken
+      // for an unlogged commit (a reset).
+      [changes, this.#dataVersion] = this.#run(() => this.#readChanges());
     } catch {
       // The log cannot be read (a damaged file): what changed is not known, so anything may have.
+      this.#dataVersion = version;
       changes = [{ reset: true }];
     }
     this.#listeners.deliver(changes);
   }
+
+  /** The change log's new rows and the data_version they bring the connection to, in one read transaction. */
+  readonly #readChanges = (): [BackendChange[], number] =>
+    this.#db.transaction(() => {
+      const changes = this.#log!.read();
+      return [changes, this.#sql.dataVersion.get() as number] as [BackendChange[], number];
+    })();
 
   /** Runs a change of many rows (in the caller's transaction) logging one reset instead of a row each. */
   #bulk<T>(change: () => T): T {
