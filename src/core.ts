@@ -38,7 +38,9 @@ export {
   type StoredRecord,
   type RecordWrite,
   type RecordKind,
+  type FindAnswer,
 } from './backends/backend.js';
+export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export {
   CuttleError,
@@ -57,5 +59,6 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  InvalidQueryError,
   type CuttleErrorCode,
 } from './errors.js';

@@ -12,6 +12,7 @@ import type { VerifyReport } from './graph.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl } from './store.js';
+import type { CountOptions, FindOptions } from './query/query.js';
 
 /** What every kind of `Storage.configure` also accepts. */
 export interface FacadeOptions {
@@ -97,8 +98,28 @@ export class Storage {
   }
 
   /** See {@link Store.count}. */
-  static count(Class: SerializableClass): Promise<number> {
-    return Storage.store.count(Class);
+  static count(Class: SerializableClass, options?: CountOptions): Promise<number> {
+    return Storage.store.count(Class, options);
+  }
+
+  /** See {@link Store.find}. */
+  static find<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): Promise<T[]> {
+    return Storage.store.find(Class, options);
+  }
+
+  /** See {@link Store.findOne}. */
+  static findOne<T extends Serializable>(Class: SerializableClass<T>, options?: Omit<FindOptions, 'limit'>): Promise<T | undefined> {
+    return Storage.store.findOne(Class, options);
+  }
+
+  /** See {@link Store.findEach}. */
+  static findEach<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): AsyncIterableIterator<T> {
+    return Storage.store.findEach(Class, options);
+  }
+
+  /** See {@link Store.index}. */
+  static index(Class: SerializableClass, path: string): Promise<void> {
+    return Storage.store.index(Class, path);
   }
 
   /** See {@link Store.list}. */
