@@ -19,6 +19,7 @@ import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
+import { querySuite } from './query.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -327,4 +328,5 @@ export function backendSuite(
   concurrencySuite(name, makeBackend, options);
   peerSuite(name, makeBackend, options);
   feedSuite(name, makeBackend, options);
+  querySuite(name, makeBackend, options);
 }
