@@ -76,7 +76,8 @@ export function indexStatements(type: string, segments: readonly string[]): stri
   const where = `WHERE type = ${typeLiteral(type)}`;
   return [
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'json')} ON objects (type, ${jsonAt(segments)}, id) ${where}`,
-    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'meta')} ON objects (type, ${metaAt(segments)}) ${where}`,
+    // Only the rows annotated at the path: usually none, so finding them costs a seek.
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'meta')} ON objects (type) ${where} AND ${metaAt(segments)} IS NOT NULL`,
   ];
 }
 
