@@ -67,8 +67,8 @@ const refOf = () => undefined;
 function rawRunner(options: FindOptions, count: boolean): () => unknown {
   const compiled = compileQuery('Item', toQuery(options, refOf), count)!;
   const statement = raw.prepare(compiled.exact);
-  if (count) return () => statement.pluck().get(...compiled.exactParams);
-  return () => (statement.all(...compiled.exactParams) as Array<{ content: string }>).map((row) => JSON.parse(row.content));
+  if (count) return () => statement.pluck().get(...compiled.params);
+  return () => (statement.all(...compiled.params) as Array<{ content: string }>).map((row) => JSON.parse(row.content));
 }
 
 async function section(label: string): Promise<Measurement[]> {

@@ -27,8 +27,8 @@ export class SqliteFinder {
     const compiled = compileQuery(type, query, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []) };
     const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
-    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.exactParams) as number, unchecked };
-    const records = this.#rows(compiled.exact, compiled.exactParams);
+    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.params) as number, unchecked };
+    const records = this.#rows(compiled.exact, compiled.params);
     return { records, count: records.length, unchecked };
   }
 
@@ -36,7 +36,7 @@ export class SqliteFinder {
   explain(type: string, query: Query): string[] | undefined {
     const compiled = compileQuery(type, query, false);
     if (compiled === undefined) return undefined;
-    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${compiled.exact}`).all(...compiled.exactParams) as Array<{ detail: string }>;
+    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${compiled.exact}`).all(...compiled.params) as Array<{ detail: string }>;
     return plan.map((step) => step.detail);
   }
 
