@@ -33,6 +33,8 @@ export interface SqlDialect {
   metaAt(segments: readonly string[]): string;
   /** Whether the record has any annotation at all. */
   hasMeta: string;
+  /** Rows whose content SQL cannot read as JSON at all (they are left to the evaluator), if there can be such. */
+  opaque?: string;
   /** Whether an element of the array at a path equals an operand of `kind` (given as the placeholder `param`), or is null. */
   arrayHas(segments: readonly string[], kind: ScalarKind | 'null', param: string): string;
   /** Whether text `value` starts with `prefix`; `bind` makes a placeholder for a value (call it in the order the placeholders appear). */
@@ -45,6 +47,8 @@ export interface SqlDialect {
   bind(value: string | number | boolean): unknown;
   /** The row's columns as the backend reads them. */
   columns: string;
+  /** The count of rows, as a number the driver returns. */
+  count: string;
   /** The table, quoted. */
   table: string;
 }
@@ -94,13 +98,14 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
     if (whole) annotated.push(dialect.hasMeta);
     else for (let i = 1; i <= segments.length; i++) annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
   }
+  if (dialect.opaque !== undefined) annotated.push(dialect.opaque);
   const unique = [...new Set(annotated)];
   const ofType = `type = ${typeLiteral(type)}`;
   const plain = unique.length === 0 ? '' : ` AND NOT (${unique.join(' OR ')})`;
   const where = `${ofType}${plain} AND (${condition})`;
   const limit = query.limit === undefined ? '' : ` LIMIT ${query.skip + query.limit}`;
   const exact = count
-    ? `SELECT count(*) FROM ${dialect.table} WHERE ${where}`
+    ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
     : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
   const unchecked = unique.length === 0 ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND (${unique.join(' OR ')})`;
   return { exact, params: compiler.params, unchecked };

@@ -27,6 +27,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   param: () => '?',
   bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
   columns: 'type, id, kind, content, version, updated_at',
+  count: 'count(*)',
   table: 'objects',
 };
 
