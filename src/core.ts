@@ -41,6 +41,7 @@ export {
   type FindAnswer,
 } from './backends/backend.js';
 export { toQuery } from './query/query.js';
+export { tokenize, type SearchOptions } from './query/search.js';
 export { evaluate as evaluateQuery, compareValues, type Candidate } from './query/evaluate.js';
 export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';

@@ -13,6 +13,7 @@ import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClas
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl } from './store.js';
 import type { CountOptions, FindOptions } from './query/query.js';
+import type { SearchOptions } from './query/search.js';
 
 /** What every kind of `Storage.configure` also accepts. */
 export interface FacadeOptions {
@@ -115,6 +116,11 @@ export class Storage {
   /** See {@link Store.findEach}. */
   static findEach<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): AsyncIterableIterator<T> {
     return Storage.store.findEach(Class, options);
+  }
+
+  /** See {@link Store.search}. */
+  static search<T extends Serializable>(Class: SerializableClass<T>, text: string, options?: SearchOptions): Promise<T[]> {
+    return Storage.store.search(Class, text, options);
   }
 
   /** See {@link Store.index}. */

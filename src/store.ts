@@ -22,6 +22,7 @@ import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 import { Finder } from './query/finder.js';
 import { toQuery, toSegments, toWhere, type CountOptions, type FindOptions, type RefOf } from './query/query.js';
 import { Ref } from './references.js';
+import { toSearch, type SearchOptions } from './query/search.js';
 
 export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 export type { StoreChange, WatchOptions } from './watchers.js';
@@ -398,6 +399,20 @@ export class Store {
     const query = toQuery(options, this.#refOf, 'findEach');
     this.#pollOutsideChanges();
     return this.#finder.findEach(info, query) as AsyncIterableIterator<T>;
+  }
+
+  /**
+   * The objects of `Class` whose fields (`options.fields`, else `static searchable`) hold every
+   * term of `text` (words, `prefix*`, `"a phrase"`), best first (BM25), at most `options.limit`.
+   * Every backend scans the type's objects for now (docs/query.md, "Full-text search").
+   * @throws InvalidQueryError for a text without words or no fields to search.
+   */
+  async search<T extends Serializable>(Class: SerializableClass<T>, text: string, options?: SearchOptions): Promise<T[]> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const search = toSearch(text, options, (Class as { searchable?: unknown }).searchable, info.name);
+    this.#pollOutsideChanges();
+    return this.#guard('search', info.name, undefined, this.#finder.search(info, search)) as Promise<T[]>;
   }
 
   /**

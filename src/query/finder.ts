@@ -10,6 +10,7 @@ import { compareCandidates, matches, type Candidate } from './evaluate.js';
 import { InvalidQueryError } from '../errors.js';
 import { describe } from '../options.js';
 import { toSegments, type Query, type QueryNode, type RefOf } from './query.js';
+import { rank, type Search } from './search.js';
 
 /** Ids per loadMany of a scan, and results per page of `findEach`. */
 const CHUNK = 500;
@@ -100,6 +101,13 @@ export class Finder {
       yield* await this.#adoptAll(info, page);
       if (page.length < limit) return;
     }
+  }
+
+  /** The objects holding every term of `search`, best first (a scan of the type on every backend). */
+  async search(info: TypeInfo, search: Search): Promise<Serializable[]> {
+    const all: Found[] = [];
+    for await (const chunk of this.#scan(info, { kind: 'and', nodes: [] })) all.push(...chunk);
+    return this.#adoptAll(info, rank(search, all));
   }
 
   /** The matching candidates of `query`, sorted, skipped and limited. */

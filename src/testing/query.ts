@@ -27,6 +27,22 @@ class Holder extends Container {
   items: Item[] = [];
 }
 
+class Text extends Serializable {
+  static override typeName = 'QText';
+  static searchable = ['title', 'body'];
+  title = '';
+  body = '';
+  tags: string[] = [];
+}
+const TEXTS = [
+  ['a', 'Buy milk', 'and eggs and bread for the week', []],
+  ['b', 'Milk chocolate', '', []],
+  ['c', 'Café au lait', 'coffee with milk, MILK', []],
+  ['d', 'Buying a house', 'mortgage', []],
+  ['e', 'Notes', 'nothing here', ['milk', 'e-mail']],
+  ['f', '日本語のテキスト', 'ｆｕｌｌｗｉｄｔｈ text', []],
+] as const;
+
 /** mulberry32: a small seeded PRNG, so every run generates the same queries. */
 function prng(seed: number): () => number {
   return () => {
@@ -207,6 +223,7 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     context.backend = await makeBackend();
     context.store = new Store({ backend: context.backend });
     await context.store.saveMany([...data.items, ...data.owners, ...data.holders]);
+    await context.store.saveMany(TEXTS.map(([id, title, body, tags]) => Object.assign(new Text(id), { title, body, tags: [...tags] })));
   });
   test.after(async ({ store }) => {
     await store.close();
@@ -269,6 +286,32 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     const loaded = await store.load(Item, data.items[3]!.id);
     const [found] = await store.find(Item, { where: { id: loaded.id } });
     assert.is(found, loaded);
+  });
+
+  test('search: every term in the searchable fields, ranked, with prefixes, phrases and folded case and accents', async ({ store }) => {
+    const ids = async (text: string, options?: { fields?: string[]; limit?: number }) => (await store.search(Text, text, options)).map((text) => text.id);
+    const milk = await ids('milk');
+    assert.equal([...milk].sort(), ['a', 'b', 'c']);
+    // The same one occurrence in a shorter document ranks higher; two occurrences beat one in a longer one.
+    assert.ok(milk.indexOf('b') < milk.indexOf('a'), milk.join());
+    assert.ok(milk.indexOf('c') < milk.indexOf('a'), milk.join());
+    assert.equal(await ids('milk', { limit: 2 }), milk.slice(0, 2));
+    assert.equal(await ids('cafe'), ['c']);
+    assert.equal(await ids('CAFÉ LAIT'), ['c']);
+    assert.equal(await ids('buy'), ['a']);
+    assert.equal((await ids('buy*')).sort(), ['a', 'd']);
+    assert.equal(await ids('"milk chocolate"'), ['b']);
+    assert.equal(await ids('"chocolate milk"'), []);
+    assert.equal(await ids('milk eggs'), ['a']);
+    assert.equal(await ids('milk', { fields: ['tags'] }), ['e']);
+    assert.equal(await ids('e-mail', { fields: ['tags'] }), ['e']);
+    assert.equal(await ids('full*'), ['f']);
+    assert.equal(await ids('nowhere'), []);
+    const [found] = await store.search(Text, 'chocolate');
+    assert.is(found, await store.load(Text, 'b'));
+    await rejects(() => store.search(Text, '  ,. '), InvalidQueryError, /no word/);
+    await rejects(() => store.search(Item, 'milk'), InvalidQueryError, /searchable/);
+    await rejects(() => store.search(Text, 'milk', { limit: -1 }), InvalidQueryError, /limit/);
   });
 
   test('a bad query is InvalidQueryError naming the operator or path', async ({ store }) => {
