@@ -416,8 +416,8 @@ export class Store {
   }
 
   /**
-   * Makes queries on `path` of `Class` fast where the backend keeps indexes (SQLite: an expression
-   * index, built now over what is stored); memory and files scan, so it only checks the path there.
+   * Makes queries on `path` of `Class` fast where the backend keeps indexes (SQLite, PostgreSQL: expression indexes,
+   * built now over what is stored); memory and files scan, so it only checks the path there.
    * Classes may declare theirs: `static indexes = ['priority', 'author.name']`.
    */
   async index(Class: SerializableClass, path: string): Promise<void> {
