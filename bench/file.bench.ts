@@ -1,6 +1,6 @@
 // FileBackend: listing and counting 100,000 objects of a type (names only, never contents) against
 // a bare fs.readdir of the folder; loads and saves of a ~1 KB document against a bare
-// fs.readFile/fs.writeFile (no lock, no atomic rename, no fsync); externalChanges(), the check the
+// fs.readFile/fs.writeFile (no lock, no atomic rename, no fsync); pollChanges(), the check the
 // cache makes once per event-loop turn. `--quick`: 20,000 objects and fewer rounds.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

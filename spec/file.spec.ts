@@ -21,7 +21,9 @@ backendSuite('file', () => new FileBackend({ path: (dir = tempDir('cuttle-file-'
     await backend.close();
     return new FileBackend({ path: (backend as FileBackend).path });
   },
-  peer: (backend) => new FileBackend({ path: (backend as FileBackend).path, durable: false }),
+  // A change file restarted past 4 KiB (the default is 1 MiB): a writer checks its size every 1,024 lines, so 1,100 changes restart it.
+  peer: (backend) => new FileBackend({ path: (backend as FileBackend).path, durable: false, changeLogBytes: 4096 }),
+  logOverflow: 1100,
   teardown: () => dir?.remove(),
 });
 
@@ -735,7 +737,7 @@ processes('SIGKILL of a writer: every file parses, every acknowledged save is th
   assert.equal(readdirSync(join(root, 'T')).filter((name) => !name.endsWith('.json')), []);
 });
 
-processes('two processes racing to create and update: exactly one wins each expectedVersion race; versions count every save', async ({ root }) => {
+processes('two processes racing to create and update: exactly one wins each expectedVersion race; versions count every save; their change-file lines never tear', async ({ root }) => {
   const count = 40;
   const start = (name: string) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, root, 'race', name, String(count)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -763,6 +765,12 @@ processes('two processes racing to create and update: exactly one wins each expe
       assert.is((await backend.load('Fresh', `f${i}`))?.version, 2, `both saves of the new object f${i} count`);
     }
     assert.is((await backend.load('Shared', 'counter'))?.version, 2 * count, 'no save lost');
+    // Both appended to one change file at once: every line whole, one per successful save.
+    const lines = readFileSync(join(root, '.cuttle-changes'), 'utf8').split('\n');
+    assert.is(lines.pop(), '', 'ends with a whole line');
+    const torn = lines.filter((line) => !/^[^\t]+\ts\t[1-9][0-9]*\t(Race|Fresh|Shared)\t[^\t]+$/.test(line));
+    assert.equal(torn, [], 'no torn or mixed line');
+    assert.is(lines.length, 6 * count, 'a line per save: a create, an update, two saves of Fresh and two of the counter per round');
     await rejects(backend.write(w('Race', 'r0', '{}', { expectedVersion: 1 })), ConflictError);
   } finally {
     await backend.close();

@@ -14,12 +14,17 @@ import { adminPool, dropLeftovers, dropSchema, freshSchema, listening, PG_URL } 
 
 let schema = freshSchema('conf');
 const make = () => new PostgresBackend({ connectionString: PG_URL, schema });
+/** The backend the suite's test works on now: the peer's changes must reach it. */
+let current: PostgresBackend | undefined;
 // Listening before the suite's stores cache anything: the feed's first connection is a reset.
-backendSuite('postgres', () => listening(make()), {
+backendSuite('postgres', async () => (current = await listening(make())), {
   reopen: async (backend) => {
     await backend.close();
-    return listening(make());
+    return (current = await listening(make()));
   },
+  peer: () => listening(make()),
+  // The peer's writes resolve once their NOTIFY is sent; one round trip on the listening connection delivers it.
+  peerSettles: () => current!.catchUp(),
   atomicBatches: true,
   teardown: async () => {
     await dropSchema(schema);
@@ -364,6 +369,28 @@ test('pg\'s code-less connection failures get SQLSTATE 08006 / 08001', () => {
   assert.is((pgFailure(new Error('timeout exceeded when trying to connect')) as { code: string }).code, '08001');
   const other = new TypeError('x');
   assert.is(pgFailure(other), other, 'anything else passes as it is');
+});
+
+test('strictReads: a cached load checks the stored version, so another server\'s save is read even when no notification came', async () => {
+  // The feed listens on a port where nothing answers: no notification ever arrives.
+  const { backend, open, done } = fresh({ listenConnectionString: 'postgres://postgres@127.0.0.1:1/test', pollInterval: 60_000 }, 'strict');
+  const other = open();
+  const loose = new Store({ backend });
+  const strict = new Store({ backend, strictReads: true, registry: loose.registry });
+  const theirs = new Store({ backend: other, cache: false, registry: loose.registry });
+  const a = await strict.save(Object.assign(new Doc('a'), { n: 1 }));
+  await loose.load(Doc, 'a');
+  assert.is(await strict.load(Doc, 'a'), a, 'unchanged: the cached instance');
+  await theirs.save(Object.assign(new Doc('a'), { n: 2 }));
+  assert.is(((await loose.load(Doc, 'a')) as Doc & { n: number }).n, 1, 'without strictReads: the stale copy (no notification came)');
+  const fresh2 = (await strict.load(Doc, 'a')) as Doc & { n: number };
+  assert.is(fresh2.n, 2, 'with strictReads: read again');
+  assert.is(await strict.load(Doc, 'a'), fresh2, 'and cached again');
+  await theirs.delete(Doc, 'a');
+  assert.is(await strict.get(Doc, 'a'), undefined, 'a delete by the other is seen too');
+  throwsError(() => new Store({ backend, strictReads: 'yes' as never }), InvalidOptionError, /Store: strictReads must be one of true, false, got "yes"/);
+  await other.close();
+  await done();
 });
 
 test.run();

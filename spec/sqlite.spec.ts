@@ -10,7 +10,7 @@ import { migrate, MIGRATIONS } from '../src/backends/sqlite-schema.js';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../src/errors.js';
 import { Serializable } from '../src/model.js';
 import { Store } from '../src/store.js';
-import type { RecordWrite, StoredRecord } from '../src/backends/backend.js';
+import type { BackendChange, RecordWrite, StoredRecord } from '../src/backends/backend.js';
 import { backendSuite } from '../src/testing/index.js';
 import { feedOf, rejects, tempDir, throwsError } from './helpers.js';
 
@@ -20,12 +20,16 @@ const teardown = () => {
   dir.remove();
   dir = tempDir('cuttle-sqlite-');
 };
-backendSuite('sqlite file', () => new SqliteBackend({ path: file() }), {
+// A small change log (the default keeps 10,000 rows), pruned every 1,000 writes: 1,100 writes by
+// the peer prune past a reader that did not look.
+const smallLog = { changeLogRows: 10 };
+backendSuite('sqlite file', () => new SqliteBackend({ path: file(), ...smallLog }), {
   reopen: async (backend) => {
     await backend.close();
-    return new SqliteBackend({ path: file() });
+    return new SqliteBackend({ path: file(), ...smallLog });
   },
-  peer: () => new SqliteBackend({ path: file() }),
+  peer: () => new SqliteBackend({ path: file(), ...smallLog }),
+  logOverflow: 1100,
   atomicBatches: true,
   teardown,
 });
@@ -155,6 +159,44 @@ test('two processes writing one new file: no lost writes, no SQLITE_BUSY, one wi
   await backend.close();
 });
 
+test('a writer killed (SIGKILL) in the middle of a batch: a reader hears of all of that batch or none of it', async () => {
+  const size = 500;
+  const reader = new SqliteBackend({ path: file() });
+  const feed = feedOf(reader);
+  const fixture = fileURLToPath(new URL('./fixtures/sqlite-batcher.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, file(), String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let acknowledged = 0;
+  const heard: BackendChange[] = [];
+  await new Promise<void>((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      acknowledged = Math.max(acknowledged, ...[...chunk.matchAll(/round (\d+)/g)].map((m) => Number(m[1])));
+      heard.push(...feed.poll());
+      // Some rounds in, at a moment of the next batch that varies from run to run.
+      if (acknowledged >= 3) setTimeout(resolve, Math.random() * 20);
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('close', resolve));
+  heard.push(...feed.poll());
+  const byVersion = new Map<number, Set<string>>();
+  for (const change of heard) {
+    assert.ok(change.reset !== true, 'no reset: the log was not pruned');
+    if (change.reset === true) continue;
+    const ids = byVersion.get(change.version) ?? new Set<string>();
+    byVersion.set(change.version, ids.add(change.id));
+  }
+  const stored = await reader.load('B', 'b0');
+  const round = (JSON.parse(stored!.content) as { json: { round: number } }).json.round;
+  assert.ok(round >= acknowledged, `round ${round} stored, ${acknowledged} acknowledged`);
+  for (const [version, ids] of byVersion) assert.is(ids.size, size, `version ${version}: all ${size} changes of the batch heard, or none`);
+  assert.equal([...byVersion.keys()].sort((a, b) => a - b), Array.from({ length: round }, (_, i) => i + 1), 'every committed batch heard');
+  for (const record of await reader.loadMany('B', Array.from({ length: size }, (_, k) => `b${k}`))) {
+    assert.is(record?.content, stored!.content, `${record?.id}: one batch, whole`);
+  }
+  feed.stop();
+  await reader.close();
+});
+
 test('the change feed: nothing for own writes and anyone\'s reads; exactly the keys another connection changed, once', async () => {
   const mine = new SqliteBackend({ path: file() });
   const other = new SqliteBackend({ path: file() });
@@ -185,6 +227,40 @@ test('the change feed: nothing for own writes and anyone\'s reads; exactly the k
   await other.close();
   await mine.close();
   assert.equal(feed.poll(), [], 'closed: nothing to report');
+});
+
+test('changeLog: false: its commits reach others as resets, never as a stale read; it still hears others exactly; a prune is no reset', async () => {
+  const logged = new SqliteBackend({ path: file(), changeLogRows: 10 });
+  const unlogged = new SqliteBackend({ path: file(), changeLog: false });
+  const feed = feedOf(logged);
+  const theirs = feedOf(unlogged);
+  await unlogged.write(w('a'));
+  assert.equal(feed.poll(), [{ reset: true }], 'a commit with no row: anything may have changed');
+  await unlogged.writeMany([w('b'), w('c')]);
+  await unlogged.clear();
+  assert.equal(feed.poll(), [{ reset: true }], 'one reset for all of them');
+  assert.equal(feed.poll(), [], 'reported once');
+  await logged.write(w('x'));
+  assert.equal(theirs.poll(), [{ type: 'T', id: 'x', version: 1, deleted: false }], 'the logged writer is heard object by object');
+  // 1,000 writes prune the log (changeLogRows 10), read as they come: the prune's commit carries a row of its own.
+  const heard = [];
+  for (let i = 0; i < 1000; i++) {
+    await logged.write(w(`p${i}`));
+    heard.push(...theirs.poll());
+  }
+  heard.push(...theirs.poll());
+  assert.is(heard.length, 1000);
+  assert.ok(heard.every((change) => change.reset !== true), 'no reset: the prune is known for one');
+  const look = new Database(file(), { readonly: true });
+  // The 1,000th write counted (x was the first) pruned: ten rows kept, the marker, then the last write's row.
+  assert.is(look.prepare('SELECT count(*) FROM changes').pluck().get(), 12);
+  assert.is(look.prepare('SELECT count(*) FROM changes WHERE op = 3').pluck().get(), 1, 'one marker');
+  look.close();
+  throwsError(() => new SqliteBackend({ path: file(), changeLog: 'no' as never }), InvalidOptionError, /SqliteBackend: changeLog must be one of true, false, got "no"/);
+  feed.stop();
+  theirs.stop();
+  await unlogged.close();
+  await logged.close();
 });
 
 test('records() streams from a reader thread in chunks, from one snapshot, while writes go on', async () => {

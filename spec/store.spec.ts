@@ -434,4 +434,26 @@ facade('a closed facade says so until configured again', async () => {
   await Storage.save(note('x'));
 });
 
+facade('Storage.watch reports the default store\'s changes and follows it across configure and use', async () => {
+  const seen: string[] = [];
+  const stop = Storage.watch((change) => seen.push(change.reset ? `reset ${change.local}` : `${change.deleted ? 'delete' : 'save'} ${change.id} ${change.local}`), { types: [Note] });
+  await Storage.save(note('a'));
+  const backend = new InMemoryBackend();
+  Storage.use(backend, { watchInterval: 5 });
+  await Storage.save(note('b'));
+  await Storage.delete(Note, 'b');
+  const other = new Store({ backend });
+  await other.save(note('c'));
+  stop();
+  stop();
+  await Storage.save(note('d'));
+  assert.equal(seen, ['save a true', 'reset true', 'save b true', 'delete b true', 'save c false']);
+  await other.close();
+});
+
+facade('configure takes watchInterval and checks it', () => {
+  Storage.configure('memory', { watchInterval: 20 });
+  throwsError(() => Storage.configure('memory', { watchInterval: 0 }), InvalidOptionError, /watchInterval/);
+});
+
 facade.run();

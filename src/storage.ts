@@ -11,7 +11,8 @@ import type { DumpReadable, DumpWritable } from './platform.js';
 import type { VerifyReport } from './graph.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
-import { Store, type CacheControl } from './store.js';
+import { Store, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
+import { deliver } from './watchers.js';
 import type { CountOptions, FindOptions } from './query/query.js';
 import type { SearchOptions } from './query/search.js';
 
@@ -19,6 +20,18 @@ import type { SearchOptions } from './query/search.js';
 export interface FacadeOptions {
   /** The object cache's bounds, or `false` for none. @default { max: 10000 } */
   cache?: CacheOptions | false;
+  /** While someone watches, how often a polled backend (SQLite, file) is asked for others' changes, in ms. @default 100 */
+  watchInterval?: number;
+  /** Check a cached object's stored version before returning it, where the backend can (`Store` option `strictReads`). @default false */
+  strictReads?: boolean;
+}
+
+/** A `Storage.watch` listener: it follows the default store across `configure` and `use`. */
+interface FacadeWatch {
+  readonly listener: (change: StoreChange) => void;
+  readonly options: WatchOptions;
+  /** Stops it on the store it is attached to now. */
+  stop: () => void;
 }
 
 /**
@@ -29,6 +42,7 @@ export class Storage {
   // Both are made on first use: a program that never touches Storage pays nothing for it.
   static #registryInstance: TypeRegistry | undefined;
   static #store: Store | undefined;
+  static readonly #watches = new Set<FacadeWatch>();
 
   static get #registry(): TypeRegistry {
     return (Storage.#registryInstance ??= new TypeRegistry());
@@ -48,17 +62,20 @@ export class Storage {
    *     Storage.configure('memory', { cache: { max: 1000 } })
    */
   static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
-    const { cache, ...backendOptions } = options ?? {};
-    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache']);
-    return Storage.#replace(new Store({ backend, cache, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads, ...backendOptions } = options ?? {};
+    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache', 'watchInterval', 'strictReads']);
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
   }
 
   /**
    * Makes `backend` the default store's backend, closing the store it replaces.
    * @param options.cache the object cache's bounds, or `false`.
+   * @param options.watchInterval how often a polled backend is asked for others' changes while someone watches.
+   * @param options.strictReads check a cached object's stored version before returning it.
    */
   static use(backend: StorageBackend, options: FacadeOptions = {}): Store {
-    return Storage.#replace(new Store({ backend, cache: options.cache, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads } = options;
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
   }
 
   /** Registers classes so references to them resolve before their first save or load. */
@@ -183,6 +200,25 @@ export class Storage {
     return Storage.store.cache;
   }
 
+  /**
+   * Calls `listener` with every change of a stored object in the default store: its own saves and
+   * deletes (`local: true`) and other processes' or servers' (`local: false`), in commit order
+   * (`Store.watch`). The watch follows the default store: after `configure` or `use` it reports
+   * the new store's changes, starting with a `{ reset: true, local: true }` (what was shown may
+   * all be different now).
+   *
+   *     const stop = Storage.watch((change) => refresh(change), { types: [Note] })
+   * @returns the function that stops it.
+   */
+  static watch(listener: (change: StoreChange) => void, options: WatchOptions = {}): () => void {
+    const watch: FacadeWatch = { listener, options, stop: Storage.store.watch(listener, options) };
+    Storage.#watches.add(watch);
+    return () => {
+      if (!Storage.#watches.delete(watch)) return;
+      watch.stop();
+    };
+  }
+
   /** Closes the default store. Later calls throw `ClosedError` until `configure` or `use`. */
   static close(): Promise<void> {
     return Storage.store.close();
@@ -193,7 +229,15 @@ export class Storage {
     Storage.#store = store;
     // The replaced store's backend is released; anything still holding it gets ClosedError.
     if (previous && !previous.closed && previous.backend !== store.backend) void previous.close().catch(() => {});
+    for (const watch of Storage.#watches) Storage.#move(watch, store);
     return store;
+  }
+
+  /** Moves a facade watch to the new default store, telling its listener that everything may differ. */
+  static #move(watch: FacadeWatch, store: Store): void {
+    watch.stop();
+    watch.stop = store.watch(watch.listener, watch.options);
+    deliver(watch.listener, { reset: true, local: true }, watch.options.onError);
   }
 }
 

@@ -41,6 +41,14 @@ export interface StoreOptions {
    * once per event-loop iteration; PostgreSQL's and IndexedDB's feeds push.) @default 100
    */
   watchInterval?: number;
+  /**
+   * Before a cached object is returned, ask the backend for its stored version (one small query)
+   * and read it again when it differs: for callers who cannot accept that another server's change
+   * reaches this cache a notification later. Only where the backend has `loadVersion`
+   * (PostgreSQL); SQLite and file stores check others' changes before every cached load anyway.
+   * @default false
+   */
+  strictReads?: boolean;
 }
 
 /** The stores open on each backend object: one's writes are another's outside changes. */
@@ -113,6 +121,7 @@ export class Store {
 
   readonly #watchers = new Watchers();
   readonly #watchInterval: number;
+  readonly #strictReads: boolean;
   #watchTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stopFeed: (() => void) | undefined;
   readonly #finder: Finder;
@@ -121,10 +130,12 @@ export class Store {
     value instanceof Ref ? value : value instanceof Serializable ? { type: this.#typeOf(value), id: value.id } : undefined;
 
   constructor(options: StoreOptions = {}) {
-    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval']);
+    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval', 'strictReads']);
+    checkOneOf('Store', 'strictReads', options.strictReads, [true, false]);
     checkInteger('Store', 'watchInterval', options.watchInterval, 1);
     this.#watchInterval = options.watchInterval ?? 100;
     this.backend = options.backend ?? new InMemoryBackend();
+    this.#strictReads = options.strictReads === true && this.backend.loadVersion !== undefined;
     this.registry = options.registry ?? new TypeRegistry();
     this.#codec = new Codec(this.registry);
     this.#cache = new ObjectCache(options.cache);
@@ -272,7 +283,7 @@ export class Store {
     if (info.kind !== 'container' && options?.cache !== false && this.#cache.enabled) {
       // A hit needs no id check: only valid ids are cached, and the hit must carry this very id.
       const cached = this.#cached(info.name, id, 'get');
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) return this.#strictReads ? this.#checked(Class, info.name, id, cached, options) : cached;
     }
     checkId(id, info.name);
     if (info.kind === 'container') return this.#loadContainer(info, id, options);
@@ -285,6 +296,14 @@ export class Store {
       this.#loading.set(key, loading);
     }
     return loading;
+  }
+
+  /** `strictReads`: the cached object if its version is still the stored one; else it is dropped and read again. */
+  async #checked(Class: SerializableClass, type: string, id: string, cached: Serializable, options: LoadOptions | undefined): Promise<Serializable | undefined> {
+    const stored = await this.#guard('load', type, id, this.backend.loadVersion!(type, id));
+    if (stored !== undefined && stored === this.#versions.get(cached)) return cached;
+    if (this.#cache.peek(type, id) === cached) this.#cache.delete(type, id);
+    return this.#find(Class, id, options);
   }
 
   /** {@link CacheControl.peek}. */
@@ -375,7 +394,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     const query = toQuery(options, this.#refOf);
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     return this.#guard('query', info.name, undefined, this.#finder.find(info, query)) as Promise<T[]>;
   }
 
@@ -384,7 +403,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     const query = { ...toQuery(options, this.#refOf, 'findOne'), limit: 1 };
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     const [first] = await this.#guard('query', info.name, undefined, this.#finder.find(info, query));
     return first as T | undefined;
   }
@@ -397,7 +416,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     const query = toQuery(options, this.#refOf, 'findEach');
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     return this.#finder.findEach(info, query) as AsyncIterableIterator<T>;
   }
 
@@ -411,7 +430,7 @@ export class Store {
     this.#check();
     const info = this.registry.register(Class);
     const search = toSearch(text, options, (Class as { searchable?: unknown }).searchable, info.name);
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     return this.#guard('search', info.name, undefined, this.#finder.search(info, search)) as Promise<T[]>;
   }
 
@@ -454,7 +473,7 @@ export class Store {
   /** The sorted ids of `type`: kept by the cache, or listed by the backend (and kept). */
   async #listIds(type: string): Promise<string[]> {
     if (this.#cache.enabled) {
-      this.#pollOutsideChanges();
+      this.#pollChanges();
       const kept = this.#cache.ids.get(type);
       if (kept !== undefined) return kept;
     }
@@ -744,7 +763,7 @@ export class Store {
    * counting a hit or a miss and without refreshing its place in the LRU order.
    */
   #cached(type: string, id: string, how: 'get' | 'peek'): Serializable | undefined {
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     const cached = (how === 'get' ? this.#cache.get(type, id) : this.#cache.peek(type, id)) as Serializable | undefined;
     return cached !== undefined && cached.id === id ? cached : undefined;
   }
@@ -756,7 +775,7 @@ export class Store {
    * saves a cache miss per call on a large collection.
    */
   #cachedEntry(type: string, id: string): boolean {
-    this.#pollOutsideChanges();
+    this.#pollChanges();
     return this.#cache.has(type, id);
   }
 
@@ -765,7 +784,7 @@ export class Store {
    * most once per event-loop iteration: the first cache read sets a flag that the next turn clears,
    * so a busy loop of cached loads pays for one check, not one per load.
    */
-  #pollOutsideChanges(): void {
+  #pollChanges(): void {
     if (this.#checkedThisTurn || this.backend.pollChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
     nextTurn(this.#endTurn);

@@ -65,15 +65,20 @@ export class Watchers {
   emit(change: StoreChange): void {
     for (const watcher of this.#watchers) {
       if (change.reset !== true && watcher.types !== undefined && !watcher.types.has(change.type)) continue;
-      try {
-        watcher.listener(change);
-      } catch (error) {
-        try {
-          watcher.onError(error, change);
-        } catch {
-          // An onError that throws too: nothing more to do.
-        }
-      }
+      deliver(watcher.listener, change, watcher.onError);
+    }
+  }
+}
+
+/** Calls one listener with `change`; what it throws goes to `onError` and no further. */
+export function deliver(listener: (change: StoreChange) => void, change: StoreChange, onError: (error: unknown, change: StoreChange) => void = logError): void {
+  try {
+    listener(change);
+  } catch (error) {
+    try {
+      onError(error, change);
+    } catch {
+      // An onError that throws too: nothing more to do.
     }
   }
 }

@@ -181,6 +181,14 @@ export abstract class StorageBackend {
   }
 
   /**
+   * Optional: the version stored under (type, id), or `undefined`, without reading the content:
+   * what a Store's `strictReads` asks before it returns a cached object. A backend whose feed
+   * pushes changes (PostgreSQL) has one; where others' changes are read before every cached load
+   * anyway (SQLite, files) a Store does not need it.
+   */
+  loadVersion?(type: string, id: string): Promise<number | undefined>;
+
+  /**
    * The records of `ids` (all of `type`), in the order of `ids`, `undefined` where one is not
    * stored. The default loads them all at once with {@link load}; a backend with round trips
    * (SQLite, PostgreSQL) answers in one statement per chunk. Container graphs load through it,

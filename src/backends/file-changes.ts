@@ -15,15 +15,16 @@
  * keeps its byte position and reads only what was added; a line not yet ended (read while it is
  * written) waits for the next look.
  *
- * Pruning: once the file passes `maxBytes` a writer replaces it with an empty one (rename). That
- * changes its inode, and a reader that sees another inode gets a reset: what it had not read yet
- * is gone. So is a reader that finds text it cannot read (a file of wave 1's counter, `+` bytes).
+ * Pruning: once the file passes `maxBytes` (checked every 1,024 lines a writer appends), the
+ * writer replaces it with an empty one (rename). That changes its inode (and birth time, where the
+ * file system keeps one), and a reader that sees another file gets a reset: what it had not read
+ * yet is gone. So is a reader that finds text it cannot read (a file of wave 1's counter, `+` bytes).
  *
  * A read-only backend never appends: it only reads the file, if there is one (a root no writer
  * ever opened has none, and then nobody can have changed it).
  * @module
  */
-import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChange } from './backend.js';
 import { tempName } from './file-atomic.js';
@@ -40,7 +41,8 @@ export class FileChangeLog {
   readonly #origin: string;
   readonly #writable: boolean;
   readonly #maxBytes: number;
-  #ino = 0;
+  /** Which file was read: its inode and birth time (a later file may reuse a freed inode); '' for none. */
+  #identity = '';
   /** Bytes read so far (the start of the first line not read yet). */
   #position = 0;
   #sincePruneCheck = 0;
@@ -59,7 +61,7 @@ export class FileChangeLog {
     if (writable) appendFileSync(this.#path, '');
     // Start at the end: what was changed before this backend opened is not news to it.
     const info = statSync(this.#path, { throwIfNoEntry: false });
-    this.#ino = info?.ino ?? 0;
+    this.#identity = identityOf(info);
     this.#position = info?.size ?? 0;
   }
 
@@ -84,12 +86,13 @@ export class FileChangeLog {
       appendFileSync(this.#path, ''); // deleted by hand: start again
       info = statSync(this.#path);
     }
-    // No file, for a read-only backend: as if empty, with an inode no file has.
-    const { ino, size } = info ?? { ino: 0, size: 0 };
-    if (ino !== this.#ino || size < this.#position) {
-      // 0: there was no file; its first appearance loses nothing.
-      const replaced = this.#ino !== 0;
-      this.#ino = ino;
+    // No file, for a read-only backend: as if empty.
+    const identity = identityOf(info);
+    const size = info?.size ?? 0;
+    if (identity !== this.#identity || size < this.#position) {
+      // '': there was no file; its first appearance loses nothing.
+      const replaced = this.#identity !== '';
+      this.#identity = identity;
       this.#position = 0;
       // Whatever the new file holds came after the old one was given up: reset, then read on.
       const after = this.#readFrom(size);
@@ -154,4 +157,9 @@ export class FileChangeLog {
       renameSync(temp, this.#path);
     }
   }
+}
+
+/** A file's identity across restarts of the log: inode and birth time; '' when there is no file. */
+function identityOf(info: Stats | undefined): string {
+  return info === undefined ? '' : `${info.ino}:${info.birthtimeMs}`;
 }

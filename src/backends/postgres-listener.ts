@@ -183,9 +183,9 @@ export class ChangeFeed {
     // A function subscribed twice is two subscriptions, as with addEventListener's wrapper objects.
     const entry: ChangeListener = (changes) => listener(changes);
     this.#listeners.add(entry);
+    // A listener joining a feed that already listens misses nothing from now on: no reset for it.
+    // One that joins before the connection listens hears the reset the connection brings.
     if (this.#state === 'idle') this.#connect();
-    // A listener joining a feed that already listens hears its first reset now, as it would have on connect.
-    else if (this.#state === 'listening') queueMicrotask(() => this.#listeners.has(entry) && this.#call(entry, [{ reset: true }]));
     return () => {
       if (!this.#listeners.delete(entry) || this.#listeners.size > 0 || this.#state === 'closed') return;
       this.#stop('idle');
@@ -195,6 +195,21 @@ export class ChangeFeed {
   /** Counts a sequence number taken by this backend's own write as heard. */
   heard(seq: number): void {
     if (seq > this.#heard) this.#heard = seq;
+  }
+
+  /**
+   * Resolves once every notification sent before the call has reached the listeners: PostgreSQL
+   * delivers a session's pending notifications before the answer to its next query, so this is
+   * one round trip on the listening connection. At once when the feed does not listen.
+   */
+  async catchUp(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.#state !== 'listening') return;
+    try {
+      await client.query('SELECT 1');
+    } catch {
+      // The connection failed: #lost replaces it, and its reconnect delivers a reset.
+    }
   }
 
   /** Closes the listening connection for good. */

@@ -252,7 +252,7 @@ export class PostgresBackend extends StorageBackend {
    * The stored version of (type, id), or `undefined` when it is not stored: one small query (no
    * content), for a store that checks a cached object is current before returning it (strict reads).
    */
-  async loadVersion(type: string, id: string): Promise<number | undefined> {
+  override async loadVersion(type: string, id: string): Promise<number | undefined> {
     return (await this.#query('loadVersion', [type, id]))[0]?.[0] as number | undefined;
   }
 
@@ -454,6 +454,16 @@ export class PostgresBackend extends StorageBackend {
     this.#check();
     if (typeof listener !== 'function') throw new TypeError(`changes expects a function, got ${describe(listener)}`);
     return this.#feed.subscribe(listener);
+  }
+
+  /**
+   * Resolves once the changes other backends announced before this call have reached this one's
+   * change listeners (a Store's cache has dropped them): one round trip on the listening
+   * connection. For tests and for a caller that must read what another server has just written.
+   */
+  catchUp(): Promise<void> {
+    this.#check();
+    return this.#feed.catchUp();
   }
 
   /** Ends the listening connection and, when the backend made it, the pool. Idempotent. */

@@ -11,6 +11,11 @@
  * `seq` is the rowid: one more per change, never reused, because pruning (by count and by age)
  * always keeps the newest row. A reader remembers the last `seq` it read; when rows it had not read
  * were pruned (the oldest row left is past its position) it gets a reset, never a silent gap.
+ *
+ * A connection with `changeLog: false` writes no rows (and no resets for bulk changes). Another
+ * connection that sees data_version move without a new row takes it for such a commit and resets:
+ * never stale, only less precise. So that pruning is not taken for one, a prune commits a
+ * marker row with it.
  * @module
  */
 import type Database from 'better-sqlite3';
@@ -24,7 +29,7 @@ export function createChangesTable(db: Database.Database): void {
     type    TEXT    NOT NULL,
     id      TEXT    NOT NULL,
     version INTEGER NOT NULL,
-    op      INTEGER NOT NULL CHECK (op IN (0, 1, 2)),
+    op      INTEGER NOT NULL CHECK (op IN (0, 1, 2, 3)),
     at      INTEGER NOT NULL
   ) STRICT`);
 }
@@ -32,10 +37,17 @@ export function createChangesTable(db: Database.Database): void {
 /** `op`: a save (the new version), a delete (the last version), a reset (anything may have changed). */
 const SAVE = 0;
 const DELETE = 1;
+/** A row that changes nothing: it marks a commit of the log itself (a prune), so readers do not take it for an unlogged change. */
+const MARK = 3;
 const RESET = 2;
 
 /** Options of the change log, from the backend's. */
 export interface ChangeLogOptions {
+  /**
+   * Whether this connection logs its own changes (the backend's `changeLog`). One that does not
+   * still reads others' rows; its own commits reach others as a reset (they find no row for them).
+   */
+  readonly logged: boolean;
   /** Rows kept at least (the newest); older ones are pruned. */
   readonly keepRows: number;
   /** Milliseconds a row is kept at least; 0: prune by count alone. */
@@ -58,6 +70,9 @@ export class SqliteChangeLog {
   readonly #newest: Database.Statement;
   readonly #reset: Database.Statement;
   readonly #prune: Database.Statement;
+  readonly #mark: Database.Statement;
+  /** Whether this connection has triggers (it writes, and logs). */
+  readonly #logging: boolean;
   /** The last seq this connection read (or wrote, for its own rows). */
   #position: number;
   #sincePrune = 0;
@@ -77,13 +92,15 @@ export class SqliteChangeLog {
     this.#prune = db.prepare(
       `DELETE FROM changes WHERE seq < (SELECT max(seq) FROM changes) AND (seq <= (SELECT max(seq) FROM changes) - ? OR at < ?)`,
     );
+    this.#mark = db.prepare(`INSERT INTO changes (origin, type, id, version, op, at) VALUES (?, '', '', 0, ${MARK}, ?)`);
+    this.#logging = writable && options.logged;
     try {
       this.#position = (this.#newest.get() as number | null) ?? 0;
     } catch {
       // A damaged file: reading the log fails again at every look, and each one is a reset.
       this.#position = 0;
     }
-    if (writable) this.#createTriggers();
+    if (this.#logging) this.#createTriggers();
   }
 
   /**
@@ -100,17 +117,20 @@ export class SqliteChangeLog {
 
   /** Drops the per-row triggers, inside a transaction (for a bulk change that awaits: an import). */
   quiet(): void {
+    if (!this.#logging) return;
     this.#db.exec('DROP TRIGGER IF EXISTS temp.cuttle_log_insert; DROP TRIGGER IF EXISTS temp.cuttle_log_update; DROP TRIGGER IF EXISTS temp.cuttle_log_delete');
   }
 
   /** Logs one reset for the bulk change since {@link quiet} and makes the triggers again. */
   loud(): void {
+    if (!this.#logging) return;
     this.#reset.run(this.#origin, this.#options.now());
     this.#createTriggers();
   }
 
   /** Counts an own write; every {@link PRUNE_EVERY} of them, prunes the log. */
   wrote(count = 1): void {
+    if (!this.#logging) return;
     this.#sincePrune += count;
     if (this.#sincePrune < PRUNE_EVERY) return;
     this.#sincePrune = 0;
@@ -120,20 +140,25 @@ export class SqliteChangeLog {
   /** Deletes the rows past `keepRows` and those older than `keepMs` (never the newest). */
   prune(): void {
     const { keepRows, keepMs, now } = this.#options;
-    this.#prune.run(keepRows, keepMs > 0 ? now() - keepMs : -1);
+    // With a row of its own, so that readers see a logged commit, not an unlogged change.
+    this.#db.transaction(() => {
+      this.#prune.run(keepRows, keepMs > 0 ? now() - keepMs : -1);
+      this.#mark.run(this.#origin, now());
+    })();
   }
 
   /**
    * What others logged since the last call, in commit order, without this connection's own rows;
-   * a single reset when rows this connection had not read were pruned meanwhile.
+   * a single reset when rows this connection had not read were pruned meanwhile, or when there is
+   * no new row at all. Call it only when someone else committed (data_version moved).
    */
   read(): BackendChange[] {
     const rows = this.#read.all(this.#position) as Array<[number, string, string, string, number, number]>;
     if (rows.length === 0) {
-      // Nothing new: unless the log went back (a file replaced under us), nothing was missed.
+      // Someone else committed (the caller saw data_version move) and logged nothing: a
+      // connection with changeLog off, or one that changed the file otherwise. Anything may have changed.
       const newest = (this.#newest.get() as number | null) ?? 0;
-      if (newest >= this.#position) return [];
-      this.#position = newest;
+      this.#position = Math.min(this.#position, newest);
       return [{ reset: true }];
     }
     const gap = rows[0]![0] > this.#position + 1 && (this.#oldest.get() as number) > this.#position + 1;
@@ -142,6 +167,7 @@ export class SqliteChangeLog {
     const changes: BackendChange[] = [];
     for (const [, origin, type, id, version, op] of rows) {
       if (origin === this.#origin) continue;
+      if (op === MARK) continue;
       if (op === RESET) changes.push({ reset: true });
       else changes.push({ type, id, version, deleted: op === DELETE });
     }

@@ -63,6 +63,14 @@ export interface SqliteBackendOptions {
    * read the pruned rows drops its whole cache once instead of single objects. @default 10000
    */
   changeLogRows?: number;
+  /**
+   * Whether this connection writes the change log: one row per changed object, in the change's
+   * own transaction, so that other connections drop exactly those objects from their caches.
+   * `false` saves that row (measured: docs/performance.md, "The change feed") for an application
+   * whose file no other process opens while it writes: others then see each of its commits as a
+   * reset (their caches emptied), never a stale object. @default true
+   */
+  changeLog?: boolean;
   /** The change log also prunes rows older than this many milliseconds; 0: by count alone. @default 0 */
   changeLogAge?: number;
 }
@@ -78,7 +86,7 @@ export interface SqliteSettings {
   readonly schemaVersion: number;
 }
 
-const OPTIONS = ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now', 'changeLogRows', 'changeLogAge'] as const;
+const OPTIONS = ['path', 'readonly', 'synchronous', 'busyTimeout', 'readers', 'acquireTimeoutMillis', 'now', 'changeLog', 'changeLogRows', 'changeLogAge'] as const;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 /** Rows per chunk of {@link SqliteBackend.records}; a chunk also ends past 1 MB of content. */
 const CHUNK_ROWS = 500;
@@ -162,6 +170,7 @@ export class SqliteBackend extends StorageBackend {
     checkInteger('SqliteBackend', 'busyTimeout', options.busyTimeout, 0, 2 ** 31 - 1);
     checkInteger('SqliteBackend', 'readers', options.readers, 0, 64);
     checkInteger('SqliteBackend', 'acquireTimeoutMillis', options.acquireTimeoutMillis, 0, 2 ** 31 - 1);
+    checkOneOf('SqliteBackend', 'changeLog', options.changeLog, [true, false]);
     checkInteger('SqliteBackend', 'changeLogRows', options.changeLogRows, 1);
     checkInteger('SqliteBackend', 'changeLogAge', options.changeLogAge, 0);
     if (options.now !== undefined && typeof options.now !== 'function') {
@@ -191,6 +200,7 @@ export class SqliteBackend extends StorageBackend {
         memory || opened.copy
           ? undefined
           : new SqliteChangeLog(this.#db, crypto.randomUUID().replaceAll('-', ''), this.#readOnly === undefined, {
+              logged: options.changeLog !== false,
               keepRows: options.changeLogRows ?? 10_000,
               keepMs: options.changeLogAge ?? 0,
               now: this.#now,

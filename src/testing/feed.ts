@@ -134,6 +134,24 @@ export function feedSuite(name: string, makeBackend: () => StorageBackend | Prom
       assert.is((await mine.save(item('j', 'still works'))).label, 'still works');
     });
 
+    const overflow = options.logOverflow;
+    if (other === 'a store on a peer' && overflow !== undefined) {
+      test(`a change log pruned past this store's position gives a reset, never a stale read (${overflow} changes by the other)`, async ({ mine, theirs }) => {
+        await mine.save(item('a', 'mine'));
+        await mine.save(item('b', 'mine'));
+        await settle();
+        const before = mine.cache.stats();
+        // The store does not look while the other writes: its position falls off the pruned end.
+        await theirs.save(item('a', 'theirs'));
+        await theirs.saveMany(Array.from({ length: overflow }, (_, i) => Object.assign(new Other(`o${i}`))));
+        await settle();
+        assert.is((await mine.load(Item, 'a')).label, 'theirs', 'the change of a was pruned from the log, and still not missed');
+        assert.is(mine.cache.has(Item, 'b'), false, 'a reset empties the cache');
+        assert.is(mine.cache.stats().outsideResets - before.outsideResets, 1, 'one reset');
+        assert.is(await mine.count(Other), overflow);
+      });
+    }
+
     test.run();
   }
 }

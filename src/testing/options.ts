@@ -19,4 +19,10 @@ export interface BackendSuiteOptions {
   peer?: (backend: StorageBackend) => StorageBackend | Promise<StorageBackend>;
   /** For a backend whose change feed is asynchronous: resolves once changes the peer made have arrived. */
   peerSettles?: () => Promise<void>;
+  /**
+   * For a backend whose change log is pruned (opened small for the suite): a number of changes by
+   * the peer, in one `writeMany`, after which a reader that did not look meanwhile has lost its
+   * place in the log. The suite then checks that such a reader gets a reset, never a stale read.
+   */
+  logOverflow?: number;
 }
