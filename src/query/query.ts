@@ -35,7 +35,11 @@ export interface CountOptions {
   where?: Where;
 }
 
-/** A reference to a stored object in a query operand: what a `Serializable` operand becomes. */
+/**
+ * A reference to a stored object in a query operand: what a `Serializable` operand becomes. Pass
+ * one yourself to match a reference by type name and id without the object:
+ * `{ owner: new QueryRef('User', 'u1') }`.
+ */
 export class QueryRef {
   constructor(
     readonly type: string,
@@ -252,6 +256,7 @@ function toValue(value: unknown, path: string, operator: string, refOf: RefOf, d
         return new Date(value.getTime());
       }
       if (Array.isArray(value)) return value.map((item) => toValue(item, path, operator, refOf, depth + 1));
+      if (value instanceof QueryRef) return value;
       const ref = refOf(value);
       if (ref !== undefined) return new QueryRef(ref.type, ref.id);
       if (isPlainObject(value)) {
