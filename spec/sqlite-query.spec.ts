@@ -89,4 +89,17 @@ test('indexes are partial to their type: a type without one stores rows without 
   }
 });
 
+test('findEach pages skip in SQL when no row is left to the evaluator, and give every object once, in order', async ({ backend, store }) => {
+  await store.saveMany(Array.from({ length: 1200 }, (_, i) => Object.assign(new Plain(`p${String(i).padStart(4, '0')}`), { n: i % 7 })));
+  const answer = await backend.find('Plain', toQuery({ where: { n: { $gte: 0 } }, sort: { n: 1 }, skip: 500, limit: 500 }, () => undefined));
+  assert.is(answer.skipped, 500);
+  assert.is(answer.records.length, 500);
+  const seen: string[] = [];
+  for await (const plain of store.findEach(Plain, { sort: { n: -1 } })) seen.push(plain.id);
+  const expected = Array.from({ length: 1200 }, (_, i) => ({ id: `p${String(i).padStart(4, '0')}`, n: i % 7 }))
+    .sort((a, b) => b.n - a.n || (a.id < b.id ? -1 : 1))
+    .map((p) => p.id);
+  assert.equal(seen, expected);
+});
+
 test.run();

@@ -60,7 +60,7 @@ export type BackendChange =
 /**
  * A backend's answer to {@link StorageBackend.find}. `records` match for certain and come in the
  * query's order (sort keys, then id), at most `skip + limit` of them from the first (the backend
- * does not skip); `unchecked` are records the backend could not judge exactly (values its
+ * skips only where it says so in `skipped`); `unchecked` are records the backend could not judge exactly (values its
  * compiler cannot compare the way the reference evaluator does), in any order: the store decodes
  * and checks them. Every matching record is in one of the two, except those after the last of
  * `records` when `records` was cut at `skip + limit`. With `count`, `records` is empty and
@@ -70,6 +70,11 @@ export interface FindAnswer {
   readonly records: readonly StoredRecord[];
   readonly count: number;
   readonly unchecked: readonly StoredRecord[];
+  /**
+   * How many first matching records the backend skipped itself (0, or the query's `skip`, which it
+   * may do only when `unchecked` is empty). Unset: 0.
+   */
+  readonly skipped?: number;
 }
 
 /** Receives a batch of changes, in the order they were committed. */

@@ -39,6 +39,7 @@ export function postgresDialect(table: string): SqlDialect {
     startsWith: (value, prefix, bind) => `starts_with(${value}, ${bind(prefix)})`,
     includes: (value, param) => `strpos(${value}, ${param}) > 0`,
     param: (n) => `$${n}`,
+    noLimit: 'ALL',
     bind: (value) => value,
     columns: 'type, id, kind, content, version::float8, updated_at::float8',
     count: 'count(*)::float8',
@@ -82,9 +83,12 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, type: strin
   const compiled = compileSql(dialect, type, query, count);
   const records = async (text: string, values: readonly unknown[]) =>
     ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
-  if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []) };
+  if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
   const unchecked = compiled.unchecked === '' ? [] : await records(compiled.unchecked, []);
-  if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked };
-  const found = await records(compiled.exact, compiled.params);
-  return { records: found, count: found.length, unchecked };
+  if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
+  // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+  const skipping = unchecked.length === 0 && query.skip > 0;
+  const final = skipping ? compileSql(dialect, type, query, false, true)! : compiled;
+  const found = await records(final.exact, final.params);
+  return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
 }

@@ -43,6 +43,8 @@ export interface SqlDialect {
   includes(value: string, param: string): string;
   /** The `n`th parameter's placeholder (1-based). */
   param(n: number): string;
+  /** What LIMIT says for no limit before an OFFSET (`-1` in SQLite, `ALL` in PostgreSQL). */
+  noLimit: string;
   /** An operand as it is bound. */
   bind(value: string | number | boolean): unknown;
   /** The row's columns as the backend reads them. */
@@ -55,7 +57,7 @@ export interface SqlDialect {
 
 /** The SQL of a compiled query. */
 export interface CompiledQuery {
-  /** SELECT of the rows matching for certain, ordered, limited to skip + limit; or of their count. */
+  /** SELECT of the rows matching for certain, ordered, limited to skip + limit (or skipped, then limited); or of their count. */
   readonly exact: string;
   readonly params: readonly unknown[];
   /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
@@ -81,8 +83,12 @@ class NotCompiled extends Error {}
 /** The paths a query reads; `whole`: the condition looks inside the value ($contains), so any annotation in the record counts. */
 type Paths = Map<string, { segments: readonly string[]; whole: boolean }>;
 
-/** Compiles `query` over the rows of `type`, or returns undefined when it must be left to the evaluator whole. */
-export function compileSql(dialect: SqlDialect, type: string, query: Query, count: boolean): CompiledQuery | undefined {
+/**
+ * Compiles `query` over the rows of `type`, or returns undefined when it must be left to the
+ * evaluator whole. `skip`: the exact rows skip `query.skip` in SQL (OFFSET), which is right only
+ * when no row is left to the evaluator (else the store must merge them in before it skips).
+ */
+export function compileSql(dialect: SqlDialect, type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
   const compiler = new Compiler(dialect);
   let condition: string;
   let order: string;
@@ -103,7 +109,11 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
   const ofType = `type = ${typeLiteral(type)}`;
   const plain = unique.length === 0 ? '' : ` AND NOT (${unique.join(' OR ')})`;
   const where = `${ofType}${plain} AND (${condition})`;
-  const limit = query.limit === undefined ? '' : ` LIMIT ${query.skip + query.limit}`;
+  const limit = skip
+    ? ` LIMIT ${query.limit ?? dialect.noLimit} OFFSET ${query.skip}`
+    : query.limit === undefined
+      ? ''
+      : ` LIMIT ${query.skip + query.limit}`;
   const exact = count
     ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
     : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;

@@ -25,11 +25,14 @@ export class SqliteFinder {
   /** See `StorageBackend.find`. */
   find(type: string, query: Query, count: boolean): FindAnswer {
     const compiled = compileQuery(type, query, count);
-    if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []) };
+    if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []), skipped: 0 };
     const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
-    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.params) as number, unchecked };
-    const records = this.#rows(compiled.exact, compiled.params);
-    return { records, count: records.length, unchecked };
+    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
+    // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+    const skipping = unchecked.length === 0 && query.skip > 0;
+    const final = skipping ? compileQuery(type, query, false, true)! : compiled;
+    const records = this.#rows(final.exact, final.params);
+    return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
   }
 
   /** The plan SQLite chooses for the rows `query` matches for certain (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */

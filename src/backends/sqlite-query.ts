@@ -25,6 +25,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   startsWith: (value, prefix, bind) => `substr(${value}, 1, ${bind([...prefix].length)}) = ${bind(prefix)}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
   param: () => '?',
+  noLimit: '-1',
   bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
   columns: 'type, id, kind, content, version, updated_at',
   count: 'count(*)',
@@ -32,8 +33,8 @@ export const SQLITE_DIALECT: SqlDialect = {
 };
 
 /** See {@link compileSql}, on SQLite. */
-export function compileQuery(type: string, query: Query, count: boolean): CompiledQuery | undefined {
-  return compileSql(SQLITE_DIALECT, type, query, count);
+export function compileQuery(type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
+  return compileSql(SQLITE_DIALECT, type, query, count, skip);
 }
 
 /** Every row of `type`. */

@@ -114,6 +114,7 @@ export class Finder {
   async #answer(info: TypeInfo, query: Query): Promise<Found[]> {
     const { backend, refOf } = this.#context;
     let found: Found[];
+    let skip = query.skip;
     if (backend.find === undefined) {
       found = [];
       for await (const chunk of this.#scan(info, query.where)) found.push(...chunk);
@@ -122,9 +123,10 @@ export class Finder {
       const answer = await backend.find(info.name, query);
       found = answer.records.map((record) => this.#candidate(info, record, mark));
       found.push(...this.#check(info, query.where, answer.unchecked, mark));
+      skip -= answer.skipped ?? 0;
     }
     found.sort((a, b) => compareCandidates(query.sort, a, b, refOf));
-    return found.slice(query.skip, query.limit === undefined ? undefined : query.skip + query.limit);
+    return found.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
   }
 
   /** The type's matching records, a chunk at a time, in id order. */
