@@ -166,7 +166,7 @@ class Compiler {
         return node.nodes.length === 0 ? '1 = 0' : node.nodes.map((child) => `(${this.node(child)})`).join(' OR ');
       case 'not':
         // A condition on a missing field is NULL in SQL, false for the evaluator: its negation is true.
-        return `NOT coalesce((${this.node(node.node)}), 1 = 0)`;
+        return `NOT coalesce((${this.node(node.negated)}), 1 = 0)`;
       case 'field':
         if (isId(node.segments)) return this.#id(node);
         this.#note(node.segments, node.op === 'contains');

@@ -170,7 +170,7 @@ export function matches(node: QueryNode, candidate: Candidate, refOf: RefOf): bo
     case 'or':
       return node.nodes.some((child) => matches(child, candidate, refOf));
     case 'not':
-      return !matches(node.node, candidate, refOf);
+      return !matches(node.negated, candidate, refOf);
     case 'field':
       return test(node.op, valueAt(candidate, node.segments), node.value, refOf);
   }

@@ -57,7 +57,7 @@ export type FieldOp = 'eq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'exists' | 'co
 export type QueryNode =
   | { readonly kind: 'and'; readonly nodes: readonly QueryNode[] }
   | { readonly kind: 'or'; readonly nodes: readonly QueryNode[] }
-  | { readonly kind: 'not'; readonly node: QueryNode }
+  | { readonly kind: 'not'; readonly negated: QueryNode }
   | {
       readonly kind: 'field';
       /** The path as written, for messages. */
@@ -167,7 +167,7 @@ function toNode(where: unknown, refOf: RefOf): QueryNode {
     if (key.startsWith('$')) {
       if (!LOGICAL.includes(key)) throw new InvalidQueryError(`unknown operator ${key} at the top of a filter; known: ${LOGICAL.join(', ')}`, undefined, key);
       if (key === '$not') {
-        nodes.push({ kind: 'not', node: toNode(operand, refOf) });
+        nodes.push({ kind: 'not', negated: toNode(operand, refOf) });
         continue;
       }
       if (!Array.isArray(operand)) throw new InvalidQueryError(`${key} takes an array of filters, got ${describe(operand)}`, undefined, key);
@@ -208,11 +208,11 @@ function toField(path: string, segments: string[], operand: unknown, refOf: RefO
       }
       nodes.push(field(comparison, checked));
     } else if (operator === '$ne') {
-      nodes.push({ kind: 'not', node: field('eq', toValue(value, path, operator, refOf)) });
+      nodes.push({ kind: 'not', negated: field('eq', toValue(value, path, operator, refOf)) });
     } else if (operator === '$in' || operator === '$nin') {
       if (!Array.isArray(value)) throw new InvalidQueryError(`"${path}": ${operator} takes an array of values, got ${describe(value)}`, path, operator);
       const node = field('in', value.map((item) => toValue(item, path, operator, refOf)));
-      nodes.push(operator === '$in' ? node : { kind: 'not', node });
+      nodes.push(operator === '$in' ? node : { kind: 'not', negated: node });
     } else if (operator === '$exists') {
       if (typeof value !== 'boolean') throw new InvalidQueryError(`"${path}": $exists takes true or false, got ${describe(value)}`, path, operator);
       nodes.push(field('exists', value));
@@ -223,7 +223,7 @@ function toField(path: string, segments: string[], operand: unknown, refOf: RefO
       nodes.push(field('startsWith', value));
     } else {
       // $not on a field: the negation of that field's other conditions.
-      nodes.push({ kind: 'not', node: toField(path, segments, value, refOf) });
+      nodes.push({ kind: 'not', negated: toField(path, segments, value, refOf) });
     }
   }
   return nodes.length === 1 ? nodes[0]! : { kind: 'and', nodes };
@@ -276,7 +276,7 @@ export function pathsOf(query: Query): string[][] {
   const found = new Map<string, readonly string[]>();
   const walk = (node: QueryNode): void => {
     if (node.kind === 'field') found.set(node.path, node.segments);
-    else if (node.kind === 'not') walk(node.node);
+    else if (node.kind === 'not') walk(node.negated);
     else node.nodes.forEach(walk);
   };
   walk(query.where);
