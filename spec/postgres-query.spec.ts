@@ -8,7 +8,7 @@ import { compileSql } from '../src/backends/sql-query.js';
 import { InvalidQueryError, Serializable, Store, toQuery } from '../src/index.js';
 import { PostgresBackend } from '../src/postgres.js';
 import { rejects } from './helpers.js';
-import { adminPool, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
+import { adminPool, dropSchema, freshSchema, listening, PG_URL } from './postgres-server.js';
 
 class Task extends Serializable {
   static override typeName = 'PgTask';
@@ -22,9 +22,11 @@ interface Context {
   store: Store;
 }
 const test = suite<Context>('postgres queries', {} as Context);
-test.before.each((context) => {
+test.before.each(async (context) => {
   context.schema = freshSchema('pgq');
-  context.backend = new PostgresBackend({ connectionString: PG_URL, schema: context.schema });
+  // Listening before the store is made (as the other PostgreSQL specs do): a backend closed while its
+  // feed's first connection is still being made left that socket open, and the run never exited.
+  context.backend = await listening(new PostgresBackend({ connectionString: PG_URL, schema: context.schema }));
   context.store = new Store({ backend: context.backend });
 });
 test.after.each(async ({ store, schema }) => {
