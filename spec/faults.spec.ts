@@ -58,6 +58,11 @@ class FullDisk extends InMemoryBackend {
     this.#fail();
     return super.clear();
   }
+  // The memory backend reads its records from one snapshot of its own, not through list and load.
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    this.#fail();
+    yield* super.records();
+  }
 }
 
 const doc = (id: string, body = id) => Object.assign(new Doc(id), { body });
@@ -83,6 +88,7 @@ test('every store operation turns a system error into a BackendError naming the 
     ['clear', () => store.clear(), /^memory: cannot clear: ENOSPC/],
     ['exportData', () => store.exportData(), /^memory: cannot export: ENOSPC/],
     ['verify', () => store.verify(), /^memory: cannot verify: ENOSPC/],
+    ['upgrade', () => store.upgrade(Doc), /^memory: cannot upgrade Doc: ENOSPC/],
   ];
   for (const [name, run, message] of cases) {
     const error = await rejects(run, BackendError, message);

@@ -1,4 +1,4 @@
 import { InMemoryBackend } from '../src/index.js';
 import { backendSuite } from '../src/testing/index.js';
 
-backendSuite('memory', () => new InMemoryBackend(), { atomicBatches: true });
+backendSuite('memory', () => new InMemoryBackend(), { atomicBatches: true, transactions: true });

@@ -26,8 +26,10 @@ class MapBackend extends StorageBackend {
     this.#check();
     this.#records.set(key(record.type, record.id), { ...record });
   }
-  async delete(type: string, id: string): Promise<boolean> {
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
     this.#check();
+    const version = this.#records.get(key(type, id))?.version ?? 0;
+    if (expectedVersion !== undefined && expectedVersion !== version) throw new ConflictError(type, id, expectedVersion, version);
     return this.#records.delete(key(type, id));
   }
   async list(type: string): Promise<string[]> {

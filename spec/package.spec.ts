@@ -16,6 +16,27 @@ test('import "cuttle", "cuttle/testing" and "cuttle/postgres" from ESM', () => {
   assert.is(result.stdout.trim(), 'function function function');
 });
 
+test('import "cuttle/keyv" from ESM, and it bundles for the browser with no Node module', async () => {
+  const result = node(['--input-type=module', '-e', `
+    const { KeyvCuttle, default: byDefault } = await import('cuttle/keyv');
+    const { Store } = await import('cuttle');
+    console.log(new KeyvCuttle(new Store()).opts.url, byDefault === KeyvCuttle);`]);
+  assert.is(result.status, 0, result.stderr);
+  assert.is(result.stdout.trim(), 'cuttle:memory true');
+  const { build } = await import('esbuild');
+  const bundle = await build({
+    stdin: { contents: "export { KeyvCuttle } from 'cuttle/keyv';", resolveDir: new URL('..', import.meta.url).pathname },
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = new TextDecoder().decode(bundle.outputFiles[0]!.contents);
+  assert.not.match(code, /better-sqlite3|node:|SqliteBackend|FileBackend|PostgresBackend/);
+  assert.match(code, /KeyvCuttle/);
+});
+
 const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
 const requireEsm = major > 20 || minor >= 19;
 (requireEsm ? test : test.skip)(`require("cuttle") from CommonJS${requireEsm ? '' : ' (skipped: Node before 20.19 cannot require an ES module; the README says to use import())'}`, () => {

@@ -26,6 +26,7 @@ backendSuite('postgres', async () => (current = await listening(make())), {
   // The peer's writes resolve once their NOTIFY is sent; one round trip on the listening connection delivers it.
   peerSettles: () => current!.catchUp(),
   atomicBatches: true,
+  transactions: true,
   teardown: async () => {
     await dropSchema(schema);
     schema = freshSchema('conf');

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `cuttle` command: export, import, migrate, stats and verify on a store given as
+ * The `cuttle` command: export, import, migrate, backup, restore, upgrade, stats and verify on a store given as
  * `sqlite:./app.db`, `file:./data`, `postgres://host/db` (`?table=` and `?schema=` choose the
  * table), or a path whose kind is obvious (`*.db`, `*.sqlite`, `*.sqlite3` are SQLite files; an
  * existing folder is a file store).
@@ -9,6 +9,7 @@
  * @module
  */
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -21,6 +22,8 @@ import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } 
 import { BackendError, CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
+import { Serializable, type SerializableClass } from './model.js';
+import { classVersion } from './type-versions.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -121,6 +124,97 @@ const COMMANDS: Record<string, Command> = {
       );
     },
   },
+  backup: {
+    usage: 'cuttle backup <store> <file>',
+    summary: 'write a consistent copy of <store> while others keep writing',
+    details: [
+      'A SQLite store is copied through SQLite\'s online backup API into a database file (open it',
+      'as sqlite:<file>); any other store into an NDJSON dump. Written through a temp file, renamed',
+      'when complete. Restore either with cuttle restore (see docs/backup.md).',
+      'Options:',
+      '  -q, --quiet   no progress on standard error',
+    ].join('\n'),
+    options: { ...QUIET },
+    positionals: [2, 2],
+    async run([storeSpec, file], values) {
+      const pages = parseStoreSpec(storeSpec!).kind === 'sqlite';
+      return withStore(storeSpec!, 'read', async (store) => {
+        const progress = new Progress('backed up', { quiet: values.quiet === true, noun: pages ? 'page' : 'object' });
+        const summary = await store.backup(file!, { onProgress: progress.update });
+        progress.finish();
+        if (values.quiet !== true) console.error(`${file}: ${summary.format === 'sqlite' ? 'a SQLite database' : 'an NDJSON dump'} of ${countOf(summary.count, 'object')}`);
+        return 0;
+      });
+    },
+  },
+  restore: {
+    usage: 'cuttle restore <file> <store>',
+    summary: 'make <store> hold what a backup (a SQLite file or a dump) holds',
+    details: [
+      'Reads a backup written by cuttle backup or Storage.backup: a SQLite database file or an NDJSON',
+      'dump (cuttle export). Every record is validated before the store changes what it cannot take back.',
+      'Options:',
+      '  -m, --mode merge|replace   replace (default) leaves the store holding exactly the backup;',
+      '                             merge keeps objects the backup does not hold',
+      '  -q, --quiet                no progress on standard error',
+    ].join('\n'),
+    options: { ...QUIET, ...MODE },
+    positionals: [2, 2],
+    async run([file, storeSpec], values) {
+      const mode = values.mode === undefined ? 'replace' : importMode(values.mode);
+      const target = parseStoreSpec(storeSpec!);
+      if (storeOwns(target.kind, target.path, file!)) {
+        throw new InvalidOptionError(`restore: the backup ${resolve(file!)} is part of the store ${redact(storeSpec!)} it would be restored into`);
+      }
+      return withStore(storeSpec!, 'write', async (to) => {
+        const progress = new Progress('restored', { quiet: values.quiet === true });
+        if ((await backupFormat(file!)) === 'dump') {
+          await to.importFrom(file!, { mode, onProgress: progress.update });
+        } else {
+          await withStore(`sqlite:${file}`, 'read', (from) => migrate(from, to, { mode, onProgress: progress.update }).then(() => 0));
+        }
+        progress.finish();
+        return 0;
+      });
+    },
+  },
+  upgrade: {
+    usage: 'cuttle upgrade <store> <module>',
+    summary: "rewrite the objects older versions of a module's classes wrote",
+    details: [
+      'Imports <module> (a JavaScript file exporting the classes, which import cuttle), registers every',
+      'Serializable class it exports, and rewrites each stored object of the chosen classes that an',
+      'older static version wrote, through the class\'s static upgrade. Resumable: run it again after',
+      'an interruption and it finishes the rest (see docs/guide.md "Type versions").',
+      'Options:',
+      '  -t, --type <name>   the type to upgrade (repeatable); default: every exported class with a',
+      '                      static version above 1',
+      '  -q, --quiet         no progress on standard error',
+    ].join('\n'),
+    options: { ...QUIET, type: { type: 'string', short: 't', multiple: true } },
+    positionals: [2, 2],
+    async run([storeSpec, modulePath], values) {
+      const classes = await exportedClasses(modulePath!);
+      const names = values.type as unknown as string[] | undefined;
+      return withStore(storeSpec!, 'write', async (store) => {
+        store.register(...classes);
+        const byName = new Map(classes.map((Class) => [store.registry.register(Class).name, Class]));
+        const chosen = names?.map((name) => {
+          const Class = byName.get(name);
+          if (Class === undefined) throw new UsageError(`no class "${name}" in ${resolve(modulePath!)} (it exports ${[...byName.keys()].join(', ') || 'no Serializable class'})`);
+          return Class;
+        }) ?? classes.filter((Class) => classVersion(Class) > 1);
+        for (const Class of chosen) {
+          const name = store.registry.register(Class).name;
+          const progress = new Progress(`upgraded ${name}:`, { quiet: values.quiet === true });
+          const summary = await store.upgrade(Class, { onProgress: ({ done, total }) => progress.update({ done, total }) });
+          progress.finish();
+          if (values.quiet !== true) console.error(`${name}: ${summary.upgraded.toLocaleString('en')} of ${countOf(summary.checked, 'object')} upgraded to version ${classVersion(Class)}`);
+        }
+        return 0;
+      });
+    },
+  },
   stats: {
     usage: 'cuttle stats <store>',
     summary: 'objects, content bytes and versions per type, and size on disk',
@@ -211,6 +305,36 @@ export async function migrate(from: Store, to: Store, options: { mode: ImportMod
     throw error;
   });
   return (await Promise.all([exporting, importing]))[1];
+}
+
+/** The Serializable classes the module at `path` exports. */
+async function exportedClasses(path: string): Promise<SerializableClass[]> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new InvalidOptionError(`upgrade: cannot import ${resolve(path)}: ${(error as Error).message}`);
+  }
+  return Object.values(module).filter(
+    (value): value is SerializableClass => typeof value === 'function' && value.prototype instanceof Serializable,
+  );
+}
+
+/** Whether the file `path` is a SQLite database (by its header) or, failing that, taken for a dump. */
+async function backupFormat(path: string): Promise<'sqlite' | 'dump'> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new InvalidOptionError(`restore: cannot read the backup ${resolve(path)}: ${(error as Error).message}`);
+  }
+  try {
+    const header = Buffer.alloc(16);
+    const { bytesRead } = await handle.read(header, 0, 16, 0);
+    return bytesRead === 16 && header.toString('latin1') === 'SQLite format 3\u0000' ? 'sqlite' : 'dump';
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Refuses a migration between two stores that are one, or where one holds the other's files. */

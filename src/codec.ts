@@ -22,6 +22,7 @@ import { describe } from './options.js';
 import { defineData } from './own-data.js';
 import { findRefs, Ref, withRefs, type FoundRef } from './references.js';
 import { checkDocument, MAX_DEPTH, tooDeepMessage, type Within } from './storable.js';
+import { stampVersion, storedVersion, upgradeData } from './type-versions.js';
 import { deserializeBinary, deserializeError, isBinary, isBuiltInError, serializeBinary, serializeError, type BytesJson } from './value-forms.js';
 
 /** How a stored object nested in a Serializable is written: its type, id and own content. */
@@ -102,12 +103,18 @@ export class Codec {
     return this.#encode(obj, info, referenced, undefined).content;
   }
 
+  /** {@link Codec.#encodeDocument} with the class's type version in the envelope (type-versions.ts). */
+  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): Encoded {
+    const encoded = this.#encodeDocument(obj, info, referenced, within);
+    return { content: stampVersion(encoded.content, info), depth: encoded.depth };
+  }
+
   /**
    * {@link Codec.encode}, and how many levels the document nests. `within`: where it is embedded,
    * for an embedded object's document (which is encoded first, from its parent's walk, so that
    * its levels count where it sits in its parent's and nothing recurses document into document).
    */
-  #encode(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): Encoded {
+  #encodeDocument(obj: Serializable, info: TypeInfo, referenced: Serializable[], within: Within | undefined): Encoded {
     let data = info.custom ? obj.toStorage!() : ownData(obj);
     const scan = new Scan();
     const shape = scan.shapeOf(data);
@@ -167,9 +174,10 @@ export class Codec {
     return this.construct(info, id, this.decodeData(content, info, id));
   }
 
-  /** The stored document of (info.name, id) as data, before it becomes an object. */
+  /** The stored document of (info.name, id) as data, upgraded to its class's type version, before it becomes an object. */
   decodeData(content: string, info: TypeInfo, id: string): unknown {
-    return this.#parse(content, info.kind === 'container' ? this.#containers : this.#documents, info.name, id);
+    const data = this.#parse(content, info.kind === 'container' ? this.#containers : this.#documents, info.name, id);
+    return upgradeData(info, id, data, storedVersion(content));
   }
 
   /**

@@ -26,6 +26,8 @@ export {
   type ImportSummary,
 } from './dump-format.js';
 export type { DumpReadable, DumpWritable } from './platform.js';
+export type { BackupOptions, BackupProgress, BackupSummary } from './backup-types.js';
+export type { UpgradeOptions, UpgradeProgress, UpgradeSummary } from './upgrade.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
 export { MAX_DEPTH } from './storable.js';
@@ -39,11 +41,14 @@ export {
   type RecordWrite,
   type RecordKind,
   type FindAnswer,
+  type BackendTransaction,
+  type BackendTransactionOptions,
 } from './backends/backend.js';
 export { toQuery } from './query/query.js';
 export { tokenize, type SearchOptions } from './query/search.js';
 export { evaluate as evaluateQuery, compareValues, type Candidate } from './query/evaluate.js';
 export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
+export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export {
   CuttleError,
@@ -63,5 +68,8 @@ export {
   BackendError,
   UnsupportedError,
   InvalidQueryError,
+  TransactionError,
+  type TransactionFailure,
+  TypeVersionError,
   type CuttleErrorCode,
 } from './errors.js';

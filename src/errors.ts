@@ -22,7 +22,9 @@ export type CuttleErrorCode =
   | 'ERR_READ_ONLY'
   | 'ERR_BACKEND'
   | 'ERR_UNSUPPORTED'
-  | 'ERR_INVALID_QUERY';
+  | 'ERR_INVALID_QUERY'
+  | 'ERR_TRANSACTION'
+  | 'ERR_TYPE_VERSION';
 
 /** Base class of every error cuttle throws on purpose. */
 export class CuttleError extends Error {
@@ -275,5 +277,55 @@ export class InvalidQueryError extends CuttleError {
     readonly operator?: string,
   ) {
     super(message, 'ERR_INVALID_QUERY');
+  }
+}
+
+/** Why a {@link TransactionError} was thrown. */
+export type TransactionFailure =
+  /** The transaction kept failing for conflicts with concurrent ones (serialization failures, deadlocks) after its retries. */
+  | 'retries'
+  /** `tx.transaction(...)` inside a transaction's callback: transactions do not nest. */
+  | 'nested'
+  /** The transaction object was used after its callback's promise settled. */
+  | 'ended'
+  /**
+   * An object the open transaction loaded or saved was saved or deleted through the store itself
+   * (`store.save`, `Storage.save`, `obj.save()`), outside the transaction.
+   */
+  | 'outside';
+
+/**
+ * A transaction could not commit, or was misused; `reason` says which (see {@link TransactionFailure}).
+ * For `'retries'`, `attempts` is how many times the callback ran and `cause` the last failure.
+ */
+export class TransactionError extends CuttleError {
+  constructor(
+    message: string,
+    readonly reason: TransactionFailure,
+    readonly attempts?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_TRANSACTION', options);
+  }
+}
+
+/**
+ * A stored record's type version cannot become its class's: it was written by a newer version of
+ * the class than the one loading it (an old application on new data), or it is older and the
+ * class has no `static upgrade(data, fromVersion)`, or that upgrade failed (its error is the
+ * `cause`). Never a silent load.
+ */
+export class TypeVersionError extends CuttleError {
+  constructor(
+    message: string,
+    readonly type: string,
+    readonly id: string,
+    /** The version the record was written at. */
+    readonly storedVersion: number,
+    /** The class's `static version`. */
+    readonly classVersion: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 'ERR_TYPE_VERSION', options);
   }
 }

@@ -25,6 +25,12 @@ export interface GraphContext {
   isStored(obj: Serializable): boolean;
 }
 
+/** What {@link loadGraph} needs: the graph context, with a backend that only has to load (a transaction's will do). */
+export type LoadContext = Omit<GraphContext, 'backend'> & { readonly backend: Pick<StorageBackend, 'loadMany'> };
+
+/** What {@link planSave} needs. */
+export type PlanContext = Pick<GraphContext, 'codec' | 'registry' | 'isStored'>;
+
 /** One record a save will write, with the object it came from. */
 export interface PlannedWrite {
   readonly obj: Serializable;
@@ -36,7 +42,7 @@ export interface PlannedWrite {
  * reaches that the cascade mode selects ('new': not stored yet; 'all': every one; 'none': none).
  * Breadth-first with a visited set, so cycles and shared children are written once.
  */
-export function planSave(ctx: GraphContext, root: Serializable, rootInfo: TypeInfo, cascade: Cascade, expectedVersion?: number): PlannedWrite[] {
+export function planSave(ctx: PlanContext, root: Serializable, rootInfo: TypeInfo, cascade: Cascade, expectedVersion?: number): PlannedWrite[] {
   const planned: PlannedWrite[] = [];
   const byKey = new Map<string, Serializable>();
   const queue: Array<[Serializable, TypeInfo]> = [[root, rootInfo]];
@@ -82,7 +88,7 @@ export interface LoadedObject {
  * @returns the root (undefined when it is not stored) and every object made on the way.
  */
 export async function loadGraph(
-  ctx: GraphContext,
+  ctx: LoadContext,
   info: TypeInfo,
   id: string,
   options: { dangling: DanglingMode; useCache: boolean },

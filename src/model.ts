@@ -4,7 +4,7 @@
  * @module
  */
 import { ClosedError, DuplicateTypeError, InvalidIdError, UnknownTypeError } from './errors.js';
-import type { LoadOptions, SaveOptions } from './operations.js';
+import type { DeleteOptions, LoadOptions, SaveOptions } from './operations.js';
 import { checkTypeName } from './ids.js';
 import { describe } from './options.js';
 import { ownersOf } from './versions.js';
@@ -14,7 +14,7 @@ export interface SugarStore {
   readonly closed: boolean;
   readonly backend: { readonly name: string };
   save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T>;
-  delete(obj: Serializable): Promise<boolean>;
+  delete(obj: Serializable, options?: DeleteOptions): Promise<boolean>;
   load<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T>;
   get<T extends Serializable>(Class: SerializableClass<T>, id: string, options?: LoadOptions): Promise<T | undefined>;
 }
@@ -56,13 +56,18 @@ function typeNameOf(obj: Serializable): string {
 
 /**
  * A class whose instances cuttle can store: a subclass of {@link Serializable}. It may set
- * `static typeName` (the name it is stored under; default: the class name) and may pair an
- * instance method `toStorage()` with `static fromStorage(data)` to choose its own stored form.
+ * `static typeName` (the name it is stored under; default: the class name), may pair an
+ * instance method `toStorage()` with `static fromStorage(data)` to choose its own stored form, and
+ * may set `static version` with `static upgrade(data, fromVersion)` to evolve that form.
  */
 export type SerializableClass<T extends Serializable = Serializable> = (new (...args: never[]) => T) & {
   readonly prototype: T;
   typeName?: string;
   fromStorage?(data: unknown): T;
+  /** The type version this class writes (see docs/guide.md "Type versions"). @default 1 */
+  version?: number;
+  /** Turns stored data of version `fromVersion` into version `fromVersion + 1`'s; called step by step on load. */
+  upgrade?(data: unknown, fromVersion: number): unknown;
 };
 
 /**
@@ -104,10 +109,13 @@ export class Serializable {
     }
   }
 
-  /** Deletes this object from the store it was saved or loaded through (see {@link save}). */
-  delete(): Promise<boolean> {
+  /**
+   * Deletes this object from the store it was saved or loaded through (see {@link save}); with
+   * `options.expectedVersion`, only if that is the stored version (else `ConflictError`).
+   */
+  delete(options?: DeleteOptions): Promise<boolean> {
     try {
-      return storeOf(this).delete(this);
+      return storeOf(this).delete(this, options);
     } catch (error) {
       return Promise.reject(error);
     }

@@ -27,6 +27,15 @@ export interface SaveOptions {
   cascade?: Cascade;
 }
 
+/** Options of `delete`, on a store, the facade, an object and in a transaction. */
+export interface DeleteOptions {
+  /**
+   * Delete only if the stored version is this one (0: only if it is not stored, which deletes
+   * nothing); otherwise throw `ConflictError`.
+   */
+  expectedVersion?: number;
+}
+
 /** Options of `load` and `get`. */
 export interface LoadOptions {
   /** `false`: read from the backend, and neither read nor fill the cache. @default true */

@@ -6,4 +6,4 @@
  *     Storage.use(new PostgresBackend({ connectionString: process.env.DATABASE_URL }));
  * @module
  */
-export { PostgresBackend, type PostgresBackendOptions, type PostgresPool, type FeedStatus } from './backends/postgres.js';
+export { PostgresBackend, type PostgresBackendOptions, type PostgresPool, type FeedStatus, type PostgresIsolation } from './backends/postgres.js';

@@ -32,6 +32,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** The timer behind the regular lines. @default an unref'd setInterval */
   schedule?: Schedule;
+  /** What is counted, singular (a SQLite backup counts pages). @default 'object' */
+  noun?: string;
 }
 
 /** `1 object`, `2 objects`, `1,000 objects`. */
@@ -42,6 +44,7 @@ export function countOf(count: number, noun: string): string {
 /** Reports {@link DumpProgress} for one operation named by `verb` ("exported", "imported", ...). */
 export class Progress {
   readonly #verb: string;
+  readonly #noun: string;
   readonly #out: NodeJS.WriteStream;
   readonly #quiet: boolean;
   readonly #now: () => number;
@@ -53,6 +56,7 @@ export class Progress {
 
   constructor(verb: string, options: ProgressOptions) {
     this.#verb = verb;
+    this.#noun = options.noun ?? 'object';
     this.#quiet = options.quiet;
     this.#out = options.out ?? process.stderr;
     this.#now = options.now ?? Date.now;
@@ -74,7 +78,7 @@ export class Progress {
     if (this.#quiet) return;
     const seconds = (this.#now() - this.#started) / 1000;
     if (this.#out.isTTY) this.#out.write('\r\u001b[K');
-    this.#out.write(`${this.#verb} ${countOf(this.#done, 'object')} in ${seconds.toFixed(1)} s\n`);
+    this.#out.write(`${this.#verb} ${countOf(this.#done, this.#noun)} in ${seconds.toFixed(1)} s\n`);
   }
 
   #print(): void {
@@ -86,7 +90,7 @@ export class Progress {
 
   #describe(done: number, total: number | undefined, now: number): string {
     const rate = done / Math.max(0.001, (now - this.#started) / 1000);
-    const count = `${done.toLocaleString('en')}${total !== undefined ? `/${total.toLocaleString('en')}` : ''} objects`;
+    const count = `${done.toLocaleString('en')}${total !== undefined ? `/${total.toLocaleString('en')}` : ''} ${this.#noun}s`;
     const speed = `${Math.round(rate).toLocaleString('en')}/s`;
     if (total === undefined || total === 0) return `${this.#verb} ${count}, ${speed}`;
     const share = Math.min(1, done / total);

@@ -9,9 +9,12 @@ import type { CacheOptions } from './cache.js';
 import type { Dump, ExportOptions, ExportSummary, ImportOptions, ImportSummary } from './dump-format.js';
 import type { DumpReadable, DumpWritable } from './platform.js';
 import type { VerifyReport } from './graph.js';
+import type { BackupOptions, BackupSummary } from './backup-types.js';
+import type { UpgradeOptions, UpgradeSummary } from './upgrade.js';
 import { setDefaultStore, TypeRegistry, type Serializable, type SerializableClass } from './model.js';
 import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
+import type { DeleteOptions, Transaction, TransactionOptions } from './transaction.js';
 import { deliver } from './watchers.js';
 import type { CountOptions, FindOptions } from './query/query.js';
 import type { SearchOptions } from './query/search.js';
@@ -104,10 +107,15 @@ export class Storage {
   }
 
   /** See {@link Store.delete}. */
-  static delete(obj: Serializable): Promise<boolean>;
-  static delete(Class: SerializableClass, id: string): Promise<boolean>;
-  static delete(target: Serializable | SerializableClass, id?: string): Promise<boolean> {
-    return Storage.store.delete(target as never, id as never);
+  static delete(obj: Serializable, options?: DeleteOptions): Promise<boolean>;
+  static delete(Class: SerializableClass, id: string, options?: DeleteOptions): Promise<boolean>;
+  static delete(target: Serializable | SerializableClass, idOrOptions?: string | DeleteOptions, options?: DeleteOptions): Promise<boolean> {
+    return Storage.store.delete(target as never, idOrOptions as never, options);
+  }
+
+  /** See {@link Store.transaction}: a transaction of the default store. */
+  static transaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return Storage.store.transaction(work, options);
   }
 
   /** See {@link Store.exists}. */
@@ -178,6 +186,16 @@ export class Storage {
   /** See {@link Store.importFrom}. */
   static importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     return Storage.store.importFrom(source, options);
+  }
+
+  /** See {@link Store.upgrade}. */
+  static upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    return Storage.store.upgrade(Class, options);
+  }
+
+  /** See {@link Store.backup}. */
+  static backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
+    return Storage.store.backup(destination, options);
   }
 
   /** See {@link Store.exportData}. */

@@ -9,7 +9,7 @@ import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { Codec } from './codec.js';
 import { checkId } from './ids.js';
 import { exportData, importData, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump-format.js';
-import { BackendError, ClosedError, NotFoundError } from './errors.js';
+import { BackendError, ClosedError, NotFoundError, TransactionError } from './errors.js';
 import { classOf, Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
 import { loadGraph, objectKey, planSave, unreachable, verify, type GraphContext, type PlannedWrite, type VerifyReport } from './graph.js';
 import type { Cascade, DanglingMode, GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -18,14 +18,18 @@ import { nextTurn } from './next-turn.js';
 import { WriteOverlaps, type OpenWrite } from './overlaps.js';
 import { theDumpFiles, type DumpReadable, type DumpWritable } from './platform.js';
 import { Versions } from './versions.js';
+import { backupBackend, type BackupOptions, type BackupSummary } from './backup.js';
+import { upgradeType, type UpgradeOptions, type UpgradeSummary } from './upgrade.js';
 import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
 import { Finder } from './query/finder.js';
 import { toQuery, toSegments, toWhere, type CountOptions, type FindOptions, type RefOf } from './query/query.js';
 import { Ref } from './references.js';
 import { toSearch, type SearchOptions } from './query/search.js';
+import { changesOf, deleteTarget, runTransaction, type DeleteOptions, type Transaction, type TransactionEffect, type TransactionHost, type TransactionOptions } from './transaction.js';
 
-export type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
+export type { DeleteOptions, GcOptions, LoadOptions, SaveOptions } from './operations.js';
 export type { StoreChange, WatchOptions } from './watchers.js';
+export type { Transaction, TransactionOptions } from './transaction.js';
 
 /** Options of {@link Store}. */
 export interface StoreOptions {
@@ -128,6 +132,9 @@ export class Store {
   /** What a query operand or a decoded value that is a stored object or a reference names. */
   readonly #refOf: RefOf = (value) =>
     value instanceof Ref ? value : value instanceof Serializable ? { type: this.#typeOf(value), id: value.id } : undefined;
+  /** What each open transaction loaded or saved: the store refuses to save or delete those meanwhile. */
+  readonly #openTransactions = new Set<ReadonlySet<Serializable>>();
+  #transactionHost: TransactionHost | undefined;
 
   constructor(options: StoreOptions = {}) {
     checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval', 'strictReads']);
@@ -191,6 +198,31 @@ export class Store {
       if (this.#watchers.size === 0) this.#stopPolling();
     };
   }
+  /**
+   * Runs `work` in one transaction of the backend: its loads, saves and deletes through `tx` are
+   * all or nothing and isolated from concurrent writers (docs/transactions.md). When the promise
+   * `work` returns resolves, the transaction commits and this resolves to the same value; the
+   * store's versions, cache, id lists and watchers take in its changes then. When it rejects,
+   * nothing is stored, the cache stays as it was (but for cached objects `work` saved, which are
+   * dropped: it may have changed them) and this rejects with the same error. On PostgreSQL
+   * `work` may run again after a serialization failure (`options.retries`).
+   *
+   *     await store.transaction(async (tx) => {
+   *       const a = await tx.load(Account, 'a'); const b = await tx.load(Account, 'b');
+   *       a.balance -= 10; b.balance += 10; await tx.saveMany([a, b]);
+   *     });
+   *
+   * Inside `work`, use `tx` only: `store.save`, `Storage.save` or `obj.save()` write outside the
+   * transaction (and on SQLite and memory wait for it to end, so awaiting one inside `work` never
+   * returns); on an object `tx` loaded or saved they throw `TransactionError` at once.
+   * @throws UnsupportedError when the backend has no transactions (`capabilities.transactions`).
+   * @throws TransactionError when the backend gave up after `options.retries` retries.
+   */
+  async transaction<T>(work: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    this.#check();
+    return runTransaction((this.#transactionHost ??= this.#hostTransactions()), work, options);
+  }
+
   /** Registers classes so that references to them resolve before they are first saved or loaded. */
   register(...classes: SerializableClass[]): void {
     for (const Class of classes) this.registry.register(Class);
@@ -204,6 +236,7 @@ export class Store {
   async save<T extends Serializable>(obj: T, options?: SaveOptions): Promise<T> {
     this.#check();
     if (options !== undefined) checkSaveOptions(options);
+    if (this.#openTransactions.size > 0) this.#checkOutside(obj, 'save');
     const info = this.#infoOf(obj);
     const planned: PlannedWrite[] =
       info.kind === 'container'
@@ -230,6 +263,7 @@ export class Store {
     const items: Array<PlannedWrite | { obj: Serializable; info: TypeInfo }> = [];
     const seen = new Set<Serializable>();
     for (const obj of objs) {
+      if (this.#openTransactions.size > 0) this.#checkOutside(obj, 'save');
       const info = this.#infoOf(obj);
       const reached = info.kind === 'container' ? planSave(this.#graph, obj, info, 'new') : [{ obj, info }];
       for (const item of reached) {
@@ -327,26 +361,23 @@ export class Store {
     return false;
   }
 
-  /** Deletes an object, given itself or its class and id. @returns whether it was stored. */
-  async delete(obj: Serializable): Promise<boolean>;
-  async delete(Class: SerializableClass, id: string): Promise<boolean>;
-  async delete(target: Serializable | SerializableClass, id?: string): Promise<boolean> {
+  /**
+   * Deletes an object, given itself or its class and id. @returns whether it was stored.
+   * @throws ConflictError when `options.expectedVersion` is not the stored version.
+   */
+  async delete(obj: Serializable, options?: DeleteOptions): Promise<boolean>;
+  async delete(Class: SerializableClass, id: string, options?: DeleteOptions): Promise<boolean>;
+  async delete(target: Serializable | SerializableClass, idOrOptions?: string | DeleteOptions, maybeOptions?: DeleteOptions): Promise<boolean> {
     this.#check();
-    let info: TypeInfo;
-    if (target instanceof Serializable) {
-      info = this.#infoOf(target);
-      id = target.id;
-    } else {
-      info = this.registry.register(target);
-    }
-    checkId(id, info.name);
-    const type = info.name;
+    const { type, id, options, obj } = deleteTarget(this.registry, target, idOrOptions, maybeOptions);
+    if (obj !== undefined && this.#openTransactions.size > 0) this.#checkOutside(obj, 'delete');
+    const expectedVersion = options.expectedVersion;
     const open = this.#beginWrite(type, id);
     return this.#writing(async () => {
       let deleted = false;
       try {
         this.#cache.delete(type, id);
-        deleted = await this.backend.delete(type, id);
+        deleted = expectedVersion === undefined ? await this.backend.delete(type, id) : await this.backend.delete(type, id, expectedVersion);
         return deleted;
       } catch (error) {
         throw BackendError.wrap(error, this.backend.name, 'delete', type, id);
@@ -553,6 +584,26 @@ export class Store {
     return this.#guard('import into', undefined, undefined, this.#importing(() => theDumpFiles('importFrom').importFrom(this.backend, source, options)));
   }
 
+  /**
+   * A consistent copy of the store in the file `destination` while the application keeps writing:
+   * on SQLite a database file (SQLite's online backup API) that opens as a store, elsewhere an
+   * NDJSON dump; both restore with `cuttle restore`. See docs/backup.md.
+   */
+  async backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
+    this.#check();
+    return this.#guard('back up', undefined, undefined, backupBackend(this.backend, destination, options));
+  }
+
+  /**
+   * Rewrites every stored object of `Class` that an older version of the class wrote, at its
+   * `static version` (see docs/guide.md "Type versions"), in batches, never over a concurrent
+   * save; run it again after an interruption and it finishes the rest.
+   */
+  async upgrade(Class: SerializableClass, options?: UpgradeOptions): Promise<UpgradeSummary> {
+    this.#check();
+    return this.#guard('upgrade', this.registry.register(Class).name, undefined, upgradeType(this, Class, options));
+  }
+
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */
   async exportData(): Promise<Dump> {
     this.#check();
@@ -584,6 +635,72 @@ export class Store {
     this.#stopPolling();
     storesOn.get(this.backend)?.delete(this);
     await this.#guard('close', undefined, undefined, this.backend.close());
+  }
+
+  /** What {@link transaction} needs of this store. */
+  #hostTransactions(): TransactionHost {
+    return {
+      backend: this.backend,
+      codec: this.#codec,
+      registry: this.registry,
+      versionOf: (obj) => this.#versions.get(obj),
+      cached: (type, id) => this.#cache.peek(type, id) as Serializable | undefined,
+      opened: (owned) => {
+        this.#openTransactions.add(owned);
+        return () => this.#openTransactions.delete(owned);
+      },
+      committed: (effects) => this.#committed(effects),
+      rolledBack: (saved) => {
+        for (const obj of saved) {
+          const type = this.#typeOf(obj);
+          if (this.#cache.peek(type, obj.id) === obj) this.#cache.delete(type, obj.id);
+        }
+      },
+    };
+  }
+
+  /** A committed transaction's saves and deletes, in order: versions, cache, kept id lists, change events. */
+  #committed(effects: readonly TransactionEffect[]): void {
+    // Like a write's two counts: a load that overlapped the commit keeps nothing it read.
+    this.#writes++;
+    for (const effect of effects) {
+      if (effect.deleted) {
+        const { type, id } = effect;
+        if (this.#loading.size > 0) this.#loading.delete(objectKey(type, id));
+        this.#cache.delete(type, id);
+        if (this.#overlaps.busy(type, id)) this.#cache.ids.drop(type);
+        else this.#cache.ids.remove(type, id);
+        continue;
+      }
+      if (effect.record === undefined) {
+        // Loaded in the transaction and not saved: its version is known, it is not cached.
+        this.#versions.set(effect.obj, effect.version);
+        continue;
+      }
+      const { obj, record } = effect;
+      this.#versions.set(obj, record.version);
+      if (this.#loading.size > 0) this.#loading.delete(objectKey(record.type, record.id));
+      if (this.#overlaps.busy(record.type, record.id)) {
+        this.#forget(record.type, record.id);
+        continue;
+      }
+      if (record.version === 1) this.#cache.ids.add(record.type, record.id);
+      this.#cache.set(record.type, record.id, obj, record.content);
+    }
+    this.#writes++;
+    this.#told(changesOf(effects));
+  }
+
+  /** A save or delete of `obj` through the store while a transaction that loaded or saved it is open. */
+  #checkOutside(obj: Serializable, action: string): void {
+    for (const owned of this.#openTransactions) {
+      if (!owned.has(obj)) continue;
+      throw new TransactionError(
+        `${action} of ${this.#typeOf(obj)} ${JSON.stringify(obj.id)} through the store while a transaction that loaded or saved it is open: ` +
+          `inside the transaction's callback, use tx.${action}(obj); store.${action}, Storage.${action} and obj.${action}() write outside the transaction`,
+        'outside',
+      );
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { BackupOptions, BackupSummary } from '../backup-types.js';
 import type { CorruptDataError } from '../errors.js';
 import type { Query } from '../query/query.js';
 
@@ -77,6 +78,33 @@ export interface FindAnswer {
   readonly skipped?: number;
 }
 
+/**
+ * What a backend's {@link StorageBackend.transaction} hands its callback: reads and writes that are
+ * all part of one transaction, reads seeing the transaction's own writes. Valid only until the
+ * callback's promise settles; a call after that throws `TransactionError`.
+ */
+export interface BackendTransaction {
+  load(type: string, id: string): Promise<StoredRecord | undefined>;
+  /** As {@link StorageBackend.loadMany}. */
+  loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>>;
+  exists(type: string, id: string): Promise<boolean>;
+  /** As {@link StorageBackend.write}, `expectedVersion` included. */
+  write(write: RecordWrite): Promise<StoredRecord>;
+  /** As {@link StorageBackend.delete}, `expectedVersion` included. */
+  delete(type: string, id: string, expectedVersion?: number): Promise<boolean>;
+  // A query engine adds `find(type, query)` here where capabilities.query.
+}
+
+/** Options of {@link StorageBackend.transaction}. */
+export interface BackendTransactionOptions {
+  /**
+   * How many times a backend that can fail a transaction for a conflict with concurrent ones
+   * (PostgreSQL's serialization failures and deadlocks) runs the callback again before it throws
+   * `TransactionError`. Backends that never fail that way (they take turns) ignore it.
+   */
+  readonly retries: number;
+}
+
 /** Receives a batch of changes, in the order they were committed. */
 export type ChangeListener = (changes: readonly BackendChange[]) => void;
 
@@ -96,7 +124,10 @@ export interface BackendCapabilities {
   readonly atomicImport: boolean;
   /** The backend reports which objects other processes or backend objects changed. */
   readonly changeFeed: boolean;
-  /** The backend runs several writes as one transaction. */
+  /**
+   * The backend has {@link StorageBackend.transaction}: several reads and writes, all or nothing,
+   * isolated from concurrent writers (serializable).
+   */
   readonly transactions: boolean;
   /** The backend answers queries itself (else the store scans). */
   readonly query: boolean;
@@ -134,8 +165,12 @@ export abstract class StorageBackend {
   /** Stores a record exactly as given (version and updatedAt included), replacing any other. Used by imports. */
   abstract put(record: StoredRecord): Promise<void>;
 
-  /** Removes (type, id). @returns whether it was stored. */
-  abstract delete(type: string, id: string): Promise<boolean>;
+  /**
+   * Removes (type, id). With `expectedVersion`, only if the stored version is that one (0: only if
+   * it is not stored, which then deletes nothing); otherwise throws `ConflictError`, checked
+   * atomically with the delete. @returns whether it was stored.
+   */
+  abstract delete(type: string, id: string, expectedVersion?: number): Promise<boolean>;
 
   /** The ids stored under `type`, sorted by {@link compareIds}. */
   abstract list(type: string): Promise<string[]>;
@@ -180,6 +215,17 @@ export abstract class StorageBackend {
    */
   createIndex?(type: string, path: readonly string[]): Promise<void>;
 
+  /**
+   * Optional, where `capabilities.transactions`: runs `work` in one transaction and commits it when
+   * the promise `work` returns resolves, or rolls everything back when it rejects (and rejects with
+   * the same error). Other calls on this backend object that would see or disturb the open
+   * transaction wait for it to end. A backend whose transactions may fail for a conflict with
+   * concurrent ones (PostgreSQL) runs `work` again, at most `options.retries` more times, then
+   * throws `TransactionError`; `work` must be safe to run again. Changes are reported to other
+   * backend objects' feeds at commit only. @returns what `work` resolved to.
+   */
+  transaction?<T>(work: (tx: BackendTransaction) => Promise<T>, options: BackendTransactionOptions): Promise<T>;
+
   /** What this backend promises beyond the required core; all `false` by default. */
   get capabilities(): BackendCapabilities {
     return NO_CAPABILITIES;
@@ -221,6 +267,13 @@ export abstract class StorageBackend {
    * undefined.
    */
   ownsPath?(path: string): boolean;
+
+  /**
+   * Optional: writes a consistent copy of the store to the file `destination` its own way while
+   * others keep writing (SQLite: the online backup API, a database file). A backend without it is
+   * backed up as a dump of {@link records}, which should then read one snapshot.
+   */
+  backup?(destination: string, options: BackupOptions): Promise<BackupSummary>;
 
   /**
    * Whether this backend refuses every change (saves, deletes, `clear`, imports) with

@@ -312,13 +312,21 @@ export class FileBackend extends StorageBackend {
     }
   }
 
-  async delete(type: string, id: string): Promise<boolean> {
+  /** With `expectedVersion`, the stored version is read and checked under the object's lock. */
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
     this.#checkWritable();
     if (this.#unfinished.length > 0) await this.#settle();
     const folder = await this.#folder(type);
-    if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) return false;
+    if (folder === undefined || (!this.#folders.has(type) && !existsSync(folder))) {
+      if (expectedVersion) throw new ConflictError(type, id, expectedVersion, 0);
+      return false;
+    }
     const stem = encodeId(id);
     return this.#locked(type, stem, async (folder) => {
+      if (expectedVersion !== undefined) {
+        const actual = (await readHeader(objectFile(folder, stem), type, id))?.version ?? 0;
+        if (actual !== expectedVersion) throw new ConflictError(type, id, expectedVersion, actual);
+      }
       try {
         unlinkSync(objectFile(folder, stem)); // metadata only: synchronous, like the lock
       } catch (error) {

@@ -1,7 +1,8 @@
-import { ClosedError, ConflictError } from '../errors.js';
+import { ClosedError, ConflictError, TransactionError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { StorageBackend, type BackendCapabilities, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type BackendTransaction, type RecordWrite, type StoredRecord } from './backend.js';
 import { sortIds } from '../ids.js';
+import { Exclusive } from './exclusive.js';
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions {
@@ -18,6 +19,8 @@ export class InMemoryBackend extends StorageBackend {
   readonly name = 'memory';
   readonly #types = new Map<string, Map<string, StoredRecord>>();
   readonly #now: () => number;
+  /** Held by a transaction: changes from outside it wait (reads need not: nothing shows before the commit). */
+  readonly #gate = new Exclusive();
   #closed = false;
 
   constructor(options: InMemoryBackendOptions = {}) {
@@ -33,12 +36,14 @@ export class InMemoryBackend extends StorageBackend {
 
   async write(write: RecordWrite): Promise<StoredRecord> {
     this.#check();
+    if (this.#gate.held) await this.#turn();
     return this.#write(write);
   }
 
   /** All or nothing: every write is read and its `expectedVersion` checked before any is made. */
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     this.#check();
+    if (this.#gate.held) await this.#turn();
     const all = [...writes];
     for (const write of all) this.#checkVersion(write);
     return all.map((write) => this.#write(write));
@@ -46,30 +51,109 @@ export class InMemoryBackend extends StorageBackend {
 
   async put(record: StoredRecord): Promise<void> {
     this.#check();
+    if (this.#gate.held) await this.#turn();
     this.#put(Object.freeze({ ...record }));
   }
 
   /** Batches and imports are all or nothing: nothing changes until every record has been read. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true };
+  }
+
+  /**
+   * Transactions take turns (one at a time, and changes from outside one wait for it): its writes
+   * are staged and applied at once when `work` resolves, so a reader outside never sees part of one.
+   */
+  override async transaction<T>(work: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+    this.#check();
+    return this.#gate.hold(async () => {
+      this.#check();
+      /** type -> id -> the record as the transaction left it, `null` when it deleted it. */
+      const staged = new Map<string, Map<string, StoredRecord | null>>();
+      let open = true;
+      const check = () => {
+        this.#check();
+        if (!open) throw new TransactionError(`this memory transaction has ended: use it only inside its callback`, 'ended');
+      };
+      const current = (type: string, id: string): StoredRecord | undefined => {
+        const ids = staged.get(type);
+        return ids?.has(id) ? (ids.get(id) ?? undefined) : this.#types.get(type)?.get(id);
+      };
+      const stage = (type: string, id: string, record: StoredRecord | null) => {
+        let ids = staged.get(type);
+        if (!ids) staged.set(type, (ids = new Map()));
+        ids.set(id, record);
+      };
+      const tx: BackendTransaction = {
+        load: async (type, id) => {
+          check();
+          return current(type, id);
+        },
+        loadMany: async (type, ids) => {
+          check();
+          return ids.map((id) => current(type, id));
+        },
+        exists: async (type, id) => {
+          check();
+          return current(type, id) !== undefined;
+        },
+        write: async (write) => {
+          check();
+          const actual = current(write.type, write.id)?.version ?? 0;
+          if (write.expectedVersion !== undefined && write.expectedVersion !== actual) throw new ConflictError(write.type, write.id, write.expectedVersion, actual);
+          const record = this.#record(write, actual + 1);
+          stage(write.type, write.id, record);
+          return record;
+        },
+        delete: async (type, id, expectedVersion) => {
+          check();
+          const actual = current(type, id)?.version ?? 0;
+          if (expectedVersion !== undefined && expectedVersion !== actual) throw new ConflictError(type, id, expectedVersion, actual);
+          if (actual === 0) return false;
+          stage(type, id, null);
+          return true;
+        },
+      };
+      try {
+        const result = await work(tx);
+        this.#check();
+        for (const [type, ids] of staged) {
+          for (const [id, record] of ids) {
+            if (record) this.#put(record);
+            else this.#remove(type, id);
+          }
+        }
+        return result;
+      } finally {
+        open = false;
+      }
+    });
+  }
+
+  /** Waits while a transaction is open. */
+  async #turn(): Promise<void> {
+    while (this.#gate.held) await this.#gate.held;
+    this.#check();
   }
 
   override async importRecords(records: AsyncIterable<StoredRecord>, options: { replace: boolean }): Promise<number> {
     this.#check();
     const incoming: StoredRecord[] = [];
     for await (const record of records) incoming.push(Object.freeze({ ...record }));
-    this.#check();
+    await this.#turn();
     if (options.replace) this.#types.clear();
     for (const record of incoming) this.#put(record);
     return incoming.length;
   }
 
-  async delete(type: string, id: string): Promise<boolean> {
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
     this.#check();
-    const ids = this.#types.get(type);
-    if (!ids?.delete(id)) return false;
-    if (ids.size === 0) this.#types.delete(type);
-    return true;
+    if (this.#gate.held) await this.#turn();
+    if (expectedVersion !== undefined) {
+      const actual = this.#types.get(type)?.get(id)?.version ?? 0;
+      if (actual !== expectedVersion) throw new ConflictError(type, id, expectedVersion, actual);
+    }
+    return this.#remove(type, id);
   }
 
   override async exists(type: string, id: string): Promise<boolean> {
@@ -94,7 +178,18 @@ export class InMemoryBackend extends StorageBackend {
 
   async clear(): Promise<void> {
     this.#check();
+    if (this.#gate.held) await this.#turn();
     this.#types.clear();
+  }
+
+  /** Every record as of the first read, in (type, id) order: one snapshot (records are frozen), so an export or backup is consistent. */
+  override async *records(): AsyncIterableIterator<StoredRecord> {
+    this.#check();
+    const snapshot = sortIds([...this.#types.keys()]).map((type) => {
+      const ids = this.#types.get(type)!;
+      return sortIds([...ids.keys()]).map((id) => ids.get(id)!);
+    });
+    for (const records of snapshot) yield* records;
   }
 
   async close(): Promise<void> {
@@ -104,16 +199,20 @@ export class InMemoryBackend extends StorageBackend {
 
   #write(write: RecordWrite): StoredRecord {
     const previous = this.#checkVersion(write);
-    const record: StoredRecord = Object.freeze({
-      type: write.type,
-      id: write.id,
-      kind: write.kind,
-      content: write.content,
-      version: (previous?.version ?? 0) + 1,
-      updatedAt: this.#now(),
-    });
+    const record = this.#record(write, (previous?.version ?? 0) + 1);
     this.#put(record);
     return record;
+  }
+
+  #record(write: RecordWrite, version: number): StoredRecord {
+    return Object.freeze({ type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: this.#now() });
+  }
+
+  #remove(type: string, id: string): boolean {
+    const ids = this.#types.get(type);
+    if (!ids?.delete(id)) return false;
+    if (ids.size === 0) this.#types.delete(type);
+    return true;
   }
 
   #checkVersion(write: RecordWrite): StoredRecord | undefined {

@@ -74,6 +74,7 @@ export function statements(names: TableNames) {
       ON CONFLICT (type, id) DO UPDATE SET ${set}, version = excluded.version, updated_at = excluded.updated_at
       RETURNING ${seq}`,
     delete: `DELETE FROM ${objects} WHERE type = $1 AND id = $2 RETURNING version::float8, ${seq}`,
+    deleteChecked: `DELETE FROM ${objects} WHERE type = $1 AND id = $2 AND version = $3 RETURNING version::float8, ${seq}`,
     deleteMany: `DELETE FROM ${objects} WHERE type = $1 AND id = ANY($2::text[]) RETURNING id, version::float8, ${seq}`,
     // One sequence value for the whole clear, taken after the delete.
     clear: `WITH d AS (DELETE FROM ${objects} RETURNING 1) SELECT (SELECT count(*) FROM d)::float8 AS count, ${seq}`,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, Pool, PoolClient } from 'pg';
 import { ClosedError, ConflictError, InvalidOptionError } from '../errors.js';
-import { checkInteger, checkOptions, describe } from '../options.js';
+import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
 import {
   StorageBackend,
   type BackendCapabilities,
@@ -9,12 +9,18 @@ import {
   type RecordKind,
   type RecordWrite,
   type StoredRecord,
+  type BackendTransaction,
+  type BackendTransactionOptions,
 } from './backend.js';
 import { loadPg, pgFailure } from './postgres-driver.js';
+import { runPostgresTransaction, transactionStatements, type PostgresTransactionHost } from './postgres-transaction.js';
 import { ChangeFeed, Notifier, type AnnouncedChange } from './postgres-listener.js';
 import type { FeedStatus } from './postgres-status.js';
 
 export type { FeedStatus } from './postgres-status.js';
+
+/** The isolation levels of {@link PostgresBackend.transaction}; see {@link PostgresBackendOptions.isolation}. */
+export type PostgresIsolation = 'serializable' | 'repeatable read';
 import { migratePostgres } from './postgres-schema.js';
 import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
 import type { SqlDialect } from './sql-query.js';
@@ -66,6 +72,15 @@ export interface PostgresBackendOptions {
    * PgBouncer) here. @default the pool's connection
    */
   listenConnectionString?: string;
+  /**
+   * The isolation level of {@link PostgresBackend.transaction}. `'serializable'` makes every
+   * transaction behave as if the transactions ran one at a time (what it read is still true at its
+   * commit); `'repeatable read'` (snapshot isolation) still refuses lost updates of an object two
+   * transactions both write, but lets two transactions each read what the other writes and both
+   * commit (write skew). Either may fail a transaction for a conflict, which is then run again
+   * (see docs/transactions.md). @default 'serializable'
+   */
+  isolation?: PostgresIsolation;
   /** The clock for `updatedAt` and `created_at`, in ms since the epoch. @default Date.now */
   now?: () => number;
 }
@@ -80,6 +95,7 @@ const OPTIONS = [
   'connectionTimeout',
   'pollInterval',
   'listenConnectionString',
+  'isolation',
   'now',
 ] as const;
 const OWN_POOL_ONLY = ['max', 'statementTimeout', 'connectionTimeout'] as const;
@@ -119,6 +135,7 @@ export class PostgresBackend extends StorageBackend {
   readonly #max: number;
   /** Clients held by records() iterators, destroyed by close() if their consumer walked away. */
   readonly #cursors = new Set<PoolClient>();
+  readonly #transactions: PostgresTransactionHost;
   #ready: Promise<void> | undefined;
   #migrated = false;
   #closed = false;
@@ -161,6 +178,7 @@ export class PostgresBackend extends StorageBackend {
     if (given.now !== undefined && typeof given.now !== 'function') {
       throw new InvalidOptionError(`PostgresBackend: now must be a function, got ${describe(given.now)}`);
     }
+    checkOneOf('PostgresBackend', 'isolation', given.isolation, ['serializable', 'repeatable read']);
     const pg = loadPg();
 
     this.table = `${schema}.${table}`;
@@ -203,6 +221,18 @@ export class PostgresBackend extends StorageBackend {
       lastChange: this.#sql.lastChange,
       pollInterval: given.pollInterval ?? 2000,
     });
+    const txStatements = transactionStatements(names);
+    this.#transactions = {
+      name: this.name,
+      isolation: given.isolation ?? 'serializable',
+      connect: () => this.#connect(),
+      statements: txStatements,
+      names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
+      now: this.#now,
+      announce: (changes, seq) => this.#announce(changes, seq),
+      check: () => this.#check(),
+      failure: pgFailure,
+    };
   }
 
   /** The pool's state: connections open, idle, in use, callers waiting for one, and the most it opens. */
@@ -222,7 +252,7 @@ export class PostgresBackend extends StorageBackend {
   }
 
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, changeFeed: true, query: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, changeFeed: true, query: true };
   }
 
   /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
@@ -241,6 +271,15 @@ export class PostgresBackend extends StorageBackend {
         if (code !== '23505' && code !== '42P07') throw error;
       }
     }
+  }
+
+  /**
+   * One transaction on one pooled connection, at `options.isolation` (SERIALIZABLE by default),
+   * `work` run again after a serialization failure or a deadlock, at most `retries` more times
+   * (see postgres-transaction.ts). Other calls on this backend go on meanwhile, on other connections.
+   */
+  override async transaction<T>(work: (tx: BackendTransaction) => Promise<T>, options: BackendTransactionOptions): Promise<T> {
+    return runPostgresTransaction(this.#transactions, work, options.retries);
   }
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
@@ -352,10 +391,24 @@ export class PostgresBackend extends StorageBackend {
     if (changes.length > 0) await this.#announce(changes, seq);
   }
 
-  async delete(type: string, id: string): Promise<boolean> {
-    const row = (await this.#query('delete', [type, id]))[0] as [number, number] | undefined;
-    if (row) await this.#announce([{ type, id, version: row[0], deleted: true }], row[1]);
-    return row !== undefined;
+  /** With `expectedVersion`, one statement that deletes only that version (0: none, after a check). */
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
+    if (expectedVersion === 0) {
+      const actual = (await this.loadVersion(type, id)) ?? 0;
+      if (actual !== 0) throw new ConflictError(type, id, 0, actual);
+      return false;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const row = (await (expectedVersion === undefined ? this.#query('delete', [type, id]) : this.#query('deleteChecked', [type, id, expectedVersion])))[0] as [number, number] | undefined;
+      if (row) {
+        await this.#announce([{ type, id, version: row[0], deleted: true }], row[1]);
+        return true;
+      }
+      if (expectedVersion === undefined) return false;
+      // Refused: the version now stored decides; equal to the expected one, it changed back meanwhile.
+      const actual = (await this.loadVersion(type, id)) ?? 0;
+      if (actual !== expectedVersion || attempt >= CHECKED_RETRIES) throw new ConflictError(type, id, expectedVersion, actual);
+    }
   }
 
   /** One statement (`id = ANY($2)`). */

@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { StorageBackend, type BackendCapabilities, type BackendChange, type ChangeListener, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type BackendChange, type BackendTransaction, type ChangeListener, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { runSqliteTransaction, type SqliteTransactionSteps } from './sqlite-transaction.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
 import { openDatabase } from './sqlite-open.js';
@@ -14,6 +15,8 @@ import { checkSchema, migrate } from './sqlite-schema.js';
 import { SqliteFinder } from './sqlite-find.js';
 import type { FindAnswer } from './backend.js';
 import type { Query } from '../query/query.js';
+import { backupDatabase } from './sqlite-backup.js';
+import type { BackupOptions, BackupSummary } from '../backup-types.js';
 
 export type { PoolStatus } from './sqlite-reader.js';
 
@@ -142,9 +145,11 @@ export class SqliteBackend extends StorageBackend {
   readonly #sql: Statements;
   readonly #readers: ReaderPool | undefined;
   readonly #now: () => number;
+  readonly #busyTimeout: number;
   readonly #writeChecked: (write: RecordWrite, now: number) => number;
   readonly #writeMany: (writes: Iterable<RecordWrite>, now: number) => StoredRecord[];
   readonly #putMany: (records: Iterable<StoredRecord>) => void;
+  readonly #deleteChecked: (type: string, id: string, expectedVersion: number) => boolean;
   #dataVersion: number;
   /** The change log, for a file (none for `':memory:'` or a copy in memory: nobody else can change those). */
   readonly #log: SqliteChangeLog | undefined;
@@ -152,8 +157,13 @@ export class SqliteBackend extends StorageBackend {
   /** Why this backend is read-only, or `undefined` when it may write. */
   readonly #readOnly: string | undefined;
   readonly #finder: SqliteFinder;
-  /** Set while {@link importRecords} holds a transaction open on the writer connection. */
+  /**
+   * Set while {@link importRecords} or a {@link transaction} holds a transaction open on the writer
+   * connection: every other call waits until it is unset (in a loop, as another may take it first).
+   */
   #importing: Promise<void> | undefined;
+  /** Backups under way on the writer connection, which close() lets finish. */
+  readonly #backups = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(options: SqliteBackendOptions) {
@@ -181,6 +191,7 @@ export class SqliteBackend extends StorageBackend {
     this.name = `sqlite:${this.path}`;
     this.#now = options.now ?? Date.now;
     const busyTimeout = options.busyTimeout ?? 5000;
+    this.#busyTimeout = busyTimeout;
 
     const opened = openDatabase(this.path, { readonly: options.readonly === true, timeout: busyTimeout, store: this.name });
     this.#db = opened.db;
@@ -232,6 +243,8 @@ export class SqliteBackend extends StorageBackend {
       for (const record of records) this.#putOne(record);
     });
     this.#putMany = (records) => putMany.immediate(records);
+    const deleteChecked = this.#db.transaction((type: string, id: string, expectedVersion: number) => this.#deleteOne(type, id, expectedVersion));
+    this.#deleteChecked = (type, id, expectedVersion) => deleteChecked.immediate(type, id, expectedVersion);
 
     const readers = options.readers ?? 2;
     // A copy in memory (see openDatabase) is this connection's alone: it pages on the main thread.
@@ -273,19 +286,17 @@ export class SqliteBackend extends StorageBackend {
 
   async load(type: string, id: string): Promise<StoredRecord | undefined> {
     this.#check();
-    if (this.#importing) await this.#importing;
-    let row;
+    while (this.#importing) await this.#importing;
     try {
-      row = this.#sql.load.get(type, id) as [RecordKind, string, number, number] | undefined;
+      return this.#loadOne(type, id);
     } catch (error) {
       throw this.#wrap(error);
     }
-    return row && { type, id, kind: row[0], content: row[1], version: row[2], updatedAt: row[3] };
   }
 
   async write(write: RecordWrite): Promise<StoredRecord> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     const now = this.#now();
     let version;
     try {
@@ -305,7 +316,7 @@ export class SqliteBackend extends StorageBackend {
    */
   override async writeMany(writes: Iterable<RecordWrite>): Promise<StoredRecord[]> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     const now = this.#now();
     try {
       const stored = this.#writeMany(writes, now);
@@ -318,7 +329,7 @@ export class SqliteBackend extends StorageBackend {
 
   async put(record: StoredRecord): Promise<void> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     this.#run(() => this.#putOne(record));
     this.#log?.wrote();
   }
@@ -326,14 +337,15 @@ export class SqliteBackend extends StorageBackend {
   /** One IMMEDIATE transaction: all or nothing. */
   override async putMany(records: Iterable<StoredRecord>): Promise<void> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     this.#run(() => this.#putMany(records));
   }
 
-  async delete(type: string, id: string): Promise<boolean> {
+  /** With `expectedVersion`: the check and the delete in one IMMEDIATE transaction. */
+  async delete(type: string, id: string, expectedVersion?: number): Promise<boolean> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
-    const deleted = this.#run(() => this.#sql.delete.run(type, id).changes > 0);
+    while (this.#importing) await this.#importing;
+    const deleted = this.#run(() => (expectedVersion === undefined ? this.#sql.delete.run(type, id).changes > 0 : this.#deleteChecked(type, id, expectedVersion)));
     this.#log?.wrote();
     return deleted;
   }
@@ -341,21 +353,14 @@ export class SqliteBackend extends StorageBackend {
   /** One statement per chunk of {@link MANY_CHUNK} ids. */
   override async loadMany(type: string, ids: readonly string[]): Promise<Array<StoredRecord | undefined>> {
     this.#check();
-    if (this.#importing) await this.#importing;
-    const found = new Map<string, StoredRecord>();
-    this.#run(() => {
-      for (let i = 0; i < ids.length; i += MANY_CHUNK) {
-        const rows = this.#sql.loadMany.all(type, JSON.stringify(ids.slice(i, i + MANY_CHUNK))) as Array<[string, RecordKind, string, number, number]>;
-        for (const [id, kind, content, version, updatedAt] of rows) found.set(id, { type, id, kind, content, version, updatedAt });
-      }
-    });
-    return ids.map((id) => found.get(id));
+    while (this.#importing) await this.#importing;
+    return this.#run(() => this.#loadMany(type, ids));
   }
 
   /** One statement per chunk of {@link MANY_CHUNK} ids, all in one transaction. */
   override async deleteMany(type: string, ids: readonly string[]): Promise<boolean[]> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     const deleted = new Set<string>();
     this.#run(() =>
       this.#db.transaction(() => {
@@ -370,33 +375,33 @@ export class SqliteBackend extends StorageBackend {
 
   override async exists(type: string, id: string): Promise<boolean> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.exists.get(type, id) !== undefined);
   }
 
   override async count(type: string): Promise<number> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.count.get(type) as number);
   }
 
   /** Sorted by SQLite's BINARY collation, the UTF-8 byte order, which is {@link compareIds}' order. */
   async list(type: string): Promise<string[]> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.list.all(type) as string[]);
   }
 
   async listTypes(): Promise<string[]> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     return this.#run(() => this.#sql.listTypes.all() as string[]);
   }
 
   /** One transaction, which logs one reset for the other connections, not a change per object. */
   async clear(): Promise<void> {
     this.#checkWritable();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     this.#run(() => this.#db.transaction(() => this.#bulk(() => this.#sql.clear.run())).immediate());
   }
 
@@ -412,7 +417,7 @@ export class SqliteBackend extends StorageBackend {
    */
   override async *records(options?: RecordsOptions): AsyncIterableIterator<StoredRecord> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     const onCorrupt = options?.onCorrupt;
     const report = onCorrupt && ((problem: SalvageProblem) => onCorrupt(this.#unreadable(problem)));
     const chunks = this.#readers ? this.#readers.scan(report) : this.#pages(report);
@@ -467,22 +472,39 @@ export class SqliteBackend extends StorageBackend {
     return this.path !== ':memory:' && isDatabaseFile(this.path, path);
   }
 
+  /**
+   * A consistent copy of the database in the file `destination` through SQLite's online backup
+   * API (src/backends/sqlite-backup.ts), while this and other processes keep writing; it opens as a
+   * store. `close()` waits for a backup under way.
+   */
+  override async backup(destination: string, options: BackupOptions = {}): Promise<BackupSummary> {
+    this.#check();
+    if (this.#importing) await this.#importing;
+    const running = backupDatabase({ db: this.#db, store: this.name, owns: (path) => this.ownsPath(path) }, destination, options);
+    this.#backups.add(running);
+    try {
+      return await running;
+    } finally {
+      this.#backups.delete(running);
+    }
+  }
+
   /** Batches and imports are one transaction each: all or nothing. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, changeFeed: this.#log !== undefined, query: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: this.#readOnly === undefined, changeFeed: this.#log !== undefined, query: true };
   }
 
   /** Compiled to SQL where the query reads plain JSON, the rest left to the store's evaluator (see sqlite-query.ts). */
   override async find(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     return this.#run(() => this.#finder.find(type, query, options?.count === true));
   }
 
   /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */
   override async createIndex(type: string, path: readonly string[]): Promise<void> {
     this.#check();
-    if (this.#importing) await this.#importing;
+    while (this.#importing) await this.#importing;
     // Indexes are part of the schema: a read-only file uses those it has.
     if (this.#readOnly !== undefined) return;
     this.#run(() => this.#finder.createIndex(type, path));
@@ -496,6 +518,46 @@ export class SqliteBackend extends StorageBackend {
   explain(type: string, query: Query): string[] | undefined {
     this.#check();
     return this.#finder.explain(type, query);
+  }
+
+  /**
+   * One `BEGIN IMMEDIATE` transaction on the writer connection, held while `work` runs (see
+   * sqlite-transaction.ts): other calls on this backend wait for it, other processes' writes wait
+   * up to `busyTimeout`. Transactions take turns, so they never fail for a conflict (no retries).
+   */
+  override async transaction<T>(work: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+    this.#checkWritable();
+    while (this.#importing) await this.#importing;
+    let finished!: () => void;
+    this.#importing = new Promise((resolve) => (finished = resolve));
+    try {
+      this.#check();
+      const { result, writes } = await runSqliteTransaction(this.#db, this.name, this.#busyTimeout, this.#transactionSteps(), work);
+      if (writes > 0) this.#run(() => this.#log?.wrote(writes));
+      return result;
+    } finally {
+      this.#importing = undefined;
+      finished();
+    }
+  }
+
+  #transactionSteps(): SqliteTransactionSteps {
+    const checked = <R>(run: () => R) => {
+      this.#check();
+      return run();
+    };
+    return {
+      load: (type, id) => checked(() => this.#loadOne(type, id)),
+      loadMany: (type, ids) => checked(() => this.#loadMany(type, ids)),
+      exists: (type, id) => checked(() => this.#sql.exists.get(type, id) !== undefined),
+      write: (write) =>
+        checked(() => {
+          const now = this.#now();
+          return { type: write.type, id: write.id, kind: write.kind, content: write.content, version: this.#writeOne(write, now), updatedAt: now };
+        }),
+      delete: (type, id, expectedVersion) => checked(() => this.#deleteOne(type, id, expectedVersion)),
+      wrap: (error) => this.#wrap(error),
+    };
   }
 
   /**
@@ -538,6 +600,7 @@ export class SqliteBackend extends StorageBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.allSettled(this.#backups);
     this.#db.close();
     await this.#readers?.close();
   }
@@ -545,6 +608,8 @@ export class SqliteBackend extends StorageBackend {
   async *#pages(report?: (problem: SalvageProblem) => void): AsyncGenerator<ReaderRow[]> {
     let last: ReaderRow | undefined;
     for (;;) {
+      // A transaction begun between two pages would show its uncommitted rows on this connection.
+      while (this.#importing) await this.#importing;
       this.#check();
       let rows: ReaderRow[];
       try {
@@ -599,6 +664,29 @@ export class SqliteBackend extends StorageBackend {
    */
   #upsert(write: RecordWrite, now: number): number {
     return this.#sql.write.all(write.type, write.id, write.kind, write.content, now, now)[0] as number;
+  }
+
+  #loadOne(type: string, id: string): StoredRecord | undefined {
+    const row = this.#sql.load.get(type, id) as [RecordKind, string, number, number] | undefined;
+    return row && { type, id, kind: row[0], content: row[1], version: row[2], updatedAt: row[3] };
+  }
+
+  #loadMany(type: string, ids: readonly string[]): Array<StoredRecord | undefined> {
+    const found = new Map<string, StoredRecord>();
+    for (let i = 0; i < ids.length; i += MANY_CHUNK) {
+      const rows = this.#sql.loadMany.all(type, JSON.stringify(ids.slice(i, i + MANY_CHUNK))) as Array<[string, RecordKind, string, number, number]>;
+      for (const [id, kind, content, version, updatedAt] of rows) found.set(id, { type, id, kind, content, version, updatedAt });
+    }
+    return ids.map((id) => found.get(id));
+  }
+
+  /** Checks `expectedVersion`, if any, then deletes; inside a transaction when it is checked. */
+  #deleteOne(type: string, id: string, expectedVersion: number | undefined): boolean {
+    if (expectedVersion !== undefined) {
+      const actual = (this.#sql.version.get(type, id) as number | undefined) ?? 0;
+      if (actual !== expectedVersion) throw new ConflictError(type, id, expectedVersion, actual);
+    }
+    return this.#sql.delete.run(type, id).changes > 0;
   }
 
   #putOne(record: StoredRecord): void {

@@ -20,6 +20,9 @@ import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
 import { querySuite } from './query.js';
+import { transactionSuite } from './transactions.js';
+import { checkedDeleteSuite } from './checked-deletes.js';
+import { versionSuite } from './versions.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -329,4 +332,7 @@ export function backendSuite(
   peerSuite(name, makeBackend, options);
   feedSuite(name, makeBackend, options);
   querySuite(name, makeBackend, options);
+  checkedDeleteSuite(name, makeBackend, options);
+  transactionSuite(name, makeBackend, options);
+  versionSuite(name, makeBackend, options);
 }

@@ -8,6 +8,8 @@ import type { StorageBackend } from '../index.js';
 export interface BackendSuiteOptions {
   /** Closes `backend` and opens the same data again; the suite then checks that data survives. */
   reopen?: (backend: StorageBackend) => Promise<StorageBackend>;
+  /** Whether the backend has transactions (`capabilities.transactions`): the suite then tests them. */
+  transactions?: boolean;
   /** Whether writeMany is all or nothing. */
   atomicBatches?: boolean;
   /** Runs after each test, once the backend is closed (remove temp files). */
