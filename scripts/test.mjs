@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 /** Further runners, each `node <script>`; they print their own `N passed, N failed` last. */
-const STEPS = ['scripts/test-keyv.mjs'];
+const STEPS = ['scripts/test-keyv.mjs', 'scripts/test-browser.mjs'];
 
 const require = createRequire(import.meta.url);
 // uvu's package exports hide bin.js; it sits beside dist/.

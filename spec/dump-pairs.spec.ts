@@ -1,10 +1,12 @@
 // A dump from any backend imports into any other unchanged: every pair, compared record by
 // record and object by object.
+import 'fake-indexeddb/auto';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Container, FileBackend, InMemoryBackend, Serializable, SqliteBackend, Store, type StorageBackend } from '../src/index.js';
+import { IndexedDbBackend } from '../src/indexeddb.js';
 import { AWKWARD_IDS } from '../src/testing/index.js';
 import { tempDir } from './helpers.js';
 
@@ -22,6 +24,8 @@ const MAKERS: Record<string, (dir: string) => StorageBackend> = {
   memory: () => new InMemoryBackend(),
   file: (dir) => new FileBackend({ path: join(dir, 'files'), durable: false }),
   sqlite: (dir) => new SqliteBackend({ path: join(dir, 'store.db') }),
+  // Under fake-indexeddb; the folder's path makes the database's name unique.
+  indexeddb: (dir) => new IndexedDbBackend({ name: dir }),
 };
 
 async function fill(store: Store): Promise<void> {

@@ -58,6 +58,21 @@ test('a bundler for the browser gets the browser build of "cuttle": no Node modu
   const code = new TextDecoder().decode(result.outputFiles[0]!.contents);
   assert.not.match(code, /better-sqlite3|node:|SqliteBackend|FileBackend|PostgresBackend/);
   assert.match(code, /InMemoryBackend/);
+  assert.match(code, /IndexedDbBackend/, 'the IndexedDB backend is in the browser build');
+  assert.match(code, /defineBackendKind\("indexeddb"|"indexeddb"/, "and its kind, for Storage.configure('indexeddb')");
+});
+
+test('"cuttle/indexeddb" imports in Node; a backend without IndexedDB there is an UnsupportedError saying what to do', () => {
+  const result = node(['--input-type=module', '-e', `
+    const { IndexedDbBackend } = await import('cuttle/indexeddb');
+    const { Storage } = await import('cuttle');
+    for (const make of [() => new IndexedDbBackend({ name: 'x' }), () => Storage.configure('indexeddb', { name: 'x' })]) {
+      try { make(); console.log('made one'); } catch (error) { console.log(error.code, error.message); }
+    }`]);
+  assert.is(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.is(lines.length, 2, result.stdout);
+  for (const line of lines) assert.is(line, 'ERR_UNSUPPORTED IndexedDbBackend: this platform has no IndexedDB (globalThis.indexedDB); in Node, import "fake-indexeddb/auto" before making one');
 });
 
 test.run();

@@ -28,6 +28,7 @@ export {
 export type { DumpReadable, DumpWritable } from './platform.js';
 export type { BackupOptions, BackupProgress, BackupSummary } from './backup-types.js';
 export type { UpgradeOptions, UpgradeProgress, UpgradeSummary } from './upgrade.js';
+export { DUMP_MEDIA_TYPE } from './dump-blob.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
 export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
 export { MAX_DEPTH } from './storable.js';

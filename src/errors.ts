@@ -200,7 +200,8 @@ export class ReadOnlyError extends CuttleError {
 
 /**
  * The backend's storage failed: a full disk (`ENOSPC`, `SQLITE_FULL`), a permission denied
- * (`EACCES`), an I/O error. `systemCode` is the code the system or SQLite gave; `cause` is the
+ * (`EACCES`), an I/O error. `systemCode` is the code the system, SQLite, PostgreSQL or IndexedDB (the
+ * `DOMException`'s name, e.g. `QuotaExceededError`) gave; `cause` is the
  * original error. Nothing is half-written by such a failure: the operation did not happen.
  */
 export class BackendError extends CuttleError {

@@ -203,6 +203,16 @@ export class Storage {
     return Storage.store.exportData();
   }
 
+  /** See {@link Store.exportBlob}. */
+  static exportBlob(options?: ExportOptions): Promise<Blob> {
+    return Storage.store.exportBlob(options);
+  }
+
+  /** See {@link Store.importBlob}. */
+  static importBlob(blob: Blob, options?: ImportOptions): Promise<ImportSummary> {
+    return Storage.store.importBlob(blob, options);
+  }
+
   /** See {@link Store.importData}. */
   static importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
     return Storage.store.importData(dump, options);

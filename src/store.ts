@@ -8,6 +8,7 @@ import { InMemoryBackend } from './backends/memory.js';
 import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { Codec } from './codec.js';
 import { checkId } from './ids.js';
+import { exportBlob, importBlob } from './dump-blob.js';
 import { exportData, importData, type Dump, type ExportOptions, type ExportSummary, type ImportOptions, type ImportSummary } from './dump-format.js';
 import { BackendError, ClosedError, NotFoundError, TransactionError } from './errors.js';
 import { classOf, Serializable, TypeRegistry, type SerializableClass, type TypeInfo } from './model.js';
@@ -49,7 +50,7 @@ export interface StoreOptions {
    * Before a cached object is returned, ask the backend for its stored version (one small query)
    * and read it again when it differs: for callers who cannot accept that another server's change
    * reaches this cache a notification later. Only where the backend has `loadVersion`
-   * (PostgreSQL); SQLite and file stores check others' changes before every cached load anyway.
+   * (PostgreSQL, IndexedDB); SQLite and file stores check others' changes before every cached load anyway.
    * @default false
    */
   strictReads?: boolean;
@@ -614,6 +615,25 @@ export class Store {
   async importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
     return this.#guard('import into', undefined, undefined, this.#importing(() => importData(this.backend, dump, options)));
+  }
+
+  /**
+   * The NDJSON dump (the same bytes as {@link Store.exportTo} writes) as a `Blob`, e.g. to offer
+   * as a download in a browser. Built in memory: for stores that fit in it.
+   */
+  async exportBlob(options?: ExportOptions): Promise<Blob> {
+    this.#check();
+    return this.#guard('export', undefined, undefined, exportBlob(this.backend, options));
+  }
+
+  /**
+   * Imports an NDJSON dump from a `Blob` or a `File` (an `<input type="file">`'s), read as a
+   * stream and validated like {@link Store.importFrom}. Empties the cache.
+   * @throws DumpFormatError naming the line of the first problem.
+   */
+  async importBlob(blob: Blob, options?: ImportOptions): Promise<ImportSummary> {
+    this.#check();
+    return this.#guard('import into', undefined, undefined, this.#importing(() => importBlob(this.backend, blob, options)));
   }
 
   /** The stored version `obj` was last saved or loaded at by this store, or `undefined`. */

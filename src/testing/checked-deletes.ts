@@ -4,7 +4,7 @@
 // and leaves no stale copy in the cache.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
+import { ConflictError, Serializable, Store, type StorageBackend } from '../core.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 

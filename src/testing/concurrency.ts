@@ -4,7 +4,8 @@
 // keys are independent), and once a round settles the cache must agree with the backend exactly.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
+import { ConflictError, Serializable, Store, type StorageBackend } from '../core.js';
+import { nextTurn } from '../next-turn.js';
 import type { BackendSuiteOptions } from './options.js';
 
 class Hot extends Serializable {
@@ -120,7 +121,8 @@ export function concurrencySuite(name: string, makeBackend: () => StorageBackend
   });
 
   test(`${ROUNDS * OPS_PER_ROUND} random concurrent save/create/load/delete on ${IDS.length} hot ids fit one serial order, and the cache agrees with the backend (bug: a cache entry outlived its object)`, async ({ backend }) => {
-    const seed = Number(process.env.CUTTLE_SEED ?? Date.now() % 1_000_000);
+    // CUTTLE_SEED repeats a run, where there is an environment (Node; a browser has none).
+    const seed = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CUTTLE_SEED ?? Date.now() % 1_000_000);
     const rand = random(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
     const store = new Store({ backend });
@@ -129,7 +131,7 @@ export function concurrencySuite(name: string, makeBackend: () => StorageBackend
     const delays = [
       async () => {},
       async () => await Promise.resolve(),
-      async () => await new Promise((resolve) => setImmediate(resolve)),
+      async () => await new Promise<void>((resolve) => nextTurn(resolve)),
       async () => await new Promise((resolve) => setTimeout(resolve, 0)),
     ];
 

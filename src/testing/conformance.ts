@@ -14,7 +14,7 @@ import {
   type RecordWrite,
   type StorageBackend,
   type StoredRecord,
-} from '../index.js';
+} from '../core.js';
 import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';

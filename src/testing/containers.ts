@@ -3,7 +3,7 @@
 // dangling references, cascades, gc and verify work on it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Container, DanglingReferenceError, Serializable, Store, UnknownTypeError, type StorageBackend } from '../index.js';
+import { ConflictError, Container, DanglingReferenceError, Serializable, Store, UnknownTypeError, type StorageBackend } from '../core.js';
 import type { BackendSuiteOptions } from './options.js';
 import { rejects } from './assert.js';
 

@@ -5,7 +5,7 @@
 // a clear or an import, and `watch` reports both its own changes and the other's, in order.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Serializable, Store, type StorageBackend, type StoreChange } from '../index.js';
+import { Serializable, Store, type StorageBackend, type StoreChange } from '../core.js';
 import { nextTurn } from '../next-turn.js';
 import type { BackendSuiteOptions } from './options.js';
 

@@ -2,7 +2,7 @@
  * What `backendSuite` is told about the backend it tests.
  * @module
  */
-import type { StorageBackend } from '../index.js';
+import type { StorageBackend } from '../core.js';
 
 /** Options of `backendSuite`. */
 export interface BackendSuiteOptions {

@@ -4,7 +4,8 @@
 // of two writers with one expectedVersion, or two creators of one id, exactly one wins.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConflictError, Serializable, Store, type StorageBackend } from '../index.js';
+import { ConflictError, Serializable, Store, type StorageBackend } from '../core.js';
+import { nextTurn } from '../next-turn.js';
 import type { BackendSuiteOptions } from './options.js';
 
 class Item extends Serializable {
@@ -14,7 +15,7 @@ class Item extends Serializable {
 
 const item = (id: string, label: string) => Object.assign(new Item(id), { label });
 /** The cache checks for other writers once per event-loop iteration: let one end. */
-const nextIteration = () => new Promise((resolve) => setImmediate(resolve));
+const nextIteration = () => new Promise<void>((resolve) => nextTurn(resolve));
 
 interface Context {
   backend: StorageBackend;

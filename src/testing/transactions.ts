@@ -17,7 +17,7 @@ import {
   type StorageBackend,
   type StoreChange,
   type Transaction,
-} from '../index.js';
+} from '../core.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 

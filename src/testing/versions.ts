@@ -4,7 +4,7 @@
 // an application would be.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, Serializable, Store, TypeVersionError, type StorageBackend } from '../index.js';
+import { Container, Serializable, Store, TypeVersionError, type StorageBackend } from '../core.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
