@@ -7,7 +7,7 @@
 // is the same.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Container, evaluateQuery, InvalidQueryError, Serializable, Store, toQuery, type FindOptions, type StorageBackend, type Where } from '../index.js';
+import { Container, evaluateQuery, InvalidQueryError, Serializable, Store, toQuery, type FindOptions, type StorageBackend, type Where } from '../core.js';
 import type { BackendSuiteOptions } from './options.js';
 import { rejects } from './assert.js';
 
