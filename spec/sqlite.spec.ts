@@ -5,12 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SqliteBackend } from '../src/backends/sqlite.js';
 import { migrate, MIGRATIONS } from '../src/backends/sqlite-schema.js';
-import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError } from '../src/errors.js';
-import { Serializable } from '../src/model.js';
-import { Store } from '../src/store.js';
-import type { BackendChange, RecordWrite, StoredRecord } from '../src/backends/backend.js';
+// Through the Node entry, which gives the core its dump files (exportTo): as a user imports it.
+import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, Serializable, SqliteBackend, Store, type BackendChange, type RecordWrite, type StoredRecord } from '../src/index.js';
 import { backendSuite } from '../src/testing/index.js';
 import { feedOf, rejects, tempDir, throwsError } from './helpers.js';
 

@@ -1,7 +1,7 @@
 /**
  * The sorted ids of each type as the backend last listed them, kept up to date with the store's
- * own creates and deletes, so that `list` answers from memory. Another process's changes are not
- * seen here: the store empties these lists with the rest of its cache when it notices them.
+ * own creates and deletes and with others' changes as the change feed reports them, so that `list`
+ * answers from memory.
  * @module
  */
 import { compareIds, sortIds } from './ids.js';
@@ -48,6 +48,18 @@ export class IdLists {
     if (kept.sorted.length - kept.removed.size + kept.added.size > this.#max) this.#lists.delete(type);
   }
 
+  /**
+   * Notes that an object of `type` is stored under `id`, whether it was before or not: for a save
+   * someone else made, whose version alone does not say whether it created the object (an import
+   * or a put may create it at any version).
+   */
+  saved(type: string, id: string): void {
+    const kept = this.#lists.get(type);
+    if (kept === undefined || kept.added.has(id)) return;
+    if (kept.removed.delete(id)) return;
+    if (!contains(kept.sorted, id)) this.add(type, id);
+  }
+
   /** Notes that the object of `type` stored under `id` was deleted. */
   remove(type: string, id: string): void {
     const kept = this.#lists.get(type);
@@ -79,3 +91,18 @@ function merge(sorted: readonly string[], added: ReadonlySet<string>, removed: R
   while (next < extra.length) out.push(extra[next++]!);
   return out;
 }
+
+/** Whether `sorted` (in {@link compareIds} order) holds `id`: a binary search. */
+function contains(sorted: readonly string[], id: string): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const order = compareIds(sorted[middle]!, id);
+    if (order === 0) return true;
+    if (order < 0) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
+

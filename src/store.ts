@@ -948,7 +948,7 @@ export class Store {
         this.#overlaps.touch(type, id);
         if (this.#loading.size > 0) this.#loading.delete(objectKey(type, id));
         if (change.deleted) this.#cache.ids.remove(type, id);
-        else if (change.version === 1) this.#cache.ids.add(type, id);
+        else this.#cache.ids.saved(type, id);
       }
       if (this.#watchers.size > 0) this.#watchers.emit({ ...change, local: false });
     }

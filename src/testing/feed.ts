@@ -134,6 +134,21 @@ export function feedSuite(name: string, makeBackend: () => StorageBackend | Prom
       assert.is((await mine.save(item('j', 'still works'))).label, 'still works');
     });
 
+    if (other === 'a store on a peer') {
+      test('an object the other creates at a version other than 1 (a put, as imports write) joins the kept id list', async ({ mine, theirBackend }) => {
+        await mine.save(item('a', 'mine'));
+        assert.equal(await mine.list(Item), ['a'], 'the list is kept');
+        await theirBackend.put({ type: 'FeedItem', id: 'p', kind: 'object', content: '{"json":{"label":"put"}}', version: 7, updatedAt: 0 });
+        await settle();
+        assert.equal(await mine.list(Item), ['a', 'p']);
+        assert.is(await mine.count(Item), 2);
+        await theirBackend.put({ type: 'FeedItem', id: 'p', kind: 'object', content: '{"json":{"label":"again"}}', version: 9, updatedAt: 0 });
+        await settle();
+        assert.equal(await mine.list(Item), ['a', 'p'], 'once');
+        assert.is((await mine.load(Item, 'p')).label, 'again');
+      });
+    }
+
     const overflow = options.logOverflow;
     if (other === 'a store on a peer' && overflow !== undefined) {
       test(`a change log pruned past this store's position gives a reset, never a stale read (${overflow} changes by the other)`, async ({ mine, theirs }) => {
