@@ -131,6 +131,49 @@ test('stats reports objects, containers, versions and size on disk', async ({ di
   assert.is(json.total.maxVersion, 1);
 });
 
+test('--namespace: export, import, migrate and verify work in one namespace; stats lists every namespace', async ({ dir }) => {
+  const db = join(dir.path, 'app.db');
+  await seed(db);
+  const billing = new Store({ backend: new SqliteBackend({ path: db }), namespace: 'billing' });
+  await billing.save(Object.assign(new Note('invoice'), { text: 'billed' }));
+  await billing.close();
+
+  const exported = cuttle(['export', db, '-q', '--namespace', 'billing']);
+  assert.is(exported.code, 0, exported.stderr);
+  const lines = exported.stdout.trim().split('\n');
+  assert.is(JSON.parse(lines[0]!).namespace, 'billing', 'the header names the namespace');
+  assert.equal(lines.slice(1, -1).map((line) => JSON.parse(line).type + '/' + JSON.parse(line).id), ['Note/invoice'], 'plain types, that namespace only');
+  const plainDump = cuttle(['export', db, '-q']).stdout.trim().split('\n');
+  assert.is(plainDump.length, 5, 'the default namespace: header, folder, two notes, trailer');
+
+  const dumpFile = join(dir.path, 'billing.ndjson');
+  writeFileSync(dumpFile, exported.stdout);
+  const imported = cuttle(['import', db, dumpFile, '-q', '-n', 'archive']);
+  assert.is(imported.code, 0, imported.stderr);
+  const copied = cuttle(['migrate', db, db, '-q', '--namespace', 'billing', '--to-namespace', 'copy']);
+  assert.is(copied.code, 0, copied.stderr);
+
+  const stats = JSON.parse(cuttle(['stats', db, '--json']).stdout);
+  assert.equal(Object.keys(stats.namespaces), ['', 'archive', 'billing', 'copy']);
+  assert.equal(Object.keys(stats.namespaces[''].types), ['Folder', 'Note']);
+  assert.is(stats.namespaces.archive.types.Note.objects, 1);
+  assert.is(stats.namespaces.copy.total.objects, 1);
+  assert.is(stats.total.objects, 6);
+  const text = cuttle(['stats', db]).stdout;
+  assert.match(text, /^billing:Note\s+1\s/m);
+  assert.match(text, /^namespaces\s+\(default\) 3 objects, archive 1 object, billing 1 object, copy 1 object$/m);
+  const one = JSON.parse(cuttle(['stats', db, '--json', '-n', 'copy']).stdout);
+  assert.equal(Object.keys(one.namespaces), ['copy']);
+  assert.equal(Object.keys(one.types), ['Note']);
+
+  const verified = cuttle(['verify', db, '--json', '--namespace', 'archive']);
+  assert.is(verified.code, 0, verified.stderr);
+  assert.is(JSON.parse(verified.stdout).checked, 1);
+  const bad = cuttle(['export', db, '--namespace', 'no:colons']);
+  assert.is(bad.code, 1);
+  assert.match(bad.stderr, /--namespace: invalid namespace "no:colons"/);
+});
+
 test('verify exits 3 and names dangling references', async ({ dir }) => {
   const db = join(dir.path, 'app.db');
   await seed(db);

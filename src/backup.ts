@@ -9,6 +9,7 @@ import type { BackupOptions, BackupSummary } from './backup-types.js';
 import { InvalidOptionError } from './errors.js';
 import { checkOptions, describe } from './options.js';
 import { theDumpFiles } from './platform.js';
+import { NamespacedBackend } from './namespace.js';
 
 export type { BackupOptions, BackupProgress, BackupSummary } from './backup-types.js';
 
@@ -21,7 +22,9 @@ export async function backupBackend(backend: StorageBackend, destination: string
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidOptionError(`backup: onProgress must be a function, got ${describe(options.onProgress)}`);
   }
-  if (backend.backup) return backend.backup(destination, options);
+  // A namespace view copies its backend's own way only for the default namespace (docs/guide.md, Namespaces).
+  const whole = backend instanceof NamespacedBackend ? backend.wholeBackend : backend;
+  if (whole?.backup) return whole.backup(destination, options);
   const onProgress = options.onProgress;
   const summary = await theDumpFiles('backup').exportTo(backend, destination, {
     ...(onProgress && { onProgress: ({ done, total }) => onProgress({ done, ...(total !== undefined && { total }), unit: 'records' }) }),

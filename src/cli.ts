@@ -22,6 +22,8 @@ import { countRecords, type DumpProgress, type ImportMode, type ImportSummary } 
 import { BackendError, CuttleError, InvalidOptionError, type CorruptDataError } from './errors.js';
 import { countOf, Progress } from './progress.js';
 import { Store } from './store.js';
+import { checkNamespace } from './ids.js';
+import { innerOf, namespaceOf, namespaceView, splitStoredType } from './namespace.js';
 import { Serializable, type SerializableClass } from './model.js';
 import { classVersion } from './type-versions.js';
 
@@ -45,6 +47,8 @@ interface Command {
 const QUIET = { quiet: { type: 'boolean', short: 'q' } } as const;
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 const MODE = { mode: { type: 'string', short: 'm' } } as const;
+const NAMESPACE = { namespace: { type: 'string', short: 'n' } } as const;
+const NAMESPACE_HELP = '  -n, --namespace <ns>   the namespace of <store> to work in (default: the default namespace)';
 
 const COMMANDS: Record<string, Command> = {
   export: {
@@ -57,11 +61,12 @@ const COMMANDS: Record<string, Command> = {
       '  --skip-corrupt   leave damaged objects (a file store\'s unreadable files) out of the dump,',
       '                   naming each on standard error, instead of failing',
       '  -q, --quiet      no progress on standard error',
+      NAMESPACE_HELP,
     ].join('\n'),
-    options: { ...QUIET, 'no-timestamp': { type: 'boolean' }, 'skip-corrupt': { type: 'boolean' } },
+    options: { ...QUIET, ...NAMESPACE, 'no-timestamp': { type: 'boolean' }, 'skip-corrupt': { type: 'boolean' } },
     positionals: [1, 2],
     async run([storeSpec, file], values) {
-      return withStore(storeSpec!, 'read', async (store) => {
+      return withStore(storeSpec!, 'read', namespaceOption(values), async (store) => {
         const progress = new Progress('exported', { quiet: values.quiet === true });
         let skipped = 0;
         const onCorrupt = values['skip-corrupt']
@@ -87,12 +92,14 @@ const COMMANDS: Record<string, Command> = {
       '  -m, --mode merge|replace   merge (default) keeps objects the dump does not hold; replace',
       '                             leaves the store holding exactly the dump',
       '  -q, --quiet                no progress on standard error',
+      NAMESPACE_HELP + ' (a dump',
+      '                         of another namespace imports into it; replace replaces that namespace only)',
     ].join('\n'),
-    options: { ...QUIET, ...MODE },
+    options: { ...QUIET, ...MODE, ...NAMESPACE },
     positionals: [2, 2],
     async run([storeSpec, file], values) {
       const mode = importMode(values.mode);
-      return withStore(storeSpec!, 'write', async (store) => {
+      return withStore(storeSpec!, 'write', namespaceOption(values), async (store) => {
         const progress = new Progress('imported', { quiet: values.quiet === true });
         await store.importFrom(file === '-' ? process.stdin : file!, { mode, onProgress: progress.update });
         progress.finish();
@@ -108,14 +115,19 @@ const COMMANDS: Record<string, Command> = {
       'Options:',
       '  -m, --mode merge|replace   as for import (default: merge)',
       '  -q, --quiet                no progress on standard error',
+      '  -n, --namespace <ns>       the namespace to copy (default: the default namespace)',
+      '  --to-namespace <ns>        the namespace of <to> to copy into (default: --namespace); with',
+      '                             it, <to> may be <from>: a namespace is copied into another',
     ].join('\n'),
-    options: { ...QUIET, ...MODE },
+    options: { ...QUIET, ...MODE, ...NAMESPACE, 'to-namespace': { type: 'string' } },
     positionals: [2, 2],
     async run([fromSpec, toSpec], values) {
       const mode = importMode(values.mode);
-      refuseOverlap(fromSpec!, toSpec!);
-      return withStore(fromSpec!, 'read', (from) =>
-        withStore(toSpec!, 'write', async (to) => {
+      const fromNamespace = namespaceOption(values);
+      const toNamespace = typeof values['to-namespace'] === 'string' ? values['to-namespace'] : fromNamespace;
+      if ((fromNamespace ?? '') === (toNamespace ?? '')) refuseOverlap(fromSpec!, toSpec!);
+      return withStore(fromSpec!, 'read', fromNamespace, (from) =>
+        withStore(toSpec!, 'write', toNamespace, async (to) => {
           const progress = new Progress('migrated', { quiet: values.quiet === true });
           await migrate(from, to, { mode, onProgress: progress.update });
           progress.finish();
@@ -133,12 +145,15 @@ const COMMANDS: Record<string, Command> = {
       'when complete. Restore either with cuttle restore (see docs/backup.md).',
       'Options:',
       '  -q, --quiet   no progress on standard error',
+      NAMESPACE_HELP + ': a named',
+      '                         namespace is backed up as a dump of its objects',
     ].join('\n'),
-    options: { ...QUIET },
+    options: { ...QUIET, ...NAMESPACE },
     positionals: [2, 2],
     async run([storeSpec, file], values) {
-      const pages = parseStoreSpec(storeSpec!).kind === 'sqlite';
-      return withStore(storeSpec!, 'read', async (store) => {
+      const namespace = namespaceOption(values);
+      const pages = parseStoreSpec(storeSpec!).kind === 'sqlite' && namespace === undefined;
+      return withStore(storeSpec!, 'read', namespace, async (store) => {
         const progress = new Progress('backed up', { quiet: values.quiet === true, noun: pages ? 'page' : 'object' });
         const summary = await store.backup(file!, { onProgress: progress.update });
         progress.finish();
@@ -157,8 +172,10 @@ const COMMANDS: Record<string, Command> = {
       '  -m, --mode merge|replace   replace (default) leaves the store holding exactly the backup;',
       '                             merge keeps objects the backup does not hold',
       '  -q, --quiet                no progress on standard error',
+      NAMESPACE_HELP + ' (of a',
+      '                         SQLite backup, that namespace is read)',
     ].join('\n'),
-    options: { ...QUIET, ...MODE },
+    options: { ...QUIET, ...MODE, ...NAMESPACE },
     positionals: [2, 2],
     async run([file, storeSpec], values) {
       const mode = values.mode === undefined ? 'replace' : importMode(values.mode);
@@ -166,12 +183,13 @@ const COMMANDS: Record<string, Command> = {
       if (storeOwns(target.kind, target.path, file!)) {
         throw new InvalidOptionError(`restore: the backup ${resolve(file!)} is part of the store ${redact(storeSpec!)} it would be restored into`);
       }
-      return withStore(storeSpec!, 'write', async (to) => {
+      const namespace = namespaceOption(values);
+      return withStore(storeSpec!, 'write', namespace, async (to) => {
         const progress = new Progress('restored', { quiet: values.quiet === true });
         if ((await backupFormat(file!)) === 'dump') {
           await to.importFrom(file!, { mode, onProgress: progress.update });
         } else {
-          await withStore(`sqlite:${file}`, 'read', (from) => migrate(from, to, { mode, onProgress: progress.update }).then(() => 0));
+          await withStore(`sqlite:${file}`, 'read', namespace, (from) => migrate(from, to, { mode, onProgress: progress.update }).then(() => 0));
         }
         progress.finish();
         return 0;
@@ -190,13 +208,14 @@ const COMMANDS: Record<string, Command> = {
       '  -t, --type <name>   the type to upgrade (repeatable); default: every exported class with a',
       '                      static version above 1',
       '  -q, --quiet         no progress on standard error',
+      NAMESPACE_HELP,
     ].join('\n'),
-    options: { ...QUIET, type: { type: 'string', short: 't', multiple: true } },
+    options: { ...QUIET, ...NAMESPACE, type: { type: 'string', short: 't', multiple: true } },
     positionals: [2, 2],
     async run([storeSpec, modulePath], values) {
       const classes = await exportedClasses(modulePath!);
       const names = values.type as unknown as string[] | undefined;
-      return withStore(storeSpec!, 'write', async (store) => {
+      return withStore(storeSpec!, 'write', namespaceOption(values), async (store) => {
         store.register(...classes);
         const byName = new Map(classes.map((Class) => [store.registry.register(Class).name, Class]));
         const chosen = names?.map((name) => {
@@ -217,13 +236,19 @@ const COMMANDS: Record<string, Command> = {
   },
   stats: {
     usage: 'cuttle stats <store>',
-    summary: 'objects, content bytes and versions per type, and size on disk',
-    details: ['Options:', '  --json   print the figures as JSON'].join('\n'),
-    options: { json: { type: 'boolean' } },
+    summary: 'objects, content bytes and versions per type and namespace, and size on disk',
+    details: [
+      'Lists every namespace of <store> and its types (a namespaced type shows as namespace:type).',
+      'Options:',
+      '  --json                 print the figures as JSON',
+      '  -n, --namespace <ns>   only that namespace (its types without the prefix)',
+    ].join('\n'),
+    options: { json: { type: 'boolean' }, ...NAMESPACE },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, 'read', async (store) => {
-        const stats = await collectStats(store.backend);
+      const namespace = namespaceOption(values);
+      return withStore(storeSpec!, 'read', namespace, async (store) => {
+        const stats = await collectStats(namespace === undefined ? innerOf(store.backend) : store.backend);
         if (values.json) console.log(JSON.stringify(stats, null, 2));
         else printStats(stats);
         return 0;
@@ -233,11 +258,11 @@ const COMMANDS: Record<string, Command> = {
   verify: {
     usage: 'cuttle verify <store>',
     summary: 'report unreadable objects and dangling references',
-    details: ['Exits with 3 when it finds a problem.', 'Options:', '  --json   print the report as JSON'].join('\n'),
-    options: { json: { type: 'boolean' } },
+    details: ['Exits with 3 when it finds a problem.', 'Options:', '  --json                 print the report as JSON', NAMESPACE_HELP].join('\n'),
+    options: { json: { type: 'boolean' }, ...NAMESPACE },
     positionals: [1, 1],
     async run([storeSpec], values) {
-      return withStore(storeSpec!, 'read', async (store) => {
+      return withStore(storeSpec!, 'read', namespaceOption(values), async (store) => {
         const report = await store.verify();
         const problems = report.unreadable.length + report.dangling.length;
         if (values.json) {
@@ -291,7 +316,8 @@ function parsePostgresSpec(spec: string): { kind: BackendKind; path: string; tab
  */
 export async function migrate(from: Store, to: Store, options: { mode: ImportMode; onProgress?: (progress: DumpProgress) => void }): Promise<ImportSummary> {
   const { mode, onProgress } = options;
-  const total = onProgress && (await countRecords(from.backend));
+  // Through the namespace's view: the default namespace's store has the whole backend as `backend`.
+  const total = onProgress && (await countRecords(namespaceView(from.backend, from.namespace, 'migrate')));
   const pipe = new PassThrough();
   // Both sides' failures are reported through their promises; unheard, the pipe's own 'error'
   // (from destroy) would end the process with a stack instead.
@@ -355,16 +381,23 @@ function refuseOverlap(fromSpec: string, toSpec: string): void {
  * not exist is an error saying so (and nothing is created); `'write'` (import and migrate targets):
  * created if missing.
  */
-async function withStore(spec: string, access: 'read' | 'write', run: (store: Store) => Promise<number>): Promise<number> {
+async function withStore(spec: string, access: 'read' | 'write', namespace: string | undefined, run: (store: Store) => Promise<number>): Promise<number> {
   const { kind, path, ...table } = parseStoreSpec(spec);
+  // Checked before the backend is opened, so that a bad name creates nothing.
+  if (namespace !== undefined) checkNamespace('--namespace', namespace);
   // A PostgreSQL database is never created by cuttle; its table is, as for an import.
   const options = kind === 'postgres' ? { connectionString: path, ...table } : { path, readonly: access === 'read' };
-  const store = new Store({ backend: openBackend(kind, options as never, `store ${redact(spec)}`), cache: false });
+  const store = new Store({ backend: openBackend(kind, options as never, `store ${redact(spec)}`), cache: false, namespace });
   try {
     return await run(store);
   } finally {
     await store.close();
   }
+}
+
+/** The `--namespace` given, if any. */
+function namespaceOption(values: Values): string | undefined {
+  return typeof values.namespace === 'string' && values.namespace !== '' ? values.namespace : undefined;
 }
 
 /** `spec` without a password, for messages. */
@@ -385,10 +418,19 @@ interface TypeStats {
   totalVersions: number;
 }
 
+interface NamespaceStats {
+  /** Its types (without the namespace prefix) and their figures. */
+  types: Record<string, TypeStats>;
+  total: TypeStats;
+}
+
 interface StoreStats {
   store: string;
   bytesOnDisk: number | null;
+  /** By type as stored: `Note` in the default namespace, `billing:Note` in namespace billing. */
   types: Record<string, TypeStats>;
+  /** By namespace (`""` is the default one), each by type: every namespace that holds an object. */
+  namespaces: Record<string, NamespaceStats>;
   total: TypeStats;
 }
 
@@ -412,8 +454,32 @@ async function collectStats(backend: StorageBackend): Promise<StoreStats> {
     // The backend is read directly here, not through the Store, which would name it.
     throw BackendError.wrap(error, backend.name, 'read its objects');
   }
-  const path = (backend as { path?: unknown }).path;
-  return { store: backend.name, bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null, types: Object.fromEntries(types), total };
+  const namespaces = new Map<string, NamespaceStats>();
+  const viewed = namespaceOf(backend);
+  for (const [stored, stats] of types) {
+    // A namespace's view lists its types without the prefix; the whole backend lists them with it.
+    const { namespace, type } = viewed === '' ? splitStoredType(stored) : { namespace: viewed, type: stored };
+    let figures = namespaces.get(namespace);
+    if (figures === undefined) namespaces.set(namespace, (figures = { types: {}, total: emptyStats() }));
+    figures.types[type] = stats;
+    addStats(figures.total, stats);
+  }
+  const path = (innerOf(backend) as { path?: unknown }).path;
+  return {
+    store: backend.name,
+    bytesOnDisk: typeof path === 'string' ? diskUsage(path) : null,
+    types: Object.fromEntries(types),
+    namespaces: Object.fromEntries([...namespaces].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    total,
+  };
+}
+
+function addStats(into: TypeStats, stats: TypeStats): void {
+  into.objects += stats.objects;
+  into.containers += stats.containers;
+  into.contentBytes += stats.contentBytes;
+  into.maxVersion = Math.max(into.maxVersion, stats.maxVersion);
+  into.totalVersions += stats.totalVersions;
 }
 
 function emptyStats(): TypeStats {
@@ -434,7 +500,7 @@ function diskUsage(path: string): number | null {
   return bytes;
 }
 
-function printStats({ store, bytesOnDisk, types, total }: StoreStats): void {
+function printStats({ store, bytesOnDisk, types, namespaces, total }: StoreStats): void {
   console.log(`store  ${store}`);
   console.log(`disk   ${bytesOnDisk === null ? 'n/a' : formatBytes(bytesOnDisk)}`);
   const rows = [['type', 'objects', 'containers', 'content', 'max version', 'mean version']];
@@ -450,6 +516,8 @@ function printStats({ store, bytesOnDisk, types, total }: StoreStats): void {
   rows.push(row('total', total));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  const listed = Object.entries(namespaces).map(([name, figures]) => `${name === '' ? '(default)' : name} ${countOf(figures.total.objects, 'object')}`);
+  console.log(`namespaces  ${listed.length === 0 ? 'none' : listed.join(', ')}`);
 }
 
 function formatBytes(bytes: number): string {

@@ -30,7 +30,7 @@ export type { BackupOptions, BackupProgress, BackupSummary } from './backup-type
 export type { UpgradeOptions, UpgradeProgress, UpgradeSummary } from './upgrade.js';
 export { DUMP_MEDIA_TYPE } from './dump-blob.js';
 export { type CacheOptions, type CacheStats, DEFAULT_CACHE_MAX } from './cache.js';
-export { checkId, compareIds, MAX_ID_LENGTH } from './ids.js';
+export { checkId, compareIds, MAX_ID_LENGTH, MAX_NAMESPACE } from './ids.js';
 export { MAX_DEPTH } from './storable.js';
 export {
   StorageBackend,
@@ -51,6 +51,7 @@ export { evaluate as evaluateQuery, compareValues, type Candidate } from './quer
 export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
 export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
+export { NamespacedBackend, DEFAULT_NAMESPACE, splitStoredType } from './namespace.js';
 export {
   CuttleError,
   NotFoundError,

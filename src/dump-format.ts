@@ -8,7 +8,8 @@
 import type { RecordKind, StorageBackend, StoredRecord } from './backends/backend.js';
 import { depthProblem } from './codec.js';
 import { DumpFormatError, type CorruptDataError } from './errors.js';
-import { checkId, checkTypeName, compareIds } from './ids.js';
+import { checkId, checkTypeName, compareIds, isNamespaceName } from './ids.js';
+import { DEFAULT_NAMESPACE, namespaceOf } from './namespace.js';
 import { checkInteger, checkOneOf, checkOptions } from './options.js';
 
 /** The `format` of a dump's header line. */
@@ -28,6 +29,12 @@ export interface DumpHeader {
   createdAt?: number;
   /** The backend the dump came from, e.g. `sqlite:/srv/app.db`. */
   source?: string;
+  /**
+   * The namespace the records were exported from; absent for the default namespace (and in dumps
+   * older than namespaces). The records carry their plain types: a dump imports into whichever
+   * namespace the importing store has.
+   */
+  namespace?: string;
 }
 
 /** A dump's last line. */
@@ -154,6 +161,8 @@ export async function writeDump(backend: StorageBackend, write: (text: string) =
   const header: DumpHeader = { format: DUMP_FORMAT, version: DUMP_VERSION };
   if (options.timestamp !== false) header.createdAt = Date.now();
   header.source = backend.name;
+  const namespace = namespaceOf(backend);
+  if (namespace !== DEFAULT_NAMESPACE) header.namespace = namespace;
   let chunk = JSON.stringify(header) + '\n';
   let count = 0;
   for await (const record of backend.records({ onCorrupt: options.onCorrupt })) {
@@ -178,7 +187,10 @@ export async function writeDump(backend: StorageBackend, write: (text: string) =
 export async function exportData(backend: StorageBackend): Promise<Dump> {
   const records: StoredRecord[] = [];
   for await (const record of backend.records()) records.push(record);
-  return { header: { format: DUMP_FORMAT, version: DUMP_VERSION, createdAt: Date.now(), source: backend.name }, records };
+  const namespace = namespaceOf(backend);
+  const header: DumpHeader = { format: DUMP_FORMAT, version: DUMP_VERSION, createdAt: Date.now(), source: backend.name };
+  if (namespace !== DEFAULT_NAMESPACE) header.namespace = namespace;
+  return { header, records };
 }
 
 
@@ -290,6 +302,9 @@ function checkHeader(value: unknown, line: number): DumpHeader {
   }
   if (value.version !== DUMP_VERSION) {
     throw new DumpFormatError(`unsupported dump version ${JSON.stringify(value.version)}; this cuttle reads version ${DUMP_VERSION}`, line);
+  }
+  if (value.namespace !== undefined && !isNamespaceName(value.namespace)) {
+    throw new DumpFormatError(`the header's namespace must be a namespace name, got ${JSON.stringify(value.namespace)}`, line);
   }
   return value as unknown as DumpHeader;
 }

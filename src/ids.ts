@@ -3,7 +3,7 @@
  * the codec, the model, the dump format, the store and every backend.
  * @module
  */
-import { InvalidIdError } from './errors.js';
+import { InvalidIdError, InvalidOptionError } from './errors.js';
 import { describe } from './options.js';
 
 /** The longest id, in characters (code points). */
@@ -36,6 +36,33 @@ export function checkTypeName(name: unknown): asserts name is string {
     );
   }
 }
+
+/** The longest namespace name, in characters (a stored type is `namespace:type`, see src/namespace.ts). */
+export const MAX_NAMESPACE = 64;
+
+/**
+ * Throws {@link InvalidOptionError} naming `where` unless `name` is a valid namespace: the rule of
+ * type names, at most {@link MAX_NAMESPACE} characters.
+ */
+export function checkNamespace(where: string, name: unknown): asserts name is string {
+  if (!isNamespaceName(name)) {
+    throw new InvalidOptionError(
+      `${where}: invalid namespace ${describe(name)}: a namespace matches [A-Za-z_][A-Za-z0-9_.-]* ` +
+        `and has at most ${MAX_NAMESPACE} characters`,
+    );
+  }
+}
+
+/** Whether `name` is a valid namespace (see {@link checkNamespace}). */
+export function isNamespaceName(name: unknown): name is string {
+  return typeof name === 'string' && TYPE_NAME.test(name) && name.length <= MAX_NAMESPACE;
+}
+
+/**
+ * A type name as a backend stores it: a type name, or `namespace:type` for an object of a
+ * namespace other than the default one. What backends must accept as a type.
+ */
+export const STORED_TYPE_NAME = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,63}:)?[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 /**
  * The order of ids everywhere in cuttle: by Unicode code point, which is also the byte order of

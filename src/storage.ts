@@ -18,6 +18,8 @@ import type { DeleteOptions, Transaction, TransactionOptions } from './transacti
 import { deliver } from './watchers.js';
 import type { CountOptions, FindOptions } from './query/query.js';
 import type { SearchOptions } from './query/search.js';
+import { checkNamespace } from './ids.js';
+import { innerOf } from './namespace.js';
 
 /** What every kind of `Storage.configure` also accepts. */
 export interface FacadeOptions {
@@ -27,6 +29,8 @@ export interface FacadeOptions {
   watchInterval?: number;
   /** Check a cached object's stored version before returning it, where the backend can (`Store` option `strictReads`). @default false */
   strictReads?: boolean;
+  /** The namespace the default store keeps its objects in (`Store` option `namespace`). @default '' (the default namespace) */
+  namespace?: string;
 }
 
 /** A `Storage.watch` listener: it follows the default store across `configure` and `use`. */
@@ -65,9 +69,11 @@ export class Storage {
    *     Storage.configure('memory', { cache: { max: 1000 } })
    */
   static configure<K extends BackendKind>(kind: K, options: BackendOptionsByKind[K] & FacadeOptions = {} as never): Store {
-    const { cache, watchInterval, strictReads, ...backendOptions } = options ?? {};
-    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache', 'watchInterval', 'strictReads']);
-    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads, namespace, ...backendOptions } = options ?? {};
+    // Before the backend is opened: a bad namespace leaves nothing open.
+    if (namespace !== undefined && namespace !== '') checkNamespace(`Storage.configure('${String(kind)}')`, namespace);
+    const backend = openBackend(kind, backendOptions as BackendOptionsByKind[K], `Storage.configure('${String(kind)}')`, ['cache', 'watchInterval', 'strictReads', 'namespace']);
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, namespace, registry: Storage.#registry }));
   }
 
   /**
@@ -75,10 +81,11 @@ export class Storage {
    * @param options.cache the object cache's bounds, or `false`.
    * @param options.watchInterval how often a polled backend is asked for others' changes while someone watches.
    * @param options.strictReads check a cached object's stored version before returning it.
+   * @param options.namespace the namespace the default store keeps its objects in.
    */
   static use(backend: StorageBackend, options: FacadeOptions = {}): Store {
-    const { cache, watchInterval, strictReads } = options;
-    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, registry: Storage.#registry }));
+    const { cache, watchInterval, strictReads, namespace } = options;
+    return Storage.#replace(new Store({ backend, cache, watchInterval, strictReads, namespace, registry: Storage.#registry }));
   }
 
   /** Registers classes so references to them resolve before their first save or load. */
@@ -256,7 +263,7 @@ export class Storage {
     const previous = Storage.#store;
     Storage.#store = store;
     // The replaced store's backend is released; anything still holding it gets ClosedError.
-    if (previous && !previous.closed && previous.backend !== store.backend) void previous.close().catch(() => {});
+    if (previous && !previous.closed && innerOf(previous.backend) !== innerOf(store.backend)) void previous.close().catch(() => {});
     for (const watch of Storage.#watches) Storage.#move(watch, store);
     return store;
   }

@@ -5,6 +5,7 @@
  */
 import type { BackendChange, RecordWrite, StorageBackend, StoredRecord } from './backends/backend.js';
 import { InMemoryBackend } from './backends/memory.js';
+import { DEFAULT_NAMESPACE, namespaceView, type NamespacedBackend } from './namespace.js';
 import { ObjectCache, type CacheOptions, type CacheStats } from './cache.js';
 import { Codec } from './codec.js';
 import { checkId } from './ids.js';
@@ -54,9 +55,19 @@ export interface StoreOptions {
    * @default false
    */
   strictReads?: boolean;
+  /**
+   * The namespace this store keeps its objects in: stores of other namespaces on the same backend
+   * (or file, database, folder) do not see them, nor it theirs (docs/guide.md, Namespaces).
+   * @default the default namespace, `''` (what stores without this option, and cuttle before
+   * namespaces, use)
+   */
+  namespace?: string;
 }
 
-/** The stores open on each backend object: one's writes are another's outside changes. */
+/**
+ * The stores open on each backend object (the inner one of their namespace views): one's writes
+ * are another's outside changes when both have the same namespace.
+ */
 const storesOn = new WeakMap<StorageBackend, Set<Store>>();
 
 /** Per-store control of the object cache; `Storage.cache` is the default store's. */
@@ -103,8 +114,15 @@ const LOAD_OPTIONS = ['cache', 'dangling'] as const;
  * is evicted or invalidated).
  */
 export class Store {
-  /** The backend this store reads and writes. */
+  /**
+   * The backend this store reads and writes: the one given, or, with a `namespace` option, the
+   * {@link NamespacedBackend} view of it that this store uses.
+   */
   readonly backend: StorageBackend;
+  /** The namespace this store's objects are in; `''` for the default namespace. */
+  readonly namespace: string;
+  /** What every operation goes through: the view of the backend in {@link namespace}. */
+  readonly #view: NamespacedBackend;
   /** The classes this store knows by type name. */
   readonly registry: TypeRegistry;
   /** The object cache's statistics and invalidation. */
@@ -138,17 +156,20 @@ export class Store {
   #transactionHost: TransactionHost | undefined;
 
   constructor(options: StoreOptions = {}) {
-    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval', 'strictReads']);
+    checkOptions('Store', options, ['backend', 'cache', 'registry', 'watchInterval', 'strictReads', 'namespace']);
     checkOneOf('Store', 'strictReads', options.strictReads, [true, false]);
     checkInteger('Store', 'watchInterval', options.watchInterval, 1);
     this.#watchInterval = options.watchInterval ?? 100;
-    this.backend = options.backend ?? new InMemoryBackend();
-    this.#strictReads = options.strictReads === true && this.backend.loadVersion !== undefined;
+    const given = options.backend ?? new InMemoryBackend();
+    this.#view = namespaceView(given, options.namespace, 'Store');
+    this.namespace = this.#view.namespace;
+    this.backend = this.namespace === DEFAULT_NAMESPACE ? given : this.#view;
+    this.#strictReads = options.strictReads === true && this.#view.loadVersion !== undefined;
     this.registry = options.registry ?? new TypeRegistry();
     this.#codec = new Codec(this.registry);
     this.#cache = new ObjectCache(options.cache);
     this.#graph = {
-      backend: this.backend,
+      backend: this.#view,
       codec: this.#codec,
       registry: this.registry,
       cached: (type, id) => this.#cache.peek(type, id) as Serializable | undefined,
@@ -170,9 +191,9 @@ export class Store {
       mark: () => this.#writes,
       adopt: (info, record, data, mark) => this.#adopt(info, record, data, mark),
     });
-    this.#stopFeed = this.backend.changes?.((changes) => this.#outside(changes));
-    let siblings = storesOn.get(this.backend);
-    if (siblings === undefined) storesOn.set(this.backend, (siblings = new Set()));
+    this.#stopFeed = this.#view.changes?.((changes) => this.#outside(changes));
+    let siblings = storesOn.get(this.#view.inner);
+    if (siblings === undefined) storesOn.set(this.#view.inner, (siblings = new Set()));
     siblings.add(this);
   }
 
@@ -286,7 +307,7 @@ export class Store {
     // Elsewhere everything is encoded before the first write.
     await this.#writeAll(
       items.map((item) => item.obj),
-      this.backend.capabilities.atomicBatch ? writes() : [...writes()],
+      this.#view.capabilities.atomicBatch ? writes() : [...writes()],
       true,
     );
     return [...objs];
@@ -335,7 +356,7 @@ export class Store {
 
   /** `strictReads`: the cached object if its version is still the stored one; else it is dropped and read again. */
   async #checked(Class: SerializableClass, type: string, id: string, cached: Serializable, options: LoadOptions | undefined): Promise<Serializable | undefined> {
-    const stored = await this.#guard('load', type, id, this.backend.loadVersion!(type, id));
+    const stored = await this.#guard('load', type, id, this.#view.loadVersion!(type, id));
     if (stored !== undefined && stored === this.#versions.get(cached)) return cached;
     if (this.#cache.peek(type, id) === cached) this.#cache.delete(type, id);
     return this.#find(Class, id, options);
@@ -378,10 +399,10 @@ export class Store {
       let deleted = false;
       try {
         this.#cache.delete(type, id);
-        deleted = expectedVersion === undefined ? await this.backend.delete(type, id) : await this.backend.delete(type, id, expectedVersion);
+        deleted = expectedVersion === undefined ? await this.#view.delete(type, id) : await this.#view.delete(type, id, expectedVersion);
         return deleted;
       } catch (error) {
-        throw BackendError.wrap(error, this.backend.name, 'delete', type, id);
+        throw BackendError.wrap(error, this.#view.name, 'delete', type, id);
       } finally {
         if (this.#overlaps.end(type, id, open)) {
           if (deleted) this.#cache.ids.remove(type, id);
@@ -403,14 +424,14 @@ export class Store {
     const info = this.registry.register(Class);
     checkId(id, info.name);
     if (this.#cache.enabled && this.#cachedEntry(info.name, id)) return true;
-    return this.#guard('check', info.name, id, this.backend.exists(info.name, id));
+    return this.#guard('check', info.name, id, this.#view.exists(info.name, id));
   }
 
   /** How many objects of `Class` are stored; with `where`, how many match it (see {@link Store.find}). */
   async count(Class: SerializableClass, options?: CountOptions): Promise<number> {
     this.#check();
     const info = this.registry.register(Class);
-    if (options === undefined) return this.#guard('count', info.name, undefined, this.backend.count(info.name));
+    if (options === undefined) return this.#guard('count', info.name, undefined, this.#view.count(info.name));
     checkOptions('count', options, ['where']);
     const where = toWhere(options.where, this.#refOf);
     return this.#guard('count', info.name, undefined, this.#finder.count(info, where));
@@ -495,7 +516,7 @@ export class Store {
     this.#check();
     const all: Array<[string, string[]]> = [];
     const listing = async () => {
-      for (const type of await this.backend.listTypes()) all.push([type, await this.#listIds(type)]);
+      for (const type of await this.#view.listTypes()) all.push([type, await this.#listIds(type)]);
     };
     await this.#guard('list', undefined, undefined, listing());
     // fromEntries defines own properties: a type named "__proto__" is a key like any other.
@@ -510,7 +531,7 @@ export class Store {
       if (kept !== undefined) return kept;
     }
     const writes = this.#writes;
-    const ids = await this.backend.list(type);
+    const ids = await this.#view.list(type);
     // A write since the listing began, or one under way, may have created or deleted an id: do not keep this list.
     if (writes === this.#writes && !this.#overlaps.busyType(type)) this.#cache.ids.set(type, ids);
     return ids;
@@ -521,7 +542,7 @@ export class Store {
     this.#check();
     const clearing = this.#bulk(() => {
       this.#cache.clear();
-      return this.backend.clear();
+      return this.#view.clear();
     });
     await this.#guard('clear', undefined, undefined, clearing);
     this.#told([{ reset: true }]);
@@ -548,7 +569,7 @@ export class Store {
       for (const [type, ids] of Object.entries(garbage)) {
         this.#cache.ids.drop(type);
         for (const id of ids) this.#cache.delete(type, id);
-        const deleted = await this.backend.deleteMany(type, ids);
+        const deleted = await this.#view.deleteMany(type, ids);
         this.#told(ids.flatMap((id, i) => (deleted[i] ? [{ type, id, version: 0, deleted: true }] : [])));
       }
     });
@@ -572,7 +593,7 @@ export class Store {
    */
   async exportTo(destination: string | DumpWritable, options?: ExportOptions): Promise<ExportSummary> {
     this.#check();
-    return this.#guard('export', undefined, undefined, theDumpFiles('exportTo').exportTo(this.backend, destination, options));
+    return this.#guard('export', undefined, undefined, theDumpFiles('exportTo').exportTo(this.#view, destination, options));
   }
 
   /**
@@ -582,7 +603,7 @@ export class Store {
    */
   async importFrom(source: string | DumpReadable, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
-    return this.#guard('import into', undefined, undefined, this.#importing(() => theDumpFiles('importFrom').importFrom(this.backend, source, options)));
+    return this.#guard('import into', undefined, undefined, this.#importing(() => theDumpFiles('importFrom').importFrom(this.#view, source, options)));
   }
 
   /**
@@ -592,7 +613,7 @@ export class Store {
    */
   async backup(destination: string, options?: BackupOptions): Promise<BackupSummary> {
     this.#check();
-    return this.#guard('back up', undefined, undefined, backupBackend(this.backend, destination, options));
+    return this.#guard('back up', undefined, undefined, backupBackend(this.#view, destination, options));
   }
 
   /**
@@ -608,13 +629,13 @@ export class Store {
   /** Every stored record in memory: `{ header, records }`. For small stores; see {@link Store.exportTo}. */
   async exportData(): Promise<Dump> {
     this.#check();
-    return this.#guard('export', undefined, undefined, exportData(this.backend));
+    return this.#guard('export', undefined, undefined, exportData(this.#view));
   }
 
   /** Imports a dump held in memory (what `exportData` returns, or NDJSON text). Empties the cache. */
   async importData(dump: Dump | string, options?: ImportOptions): Promise<ImportSummary> {
     this.#check();
-    return this.#guard('import into', undefined, undefined, this.#importing(() => importData(this.backend, dump, options)));
+    return this.#guard('import into', undefined, undefined, this.#importing(() => importData(this.#view, dump, options)));
   }
 
   /**
@@ -653,14 +674,14 @@ export class Store {
     this.#cache.clear();
     this.#stopFeed?.();
     this.#stopPolling();
-    storesOn.get(this.backend)?.delete(this);
-    await this.#guard('close', undefined, undefined, this.backend.close());
+    storesOn.get(this.#view.inner)?.delete(this);
+    await this.#guard('close', undefined, undefined, this.#view.close());
   }
 
   /** What {@link transaction} needs of this store. */
   #hostTransactions(): TransactionHost {
     return {
-      backend: this.backend,
+      backend: this.#view,
       codec: this.#codec,
       registry: this.registry,
       versionOf: (obj) => this.#versions.get(obj),
@@ -731,7 +752,7 @@ export class Store {
     try {
       return await work;
     } catch (error) {
-      throw BackendError.wrap(error, this.backend.name, action, type, id);
+      throw BackendError.wrap(error, this.#view.name, action, type, id);
     }
   }
 
@@ -805,9 +826,9 @@ export class Store {
     try {
       if (objs.length === 1) {
         const [only] = writes;
-        records = [await this.backend.write(only!)];
+        records = [await this.#view.write(only!)];
       } else {
-        records = await this.backend.writeMany(writes);
+        records = await this.#view.writeMany(writes);
       }
     } catch (error) {
       // After a failed write (a conflict above all) cached copies may be out of date, and a
@@ -816,8 +837,8 @@ export class Store {
         this.#overlaps.end(types[i]!, ids[i]!, opens[i]!);
         this.#forget(types[i]!, ids[i]!);
       });
-      if (objs.length === 1) throw BackendError.wrap(error, this.backend.name, 'save', types[0], ids[0]);
-      throw BackendError.wrap(error, this.backend.name, `save a batch of ${objs.length} objects`);
+      if (objs.length === 1) throw BackendError.wrap(error, this.#view.name, 'save', types[0], ids[0]);
+      throw BackendError.wrap(error, this.#view.name, `save a batch of ${objs.length} objects`);
     } finally {
       this.#writes++;
     }
@@ -882,9 +903,9 @@ export class Store {
     const writes = this.#writes;
     let record: StoredRecord | undefined;
     try {
-      record = await this.backend.load(info.name, id);
+      record = await this.#view.load(info.name, id);
     } catch (error) {
-      throw BackendError.wrap(error, this.backend.name, 'load', info.name, id);
+      throw BackendError.wrap(error, this.#view.name, 'load', info.name, id);
     }
     if (record === undefined) return undefined;
     const obj = this.#codec.decode(record.content, info, id);
@@ -922,10 +943,10 @@ export class Store {
    * so a busy loop of cached loads pays for one check, not one per load.
    */
   #pollChanges(): void {
-    if (this.#checkedThisTurn || this.backend.pollChanges === undefined || !this.#cache.enabled) return;
+    if (this.#checkedThisTurn || this.#view.pollChanges === undefined || !this.#cache.enabled) return;
     this.#checkedThisTurn = true;
     nextTurn(this.#endTurn);
-    this.backend.pollChanges();
+    this.#view.pollChanges();
   }
 
   /**
@@ -958,16 +979,17 @@ export class Store {
   #told(changes: readonly BackendChange[]): void {
     if (changes.length === 0) return;
     if (this.#watchers.size > 0) for (const change of changes) this.#watchers.emit({ ...change, local: true });
-    const siblings = storesOn.get(this.backend);
+    const siblings = storesOn.get(this.#view.inner);
     if (siblings === undefined || siblings.size < 2) return;
-    for (const store of siblings) if (store !== this) store.#outside(changes);
+    // A store of another namespace never holds these objects: it is not told.
+    for (const store of siblings) if (store !== this && store.namespace === this.namespace) store.#outside(changes);
   }
 
   /** While anyone watches, others' changes are fetched on a timer too (a backend that is polled). */
   #startPolling(): void {
-    if (this.#watchTimer !== undefined || this.backend.pollChanges === undefined) return;
+    if (this.#watchTimer !== undefined || this.#view.pollChanges === undefined) return;
     this.#watchTimer = setInterval(() => {
-      if (!this.#closed) this.backend.pollChanges?.();
+      if (!this.#closed) this.#view.pollChanges?.();
     }, this.#watchInterval);
     (this.#watchTimer as { unref?: () => void }).unref?.();
   }
@@ -993,7 +1015,7 @@ export class Store {
   }
 
   #check(): void {
-    if (this.#closed) throw new ClosedError(`Store (${this.backend.name})`);
+    if (this.#closed) throw new ClosedError(`Store (${this.#view.name})`);
   }
 }
 

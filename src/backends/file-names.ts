@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidIdError } from '../errors.js';
+import { STORED_TYPE_NAME } from '../ids.js';
 
 /**
  * The longest stem, in bytes (stems are ASCII). Leaves room under the common 255-byte name limit
@@ -33,7 +34,6 @@ const PLAIN_STEM = /^[a-z0-9_-](?:[a-z0-9._-]*[a-z0-9_-])?$/;
 /** Windows device names, which stay reserved with any extension (`con.json`). */
 const DEVICE_NAME = /^(?:con|prn|aux|nul|com[0-9]|lpt[0-9])(?:\.|$)/i;
 const HASHED_STEM = /^[a-z0-9._%-]+#[0-9a-f]{64}$/;
-const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
 /** The stem of the file holding `id`, without `.json`. */
 export function encodeId(id: string): string {
@@ -95,16 +95,18 @@ export function isHashedStem(stem: string): boolean {
 /**
  * The folder name of a type. Type names are ASCII (`[A-Za-z_][A-Za-z0-9_.-]*`), so they stay as
  * they are, except a Windows device name (`CON` -> `%43ON`) and a trailing dot (`a.` -> `a%2e`).
- * Case is kept: see {@link FileBackend} for types that differ only in case.
+ * Case is kept: see {@link FileBackend} for types that differ only in case. A namespaced type
+ * (`billing:Note`, see src/namespace.ts) writes its colon as `%3a` (Windows forbids `:` in names):
+ * `billing%3aNote`.
  */
 export function encodeType(type: string): string {
-  if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
+  if (typeof type !== 'string' || !STORED_TYPE_NAME.test(type)) {
     throw new InvalidIdError(`FileBackend: invalid type name ${JSON.stringify(type)}`, type);
   }
   let folder = type;
   if (DEVICE_NAME.test(folder)) folder = escape(folder[0]!) + folder.slice(1);
   if (folder.endsWith('.')) folder = folder.slice(0, -1) + '%2e';
-  return folder;
+  return folder.replace(':', '%3a');
 }
 
 /** The type stored in folder `name`, or `undefined` when cuttle would not have made that folder. */
@@ -115,7 +117,7 @@ export function decodeType(name: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (!TYPE_NAME.test(type)) return undefined;
+  if (!STORED_TYPE_NAME.test(type)) return undefined;
   return encodeType(type) === name ? type : undefined;
 }
 

@@ -23,6 +23,7 @@ import { querySuite } from './query.js';
 import { transactionSuite } from './transactions.js';
 import { checkedDeleteSuite } from './checked-deletes.js';
 import { versionSuite } from './versions.js';
+import { namespaceSuite } from './namespaces.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -335,4 +336,5 @@ export function backendSuite(
   checkedDeleteSuite(name, makeBackend, options);
   transactionSuite(name, makeBackend, options);
   versionSuite(name, makeBackend, options);
+  namespaceSuite(name, makeBackend, options);
 }
