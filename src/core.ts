@@ -41,9 +41,14 @@ export {
   type StoredRecord,
   type RecordWrite,
   type RecordKind,
+  type FindAnswer,
   type BackendTransaction,
   type BackendTransactionOptions,
 } from './backends/backend.js';
+export { toQuery } from './query/query.js';
+export { tokenize, type SearchOptions } from './query/search.js';
+export { evaluate as evaluateQuery, compareValues, type Candidate } from './query/evaluate.js';
+export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
 export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';
 export { InMemoryBackend, type InMemoryBackendOptions } from './backends/memory.js';
 export { NamespacedBackend, DEFAULT_NAMESPACE, splitStoredType } from './namespace.js';
@@ -64,6 +69,7 @@ export {
   ReadOnlyError,
   BackendError,
   UnsupportedError,
+  InvalidQueryError,
   TransactionError,
   type TransactionFailure,
   TypeVersionError,

@@ -22,6 +22,7 @@ export type CuttleErrorCode =
   | 'ERR_READ_ONLY'
   | 'ERR_BACKEND'
   | 'ERR_UNSUPPORTED'
+  | 'ERR_INVALID_QUERY'
   | 'ERR_TRANSACTION'
   | 'ERR_TYPE_VERSION';
 
@@ -260,6 +261,23 @@ const SYSTEM_CODE = /^(E[A-Z0-9]+|SQLITE_[A-Z_]+|(?=[A-Z]*[0-9])[0-9A-Z]{5})$/;
 export class UnsupportedError extends CuttleError {
   constructor(message: string) {
     super(message, 'ERR_UNSUPPORTED');
+  }
+}
+
+/**
+ * A query (`find`, `findOne`, `count`, `findEach`, `index`) is malformed: an unknown operator, an
+ * operand of the wrong type, a path that is not a field path, a bad `sort`, `limit` or `skip`.
+ * Thrown before anything is read, naming the operator and the path.
+ */
+export class InvalidQueryError extends CuttleError {
+  constructor(
+    message: string,
+    /** The field path involved, e.g. `author.name`, when there is one. */
+    readonly path?: string,
+    /** The operator involved, e.g. `$gt`, when there is one. */
+    readonly operator?: string,
+  ) {
+    super(message, 'ERR_INVALID_QUERY');
   }
 }
 

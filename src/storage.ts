@@ -16,6 +16,8 @@ import type { GcOptions, LoadOptions, SaveOptions } from './operations.js';
 import { Store, type CacheControl, type StoreChange, type WatchOptions } from './store.js';
 import type { DeleteOptions, Transaction, TransactionOptions } from './transaction.js';
 import { deliver } from './watchers.js';
+import type { CountOptions, FindOptions } from './query/query.js';
+import type { SearchOptions } from './query/search.js';
 import { checkNamespace } from './ids.js';
 import { innerOf } from './namespace.js';
 
@@ -129,8 +131,33 @@ export class Storage {
   }
 
   /** See {@link Store.count}. */
-  static count(Class: SerializableClass): Promise<number> {
-    return Storage.store.count(Class);
+  static count(Class: SerializableClass, options?: CountOptions): Promise<number> {
+    return Storage.store.count(Class, options);
+  }
+
+  /** See {@link Store.find}. */
+  static find<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): Promise<T[]> {
+    return Storage.store.find(Class, options);
+  }
+
+  /** See {@link Store.findOne}. */
+  static findOne<T extends Serializable>(Class: SerializableClass<T>, options?: Omit<FindOptions, 'limit'>): Promise<T | undefined> {
+    return Storage.store.findOne(Class, options);
+  }
+
+  /** See {@link Store.findEach}. */
+  static findEach<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): AsyncIterableIterator<T> {
+    return Storage.store.findEach(Class, options);
+  }
+
+  /** See {@link Store.search}. */
+  static search<T extends Serializable>(Class: SerializableClass<T>, text: string, options?: SearchOptions): Promise<T[]> {
+    return Storage.store.search(Class, text, options);
+  }
+
+  /** See {@link Store.index}. */
+  static index(Class: SerializableClass, path: string): Promise<void> {
+    return Storage.store.index(Class, path);
   }
 
   /** See {@link Store.list}. */

@@ -23,6 +23,10 @@ import { Versions } from './versions.js';
 import { backupBackend, type BackupOptions, type BackupSummary } from './backup.js';
 import { upgradeType, type UpgradeOptions, type UpgradeSummary } from './upgrade.js';
 import { Watchers, type StoreChange, type WatchOptions } from './watchers.js';
+import { Finder } from './query/finder.js';
+import { toQuery, toSegments, toWhere, type CountOptions, type FindOptions, type RefOf } from './query/query.js';
+import { Ref } from './references.js';
+import { toSearch, type SearchOptions } from './query/search.js';
 import { changesOf, deleteTarget, runTransaction, type DeleteOptions, type Transaction, type TransactionEffect, type TransactionHost, type TransactionOptions } from './transaction.js';
 
 export type { DeleteOptions, GcOptions, LoadOptions, SaveOptions } from './operations.js';
@@ -143,6 +147,10 @@ export class Store {
   readonly #strictReads: boolean;
   #watchTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stopFeed: (() => void) | undefined;
+  readonly #finder: Finder;
+  /** What a query operand or a decoded value that is a stored object or a reference names. */
+  readonly #refOf: RefOf = (value) =>
+    value instanceof Ref ? value : value instanceof Serializable ? { type: this.#typeOf(value), id: value.id } : undefined;
   /** What each open transaction loaded or saved: the store refuses to save or delete those meanwhile. */
   readonly #openTransactions = new Set<ReadonlySet<Serializable>>();
   #transactionHost: TransactionHost | undefined;
@@ -175,6 +183,13 @@ export class Store {
       stats: () => cache.stats(),
       delete: (Class: SerializableClass, id: string) => cache.delete(registry.register(Class).name, id),
       clear: () => cache.clear(),
+    });
+    this.#finder = new Finder({
+      backend: this.backend,
+      refOf: this.#refOf,
+      decode: (info, record) => this.#codec.decodeData(record.content, info, record.id),
+      mark: () => this.#writes,
+      adopt: (info, record, data, mark) => this.#adopt(info, record, data, mark),
     });
     this.#stopFeed = this.#view.changes?.((changes) => this.#outside(changes));
     let siblings = storesOn.get(this.#view.inner);
@@ -412,11 +427,76 @@ export class Store {
     return this.#guard('check', info.name, id, this.#view.exists(info.name, id));
   }
 
-  /** How many objects of `Class` are stored. */
-  async count(Class: SerializableClass): Promise<number> {
+  /** How many objects of `Class` are stored; with `where`, how many match it (see {@link Store.find}). */
+  async count(Class: SerializableClass, options?: CountOptions): Promise<number> {
     this.#check();
-    const type = this.registry.register(Class).name;
-    return this.#guard('count', type, undefined, this.#view.count(type));
+    const info = this.registry.register(Class);
+    if (options === undefined) return this.#guard('count', info.name, undefined, this.#view.count(info.name));
+    checkOptions('count', options, ['where']);
+    const where = toWhere(options.where, this.#refOf);
+    return this.#guard('count', info.name, undefined, this.#finder.count(info, where));
+  }
+
+  /**
+   * The objects of `Class` matching `options.where`, ordered by `options.sort` (then by id),
+   * after `skip`, at most `limit` (docs/query.md). Served through the cache: an object cached and
+   * unchanged is that very instance.
+   * @throws InvalidQueryError for a malformed query, before anything is read.
+   */
+  async find<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): Promise<T[]> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const query = toQuery(options, this.#refOf);
+    this.#pollChanges();
+    return this.#guard('query', info.name, undefined, this.#finder.find(info, query)) as Promise<T[]>;
+  }
+
+  /** The first object {@link Store.find} would return (`limit` is 1), or `undefined`. */
+  async findOne<T extends Serializable>(Class: SerializableClass<T>, options?: Omit<FindOptions, 'limit'>): Promise<T | undefined> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const query = { ...toQuery(options, this.#refOf, 'findOne'), limit: 1 };
+    this.#pollChanges();
+    const [first] = await this.#guard('query', info.name, undefined, this.#finder.find(info, query));
+    return first as T | undefined;
+  }
+
+  /**
+   * {@link Store.find} as an async iterator that reads a page at a time, for results too large to
+   * hold: `for await (const note of store.findEach(Note, { where }))`.
+   */
+  findEach<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): AsyncIterableIterator<T> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const query = toQuery(options, this.#refOf, 'findEach');
+    this.#pollChanges();
+    return this.#finder.findEach(info, query) as AsyncIterableIterator<T>;
+  }
+
+  /**
+   * The objects of `Class` whose fields (`options.fields`, else `static searchable`) hold every
+   * term of `text` (words, `prefix*`, `"a phrase"`), best first (BM25), at most `options.limit`.
+   * Every backend scans the type's objects for now (docs/query.md, "Full-text search").
+   * @throws InvalidQueryError for a text without words or no fields to search.
+   */
+  async search<T extends Serializable>(Class: SerializableClass<T>, text: string, options?: SearchOptions): Promise<T[]> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const search = toSearch(text, options, (Class as { searchable?: unknown }).searchable, info.name);
+    this.#pollChanges();
+    return this.#guard('search', info.name, undefined, this.#finder.search(info, search)) as Promise<T[]>;
+  }
+
+  /**
+   * Makes queries on `path` of `Class` fast where the backend keeps indexes (SQLite, PostgreSQL: expression indexes,
+   * built now over what is stored); memory and files scan, so it only checks the path there.
+   * Classes may declare theirs: `static indexes = ['priority', 'author.name']`.
+   */
+  async index(Class: SerializableClass, path: string): Promise<void> {
+    this.#check();
+    const info = this.registry.register(Class);
+    const segments = toSegments(path);
+    await this.#guard('index', info.name, undefined, this.#finder.index(info, segments));
   }
 
   /**
@@ -792,6 +872,21 @@ export class Store {
       if (useCache && writes === this.#writes && !this.#overlaps.busy(type, obj.id)) this.#cache.set(type, obj.id, obj, content);
     }
     return root;
+  }
+
+  /**
+   * The instance for a record a query found: the cached one if it is at that version, else one
+   * made from `data` and cached (unless a write overlapped the query). A container loads as `load`
+   * does, with its graph.
+   */
+  #adopt(info: TypeInfo, record: StoredRecord, data: unknown, mark: number): Serializable | Promise<Serializable | undefined> {
+    if (info.kind === 'container') return this.get(info.Class, record.id);
+    const cached = this.#cache.enabled ? (this.#cache.peek(info.name, record.id) as Serializable | undefined) : undefined;
+    if (cached !== undefined && cached.id === record.id && this.#versions.get(cached) === record.version) return cached;
+    const obj = this.#codec.construct(info, record.id, data);
+    this.#versions.set(obj, record.version);
+    if (this.#cache.enabled && mark === this.#writes && !this.#overlaps.busy(info.name, record.id)) this.#cache.set(info.name, record.id, obj, record.content);
+    return obj;
   }
 
   /** {@link Store.#read}, caching the object; `key` is its entry in #loading. */

@@ -1,5 +1,6 @@
 import type { BackupOptions, BackupSummary } from '../backup-types.js';
 import type { CorruptDataError } from '../errors.js';
+import type { Query } from '../query/query.js';
 
 /**
  * The backend contract. A backend stores and returns {@link StoredRecord}s and knows nothing of
@@ -56,6 +57,26 @@ export interface RecordWrite {
 export type BackendChange =
   | { readonly type: string; readonly id: string; readonly version: number; readonly deleted: boolean; readonly reset?: undefined }
   | { readonly reset: true };
+
+/**
+ * A backend's answer to {@link StorageBackend.find}. `records` match for certain and come in the
+ * query's order (sort keys, then id), at most `skip + limit` of them from the first (the backend
+ * skips only where it says so in `skipped`); `unchecked` are records the backend could not judge exactly (values its
+ * compiler cannot compare the way the reference evaluator does), in any order: the store decodes
+ * and checks them. Every matching record is in one of the two, except those after the last of
+ * `records` when `records` was cut at `skip + limit`. With `count`, `records` is empty and
+ * `count` says how many records match for certain.
+ */
+export interface FindAnswer {
+  readonly records: readonly StoredRecord[];
+  readonly count: number;
+  readonly unchecked: readonly StoredRecord[];
+  /**
+   * How many first matching records the backend skipped itself (0, or the query's `skip`, which it
+   * may do only when `unchecked` is empty). Unset: 0.
+   */
+  readonly skipped?: number;
+}
 
 /**
  * What a backend's {@link StorageBackend.transaction} hands its callback: reads and writes that are
@@ -180,6 +201,19 @@ export abstract class StorageBackend {
    * asynchronously (PostgreSQL's notifications) leaves it out, and its coherence is eventual.
    */
   pollChanges?(): void;
+
+  /**
+   * Optional, where `capabilities.query`: answers a checked query over the records of `type` (see
+   * {@link FindAnswer}); with `options.count`, counts instead. Without it the store scans the
+   * records (list and loadMany) and evaluates the query itself.
+   */
+  find?(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer>;
+
+  /**
+   * Optional: makes `find` fast on `path` (segments of a field path) for `type`, building the index
+   * over what is stored; idempotent. A backend that scans leaves it out.
+   */
+  createIndex?(type: string, path: readonly string[]): Promise<void>;
 
   /**
    * Optional, where `capabilities.transactions`: runs `work` in one transaction and commits it when

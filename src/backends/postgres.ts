@@ -22,7 +22,11 @@ export type { FeedStatus } from './postgres-status.js';
 /** The isolation levels of {@link PostgresBackend.transaction}; see {@link PostgresBackendOptions.isolation}. */
 export type PostgresIsolation = 'serializable' | 'repeatable read';
 import { migratePostgres } from './postgres-schema.js';
-import { batchStatements, channelOf, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
+import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
+import type { SqlDialect } from './sql-query.js';
+import type { Query as CheckedQuery } from '../query/query.js';
+import type { FindAnswer } from './backend.js';
+import { batchStatements, channelOf, qualified, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
 
 /**
@@ -121,6 +125,7 @@ export class PostgresBackend extends StorageBackend {
   readonly #sql: Statements;
   readonly #batch: ReturnType<typeof batchStatements>;
   readonly #where: TableNames;
+  readonly #dialect: SqlDialect;
   /** The prepared statements' names: the table's, so that backends on one pool never mix theirs. */
   readonly #names: Record<keyof Statements, string>;
   readonly #now: () => number;
@@ -178,6 +183,7 @@ export class PostgresBackend extends StorageBackend {
 
     this.table = `${schema}.${table}`;
     this.#where = names;
+    this.#dialect = postgresDialect(qualified(names).objects);
     this.#now = given.now ?? Date.now;
     this.#sql = statements(names);
     this.#batch = batchStatements(names);
@@ -246,7 +252,25 @@ export class PostgresBackend extends StorageBackend {
   }
 
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, changeFeed: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, changeFeed: true, query: true };
+  }
+
+  /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
+  override async find(type: string, query: CheckedQuery, options?: { count?: boolean }): Promise<FindAnswer> {
+    return postgresFind(this.#dialect, (text, values) => this.#run(text, values), type, query, options?.count === true);
+  }
+
+  /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */
+  override async createIndex(type: string, path: readonly string[]): Promise<void> {
+    for (const text of postgresIndexStatements(this.#dialect, this.#where.table, type, path)) {
+      try {
+        await this.#run(text, []);
+      } catch (error) {
+        // Another backend made it at the same moment (IF NOT EXISTS is not atomic): it exists.
+        const code = (error as { code?: unknown }).code;
+        if (code !== '23505' && code !== '42P07') throw error;
+      }
+    }
   }
 
   /**
@@ -562,6 +586,18 @@ export class PostgresBackend extends StorageBackend {
     try {
       const result = await this.#pool.query({ name: this.#names[key], text: this.#sql[key], values, rowMode: 'array' });
       return result.rows as Row[];
+    } catch (error) {
+      this.#check();
+      throw pgFailure(error);
+    }
+  }
+
+  /** One statement that is not prepared (compiled queries vary), on any pooled connection. */
+  async #run(text: string, values: readonly unknown[]): Promise<unknown[][]> {
+    this.#check();
+    if (!this.#migrated) await this.#ensureReady();
+    try {
+      return (await this.#pool.query({ text, values: values as unknown[], rowMode: 'array' })).rows as unknown[][];
     } catch (error) {
       this.#check();
       throw pgFailure(error);

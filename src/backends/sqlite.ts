@@ -12,6 +12,9 @@ import { connectionSource, describeProblem, failureOf, isCorrupt, salvage, type 
 import { ChangeListeners } from './change-listeners.js';
 import { SqliteChangeLog } from './sqlite-changes.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
+import { SqliteFinder } from './sqlite-find.js';
+import type { FindAnswer } from './backend.js';
+import type { Query } from '../query/query.js';
 import { backupDatabase } from './sqlite-backup.js';
 import type { BackupOptions, BackupSummary } from '../backup-types.js';
 
@@ -153,6 +156,7 @@ export class SqliteBackend extends StorageBackend {
   readonly #listeners = new ChangeListeners();
   /** Why this backend is read-only, or `undefined` when it may write. */
   readonly #readOnly: string | undefined;
+  readonly #finder: SqliteFinder;
   /**
    * Set while {@link importRecords} or a {@link transaction} holds a transaction open on the writer
    * connection: every other call waits until it is unset (in a loop, as another may take it first).
@@ -216,6 +220,7 @@ export class SqliteBackend extends StorageBackend {
       this.#db.close();
       throw this.#wrap(error);
     }
+    this.#finder = new SqliteFinder(this.#db);
     const sql = this.#sql;
     sql.load.raw();
     sql.loadMany.raw();
@@ -496,7 +501,33 @@ export class SqliteBackend extends StorageBackend {
 
   /** Batches and imports are one transaction each: all or nothing. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: this.#readOnly === undefined, changeFeed: this.#log !== undefined };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: this.#readOnly === undefined, changeFeed: this.#log !== undefined, query: true };
+  }
+
+  /** Compiled to SQL where the query reads plain JSON, the rest left to the store's evaluator (see sqlite-query.ts). */
+  override async find(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer> {
+    this.#check();
+    while (this.#importing) await this.#importing;
+    return this.#run(() => this.#finder.find(type, query, options?.count === true));
+  }
+
+  /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */
+  override async createIndex(type: string, path: readonly string[]): Promise<void> {
+    this.#check();
+    while (this.#importing) await this.#importing;
+    // Indexes are part of the schema: a read-only file uses those it has.
+    if (this.#readOnly !== undefined) return;
+    this.#run(() => this.#finder.createIndex(type, path));
+  }
+
+  /**
+   * The steps of SQLite's plan (`EXPLAIN QUERY PLAN`) for the rows of `type` that `query` (a
+   * checked query, see `toQuery`) matches in SQL, e.g. `SEARCH objects USING INDEX ...`;
+   * undefined when the query is not compiled (the store then checks every row).
+   */
+  explain(type: string, query: Query): string[] | undefined {
+    this.#check();
+    return this.#finder.explain(type, query);
   }
 
   /**

@@ -19,6 +19,7 @@ import { concurrencySuite } from './concurrency.js';
 import { containerSuite } from './containers.js';
 import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
+import { querySuite } from './query.js';
 import { transactionSuite } from './transactions.js';
 import { checkedDeleteSuite } from './checked-deletes.js';
 import { versionSuite } from './versions.js';
@@ -331,6 +332,7 @@ export function backendSuite(
   concurrencySuite(name, makeBackend, options);
   peerSuite(name, makeBackend, options);
   feedSuite(name, makeBackend, options);
+  querySuite(name, makeBackend, options);
   checkedDeleteSuite(name, makeBackend, options);
   transactionSuite(name, makeBackend, options);
   versionSuite(name, makeBackend, options);

@@ -1,0 +1,116 @@
+// Queries at N = 100,000 on SQLite: equality, range, a sorted top-20 and a count, with and without
+// an index, against raw better-sqlite3 running the very SQL cuttle compiles (the ceiling) and a
+// JavaScript filter over an array in memory; the memory backend's scan for scale; the index's
+// build time and size.
+//
+//   npm run bench -- query [--quick]
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SqliteBackend } from '../src/backends/sqlite.js';
+import { compileQuery } from '../src/backends/sqlite-query.js';
+import { InMemoryBackend, Serializable, Store, toQuery, type FindOptions } from '../src/index.js';
+import { machine, measure, quick, report, type Measurement } from './harness.js';
+
+class Item extends Serializable {
+  static override typeName = 'Item';
+  category = 0;
+  price = 0;
+  title = '';
+  done = false;
+  tags: string[] = [];
+}
+
+const n = quick ? 10_000 : 100_000;
+const rounds = quick ? 3 : 5;
+const dir = mkdtempSync(join(tmpdir(), 'cuttle-qbench-'));
+console.log(`${machine()}; N = ${n}${quick ? ' (--quick)' : ''}`);
+console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+
+let seed = 7;
+const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+const items = Array.from({ length: n }, (_, i) =>
+  Object.assign(new Item(`item-${String(i).padStart(6, '0')}`), {
+    category: i % 1000,
+    price: Math.round(random() * 100_000) / 100,
+    title: `item number ${i}`,
+    done: i % 3 === 0,
+    tags: [`t${i % 7}`, `u${i % 11}`],
+  }),
+);
+const plain = items.map((item) => ({ id: item.id, category: item.category, price: item.price, title: item.title, done: item.done, tags: item.tags }));
+
+/** Prices are spread over 0..1000: this range holds ~100 of them. */
+const RANGE_END = 500 + (1000 * 100) / n;
+const queries: Record<string, FindOptions> = {
+  'equality (100 of N)': { where: { category: 421 } },
+  'range (~100 of N)': { where: { price: { $gte: 500, $lt: RANGE_END } } },
+  'sorted top-20 (done, by price)': { where: { done: true }, sort: { price: -1 }, limit: 20 },
+};
+const jsFilters: Record<string, () => unknown> = {
+  'equality (100 of N)': () => plain.filter((item) => item.category === 421),
+  'range (~100 of N)': () => plain.filter((item) => item.price >= 500 && item.price < RANGE_END),
+  'sorted top-20 (done, by price)': () => plain.filter((item) => item.done).sort((a, b) => b.price - a.price || (a.id < b.id ? -1 : 1)).slice(0, 20),
+  'count (equality)': () => plain.filter((item) => item.category === 421).length,
+};
+
+const path = join(dir, 'q.db');
+const backend = new SqliteBackend({ path });
+const store = new Store({ backend });
+await store.saveMany(items);
+const raw = new Database(path, { readonly: true });
+const refOf = () => undefined;
+
+/** The SQL cuttle runs for the rows that match for certain, run raw, rows parsed as a caller would. */
+function rawRunner(options: FindOptions, count: boolean): () => unknown {
+  const compiled = compileQuery('Item', toQuery(options, refOf), count)!;
+  const statement = raw.prepare(compiled.exact);
+  if (count) return () => statement.pluck().get(...compiled.params);
+  return () => (statement.all(...compiled.params) as Array<{ content: string }>).map((row) => JSON.parse(row.content));
+}
+
+async function section(label: string): Promise<Measurement[]> {
+  const rows: Measurement[] = [];
+  for (const [name, options] of Object.entries(queries)) {
+    const ops = label === 'no index' && !options.limit ? 5 : 50;
+    rows.push(await measure(`${name}: cuttle find`, ops, () => store.find(Item, options), rounds));
+    rows.push(await measure(`${name}: raw better-sqlite3, same SQL`, ops, rawRunner(options, false), rounds));
+  }
+  const countOps = label === 'no index' ? 5 : 200;
+  rows.push(await measure('count (equality): cuttle count', countOps, () => store.count(Item, { where: { category: 421 } }), rounds));
+  rows.push(await measure('count (equality): raw better-sqlite3, same SQL', countOps, rawRunner({ where: { category: 421 } }, true), rounds));
+  return rows;
+}
+
+const results: Record<string, Measurement[]> = {};
+results['SQLite, no index'] = await section('no index');
+report(`SQLite, no index (N = ${n})`, results['SQLite, no index']);
+
+const sizeOf = () => (raw.pragma('page_count', { simple: true }) as number) * (raw.pragma('page_size', { simple: true }) as number);
+const before = sizeOf();
+const started = performance.now();
+await store.index(Item, 'category');
+await store.index(Item, 'price');
+await store.index(Item, 'done');
+const built = performance.now() - started;
+const after = sizeOf();
+console.log(`\nindexes on category, price, done: built in ${built.toFixed(0)} ms over ${n} rows; the file grew by ${((after - before) / 1024 / 1024).toFixed(1)} MB (${((after - before) / n / 3).toFixed(0)} bytes per row and path, both indexes of a path)`);
+
+results['SQLite, indexed'] = await section('indexed');
+report(`SQLite, indexed on category, price, done (N = ${n})`, results['SQLite, indexed']);
+
+const js: Measurement[] = [];
+for (const [name, filter] of Object.entries(jsFilters)) js.push(await measure(`${name}: JS filter over an array`, name.startsWith('sorted') ? 10 : 100, filter, rounds));
+report(`A JavaScript filter over ${n} plain objects in an array`, js);
+
+const memory = new Store({ backend: new InMemoryBackend() });
+await memory.saveMany(items);
+const scans: Measurement[] = [];
+for (const [name, options] of Object.entries(queries)) scans.push(await measure(`${name}: memory backend (scan)`, 2, () => memory.find(Item, options), 3));
+report('The memory backend scans', scans);
+
+await store.close();
+raw.close();
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,105 @@
+// SQLite's query compiler: index use proven by the query plan, indexes built over stored rows and
+// kept by later saves, records SQL cannot judge left to the evaluator, no index cost for others.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SqliteBackend } from '../src/backends/sqlite.js';
+import { InvalidQueryError, Serializable, Store, toQuery, type FindOptions } from '../src/index.js';
+import { rejects, tempDir } from './helpers.js';
+
+class Task extends Serializable {
+  static override typeName = 'Task';
+  static indexes = ['priority', 'owner.name'];
+  priority: unknown = 0;
+  title = '';
+  owner: { name: string } = { name: '' };
+  due?: Date;
+}
+class Plain extends Serializable {
+  static override typeName = 'Plain';
+  n = 0;
+}
+
+interface Context {
+  dir: ReturnType<typeof tempDir>;
+  backend: SqliteBackend;
+  store: Store;
+}
+const test = suite<Context>('sqlite queries', {} as Context);
+test.before.each((context) => {
+  context.dir = tempDir('cuttle-sqlq-');
+  context.backend = new SqliteBackend({ path: join(context.dir.path, 'q.db') });
+  context.store = new Store({ backend: context.backend });
+});
+test.after.each(async ({ store, dir }) => {
+  await store.close();
+  dir.remove();
+});
+
+const plan = (backend: SqliteBackend, options: FindOptions) => backend.explain('Task', toQuery(options, () => undefined))?.join('\n') ?? 'not compiled';
+const tasks = (count: number) => Array.from({ length: count }, (_, i) => Object.assign(new Task(`t${i}`), { priority: i % 10, title: `task ${i}`, owner: { name: `o${i % 3}` } }));
+
+test('an equality, a range and a sorted top-N on a declared index use it (EXPLAIN QUERY PLAN)', async ({ backend, store }) => {
+  await store.saveMany(tasks(200));
+  assert.is((await store.find(Task, { where: { priority: 3 } })).length, 20);
+  assert.match(plan(backend, { where: { priority: 3 } }), /USING INDEX "?cuttle_number_Task_priority"? \(type=\? AND <expr>=\?\)/);
+  assert.match(plan(backend, { where: { priority: { $gt: 7 } } }), /USING INDEX "?cuttle_number_Task_priority"? \(type=\? AND <expr>>\?\)/);
+  assert.match(plan(backend, { where: { 'owner.name': 'o1' } }), /USING INDEX "?cuttle_text_Task_owner\.name"?/);
+  // Without an index on title, the type's rows are scanned through the primary key.
+  assert.not.match(plan(backend, { where: { title: 'x' } }), /cuttle_(number|text)/);
+});
+
+test('Store.index builds the index over rows already stored, and later saves keep it', async ({ backend, store }) => {
+  await store.saveMany(Array.from({ length: 50 }, (_, i) => Object.assign(new Plain(`p${i}`), { n: i })));
+  const query = toQuery({ where: { n: { $gte: 45 } } }, () => undefined);
+  assert.not.match(backend.explain('Plain', query)!.join('\n'), /cuttle_number_Plain_n/);
+  await store.index(Plain, 'n');
+  assert.match(backend.explain('Plain', query)!.join('\n'), /cuttle_number_Plain_n/);
+  await store.save(Object.assign(new Plain('late'), { n: 99 }));
+  assert.equal((await store.find(Plain, { where: { n: { $gte: 45 } }, sort: { n: -1 } })).map((p) => p.id), ['late', 'p49', 'p48', 'p47', 'p46', 'p45']);
+  await store.index(Plain, 'n'); // idempotent
+  await rejects(() => store.index(Plain, 'tags.0'), InvalidQueryError, /tags\.0/);
+});
+
+test('a record whose indexed field holds a rich value is still found: the evaluator judges it', async ({ store }) => {
+  await store.saveMany(tasks(30));
+  const odd = Object.assign(new Task('odd'), { priority: 5n, due: new Date(0) });
+  const inf = Object.assign(new Task('inf'), { priority: Infinity });
+  await store.saveMany([odd, inf]);
+  assert.equal((await store.find(Task, { where: { priority: { $gt: 8 } } })).map((t) => t.id), ['inf', 't19', 't29', 't9']);
+  assert.equal((await store.find(Task, { where: { priority: { $gt: 4n } } })).map((t) => t.id), ['odd']);
+  assert.is(await store.count(Task, { where: { priority: { $gte: 9 } } }), 4);
+  const sorted = await store.find(Task, { sort: { priority: -1 }, limit: 3 });
+  assert.equal(sorted.map((t) => t.id), ['odd', 'inf', 't19']);
+});
+
+test('indexes are partial to their type: a type without one stores rows without json work in the index', async ({ backend, store }) => {
+  await store.find(Task, {});
+  await store.save(Object.assign(new Plain('x'), { n: 1 }));
+  backend.explain('Task', toQuery({}, () => undefined));
+  await store.close();
+  const db = new Database(backend.path, { readonly: true });
+  try {
+    const indexes = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'cuttle_%' ORDER BY name`).all() as Array<{ name: string; sql: string }>;
+    assert.equal(indexes.map((index) => index.name), ['cuttle_meta_Task_owner.name', 'cuttle_meta_Task_priority', 'cuttle_number_Task_owner.name', 'cuttle_number_Task_priority', 'cuttle_text_Task_owner.name', 'cuttle_text_Task_priority']);
+    for (const index of indexes) assert.match(index.sql, /WHERE type = 'Task'( AND .* IS NOT NULL)?$/);
+  } finally {
+    db.close();
+  }
+});
+
+test('findEach pages skip in SQL when no row is left to the evaluator, and give every object once, in order', async ({ backend, store }) => {
+  await store.saveMany(Array.from({ length: 1200 }, (_, i) => Object.assign(new Plain(`p${String(i).padStart(4, '0')}`), { n: i % 7 })));
+  const answer = await backend.find('Plain', toQuery({ where: { n: { $gte: 0 } }, sort: { n: 1 }, skip: 500, limit: 500 }, () => undefined));
+  assert.is(answer.skipped, 500);
+  assert.is(answer.records.length, 500);
+  const seen: string[] = [];
+  for await (const plain of store.findEach(Plain, { sort: { n: -1 } })) seen.push(plain.id);
+  const expected = Array.from({ length: 1200 }, (_, i) => ({ id: `p${String(i).padStart(4, '0')}`, n: i % 7 }))
+    .sort((a, b) => b.n - a.n || (a.id < b.id ? -1 : 1))
+    .map((p) => p.id);
+  assert.equal(seen, expected);
+});
+
+test.run();

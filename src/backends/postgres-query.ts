@@ -1,0 +1,94 @@
+/**
+ * PostgreSQL's side of the query compiler (sql-query.ts). Content is TEXT, kept byte for byte, so
+ * each expression casts it to `json` (not `jsonb`, which would refuse `\u0000` and reorder keys);
+ * strings compare under `COLLATE "C"` (code point order, as ids do). A row whose content holds
+ * the escape `\u0000` (PostgreSQL's text cannot hold U+0000, so its json operators refuse it) or is
+ * stored escaped (see encodeContent) is never read as JSON here: it goes to the rows the store's
+ * evaluator checks. Expression indexes are on exactly the expressions compiled queries use.
+ * @module
+ */
+import { InvalidQueryError } from '../errors.js';
+import type { Query } from '../query/query.js';
+import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
+import { decodeContent } from './postgres-sql.js';
+import { allRowsSql, compileSql, isCompilablePath, typeLiteral, type ScalarKind, type SqlDialect } from './sql-query.js';
+
+/** Rows whose content SQL must not parse. */
+const OPAQUE = `(strpos(content, '\\u0000') > 0 OR left(content, 1) = chr(1))`;
+/** The content as json, NULL for an opaque row. */
+const DOC = `(CASE WHEN NOT ${OPAQUE} THEN content::json END)`;
+const at = (segments: readonly string[]) => `(${DOC} #> '{json,${segments.join(',')}}')`;
+const textAt = (segments: readonly string[]) => `(${DOC} #>> '{json,${segments.join(',')}}')`;
+const JSON_TYPES: Record<ScalarKind, string> = { text: 'string', number: 'number', boolean: 'boolean' };
+const CASTS: Record<ScalarKind, string> = { text: '', number: '::float8', boolean: '::boolean' };
+
+/** PostgreSQL's reading of cuttle's content in `table` (quoted, schema-qualified). */
+export function postgresDialect(table: string): SqlDialect {
+  return {
+    scalar: (segments, kind) =>
+      `(CASE WHEN json_typeof(${at(segments)}) = '${JSON_TYPES[kind]}' THEN ${textAt(segments)}${CASTS[kind]} END)${kind === 'text' ? ' COLLATE "C"' : ''}`,
+    is: (segments, what) =>
+      what === 'present' ? `${at(segments)} IS NOT NULL` : what === 'missing' ? `${at(segments)} IS NULL` : `json_typeof(${at(segments)}) = '${what}'`,
+    metaAt: (segments) => `(${DOC} #> '{meta,values,"${segments.join('.')}"}')`,
+    hasMeta: `(${DOC} -> 'meta') IS NOT NULL`,
+    opaque: OPAQUE,
+    arrayHas: (segments, kind, param) => {
+      const element = kind === 'null' ? `json_typeof(e.v) = 'null'` : `(CASE WHEN json_typeof(e.v) = '${JSON_TYPES[kind]}' THEN (e.v #>> '{}')${CASTS[kind]} END) = ${param}`;
+      return `EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(${at(segments)}) = 'array' THEN ${at(segments)} END) AS e(v) WHERE ${element})`;
+    },
+    startsWith: (value, prefix, bind) => `starts_with(${value}, ${bind(prefix)})`,
+    includes: (value, param) => `strpos(${value}, ${param}) > 0`,
+    param: (n) => `$${n}`,
+    noLimit: 'ALL',
+    bind: (value) => value,
+    columns: 'type, id, kind, content, version::float8, updated_at::float8',
+    count: 'count(*)::float8',
+    table,
+  };
+}
+
+/** FNV-1a, for index names within PostgreSQL's 63 bytes. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The statements that index `segments` of `type` in `table` (named `tableName` unqualified): the
+ * number and the string at the path, and the rows annotated there; partial to the type.
+ * @throws InvalidQueryError for a path the compiler does not compile.
+ */
+export function postgresIndexStatements(dialect: SqlDialect, tableName: string, type: string, segments: readonly string[]): string[] {
+  if (segments.length === 1 && segments[0] === 'id') return [];
+  if (!isCompilablePath(segments)) {
+    throw new InvalidQueryError(`cannot index "${segments.join('.')}" on PostgreSQL: only paths of field names ([A-Za-z_][A-Za-z0-9_]*) are compiled to SQL`, segments.join('.'));
+  }
+  const key = hash(`${type}\u0000${segments.join('.')}`);
+  const name = (what: string) => `"${`${tableName}`.slice(0, 40)}_q${what}_${key}"`;
+  const where = `WHERE type = ${typeLiteral(type)}`;
+  return [
+    `CREATE INDEX IF NOT EXISTS ${name('n')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'number')}, id) ${where}`,
+    `CREATE INDEX IF NOT EXISTS ${name('t')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'text')}, id) ${where}`,
+    `CREATE INDEX IF NOT EXISTS ${name('m')} ON ${dialect.table} (type) ${where} AND (${dialect.metaAt(segments)} IS NOT NULL OR ${OPAQUE})`,
+  ];
+}
+
+type Row = [string, string, RecordKind, string, number, number];
+/** Runs one statement, rows as arrays. */
+export type RunSql = (text: string, values: readonly unknown[]) => Promise<unknown[][]>;
+
+/** See `StorageBackend.find`, on PostgreSQL. */
+export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean): Promise<FindAnswer> {
+  const compiled = compileSql(dialect, type, query, count);
+  const records = async (text: string, values: readonly unknown[]) =>
+    ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
+  if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
+  const unchecked = compiled.unchecked === '' ? [] : await records(compiled.unchecked, []);
+  if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
+  // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+  const skipping = unchecked.length === 0 && query.skip > 0;
+  const final = skipping ? compileSql(dialect, type, query, false, true)! : compiled;
+  const found = await records(final.exact, final.params);
+  return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
+}

@@ -1,0 +1,256 @@
+/**
+ * Compiles a checked {@link Query} to SQL over an `objects` table holding cuttle's JSON content,
+ * for a {@link SqlDialect} (SQLite's `json_extract`, PostgreSQL's `json` operators), so that the
+ * rows it returns as matching are exactly those the reference evaluator would match, in its order.
+ *
+ * A record's `content` is `{"json": <document>, "meta": ...}`; `meta.values` annotates, by dotted
+ * path, each value JSON cannot express (a Date or BigInt stored as a string, undefined as null,
+ * NaN, a Map as an array, a reference...). Where a path (or one above it) is annotated, the JSON
+ * there is not the value, so such a record is not judged in SQL: it goes to the `unchecked` rows,
+ * which the store decodes and checks with the evaluator. Everywhere else the document is plain
+ * JSON, whose types SQL tells apart (`json_type`, `json_typeof`) and compares as the evaluator
+ * does: numbers by value, strings by code point (SQLite's BINARY, PostgreSQL's `COLLATE "C"`),
+ * the type order through a rank.
+ *
+ * What is compiled: paths of field names (`[A-Za-z_][A-Za-z0-9_]*` segments) and `id`; operands
+ * that are strings (without U+0000), finite numbers, booleans and null. Anything else (an index
+ * into an array such as `tags.0`, a Date, BigInt, reference, array or object operand) leaves the
+ * whole query to the evaluator over the type's rows: slower, never different.
+ * @module
+ */
+import type { Query, QueryNode, QueryValue, SortKey } from '../query/query.js';
+
+/** The kinds of plain JSON scalar a compiled operand may be. */
+export type ScalarKind = 'text' | 'number' | 'boolean';
+
+/** How one SQL engine reads cuttle's content. Expressions are SQL text over the row's `content`. */
+export interface SqlDialect {
+  /** The value at a path as `kind`, NULL when it is not a JSON value of that kind (or missing). */
+  scalar(segments: readonly string[], kind: ScalarKind): string;
+  /** Whether the JSON at a path is of a type: 'null', 'array', 'object', 'present' or 'missing'. */
+  is(segments: readonly string[], what: 'null' | 'array' | 'object' | 'present' | 'missing'): string;
+  /** superjson's annotation of a dotted path, NULL where none. */
+  metaAt(segments: readonly string[]): string;
+  /** Whether the record has any annotation at all. */
+  hasMeta: string;
+  /** Rows whose content SQL cannot read as JSON at all (they are left to the evaluator), if there can be such. */
+  opaque?: string;
+  /** Whether an element of the array at a path equals an operand of `kind` (given as the placeholder `param`), or is null. */
+  arrayHas(segments: readonly string[], kind: ScalarKind | 'null', param: string): string;
+  /** Whether text `value` starts with `prefix`; `bind` makes a placeholder for a value (call it in the order the placeholders appear). */
+  startsWith(value: string, prefix: string, bind: (value: string | number) => string): string;
+  /** Whether text `value` contains the text `param`. */
+  includes(value: string, param: string): string;
+  /** The `n`th parameter's placeholder (1-based). */
+  param(n: number): string;
+  /** What LIMIT says for no limit before an OFFSET (`-1` in SQLite, `ALL` in PostgreSQL). */
+  noLimit: string;
+  /** An operand as it is bound. */
+  bind(value: string | number | boolean): unknown;
+  /** The row's columns as the backend reads them. */
+  columns: string;
+  /** The count of rows, as a number the driver returns. */
+  count: string;
+  /** The table, quoted. */
+  table: string;
+}
+
+/** The SQL of a compiled query. */
+export interface CompiledQuery {
+  /** SELECT of the rows matching for certain, ordered, limited to skip + limit (or skipped, then limited); or of their count. */
+  readonly exact: string;
+  readonly params: readonly unknown[];
+  /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
+  readonly unchecked: string;
+}
+
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether a path can be compiled: field names only (or `id`). */
+export function isCompilablePath(segments: readonly string[]): boolean {
+  return segments.every((segment) => FIELD.test(segment));
+}
+
+/** A type name as an SQL literal (type names have no quote: `[A-Za-z_][A-Za-z0-9_.-]*`; escaped anyway). */
+export function typeLiteral(type: string): string {
+  return `'${type.replaceAll("'", "''")}'`;
+}
+
+const isId = (segments: readonly string[]) => segments.length === 1 && segments[0] === 'id';
+
+class NotCompiled extends Error {}
+
+/** The paths a query reads; `whole`: the condition looks inside the value ($contains), so any annotation in the record counts. */
+type Paths = Map<string, { segments: readonly string[]; whole: boolean }>;
+
+/**
+ * Compiles `query` over the rows of `type`, or returns undefined when it must be left to the
+ * evaluator whole. `skip`: the exact rows skip `query.skip` in SQL (OFFSET), which is right only
+ * when no row is left to the evaluator (else the store must merge them in before it skips).
+ */
+export function compileSql(dialect: SqlDialect, type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
+  const compiler = new Compiler(dialect);
+  let condition: string;
+  let order: string;
+  try {
+    condition = compiler.node(query.where);
+    order = query.sort.map((key) => compiler.sort(key)).join(', ');
+  } catch (error) {
+    if (error instanceof NotCompiled) return undefined;
+    throw error;
+  }
+  const annotated: string[] = [];
+  for (const { segments, whole } of compiler.paths.values()) {
+    if (whole) annotated.push(dialect.hasMeta);
+    else for (let i = 1; i <= segments.length; i++) annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
+  }
+  if (dialect.opaque !== undefined) annotated.push(dialect.opaque);
+  const unique = [...new Set(annotated)];
+  const ofType = `type = ${typeLiteral(type)}`;
+  const plain = unique.length === 0 ? '' : ` AND NOT (${unique.join(' OR ')})`;
+  const where = `${ofType}${plain} AND (${condition})`;
+  const limit = skip
+    ? ` LIMIT ${query.limit ?? dialect.noLimit} OFFSET ${query.skip}`
+    : query.limit === undefined
+      ? ''
+      : ` LIMIT ${query.skip + query.limit}`;
+  const exact = count
+    ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
+    : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
+  const unchecked = unique.length === 0 ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND (${unique.join(' OR ')})`;
+  return { exact, params: compiler.params, unchecked };
+}
+
+/** The SELECT of every row of `type`, for a query left to the evaluator whole. */
+export function allRowsSql(dialect: SqlDialect, type: string): string {
+  return `SELECT ${dialect.columns} FROM ${dialect.table} WHERE type = ${typeLiteral(type)}`;
+}
+
+type FieldNode = Extract<QueryNode, { kind: 'field' }>;
+const OPERATORS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
+
+/** The kind of a compilable operand, or throws NotCompiled. */
+function kindOf(value: QueryValue): ScalarKind | 'null' {
+  if (value === null) return 'null';
+  if (typeof value === 'string' && !value.includes('\u0000')) return 'text';
+  if (typeof value === 'number' && Number.isFinite(value)) return 'number';
+  if (typeof value === 'boolean') return 'boolean';
+  throw new NotCompiled();
+}
+
+class Compiler {
+  readonly params: unknown[] = [];
+  readonly paths: Paths = new Map();
+  readonly #dialect: SqlDialect;
+
+  constructor(dialect: SqlDialect) {
+    this.#dialect = dialect;
+  }
+
+  #bind(value: string | number | boolean): string {
+    this.params.push(this.#dialect.bind(value));
+    return this.#dialect.param(this.params.length);
+  }
+
+  #note(segments: readonly string[], whole: boolean): void {
+    if (!isCompilablePath(segments)) throw new NotCompiled();
+    const key = segments.join('.');
+    this.paths.set(key, { segments, whole: whole || this.paths.get(key)?.whole === true });
+  }
+
+  node(node: QueryNode): string {
+    switch (node.kind) {
+      case 'and':
+        return node.nodes.length === 0 ? '1 = 1' : node.nodes.map((child) => `(${this.node(child)})`).join(' AND ');
+      case 'or':
+        return node.nodes.length === 0 ? '1 = 0' : node.nodes.map((child) => `(${this.node(child)})`).join(' OR ');
+      case 'not':
+        // A condition on a missing field is NULL in SQL, false for the evaluator: its negation is true.
+        return `NOT coalesce((${this.node(node.negated)}), 1 = 0)`;
+      case 'field':
+        if (isId(node.segments)) return this.#id(node);
+        this.#note(node.segments, node.op === 'contains');
+        return this.#field(node);
+    }
+  }
+
+  #compare(segments: readonly string[], op: keyof typeof OPERATORS, operand: QueryValue): string {
+    const kind = kindOf(operand);
+    if (kind === 'null') return op === 'eq' ? this.#dialect.is(segments, 'null') : '1 = 0';
+    return `${this.#dialect.scalar(segments, kind)} ${OPERATORS[op]} ${this.#bind(operand as string | number | boolean)}`;
+  }
+
+  #field(node: FieldNode): string {
+    const { segments } = node;
+    const dialect = this.#dialect;
+    switch (node.op) {
+      case 'eq':
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        return this.#compare(segments, node.op, node.value);
+      case 'in': {
+        const items = node.value as readonly QueryValue[];
+        return items.length === 0 ? '1 = 0' : items.map((item) => `(${this.#compare(segments, 'eq', item)})`).join(' OR ');
+      }
+      case 'exists':
+        return dialect.is(segments, node.value ? 'present' : 'missing');
+      case 'startsWith': {
+        const prefix = node.value as string;
+        if (prefix.includes('\u0000')) throw new NotCompiled();
+        return dialect.startsWith(dialect.scalar(segments, 'text'), prefix, (value) => this.#bind(value));
+      }
+      case 'contains': {
+        const kind = kindOf(node.value);
+        const param = kind === 'null' ? '' : this.#bind(node.value as string | number | boolean);
+        const member = dialect.arrayHas(segments, kind, param);
+        if (kind !== 'text') return member;
+        return `(${member}) OR (${dialect.includes(dialect.scalar(segments, 'text'), this.#bind(node.value as string))})`;
+      }
+    }
+  }
+
+  /** The id column: always a string. */
+  #id(node: FieldNode): string {
+    const isText = (value: QueryValue): value is string => kindOf(value) === 'text';
+    switch (node.op) {
+      case 'eq':
+      case 'gt':
+      case 'gte':
+      case 'lt':
+      case 'lte':
+        return isText(node.value) ? `id ${OPERATORS[node.op]} ${this.#bind(node.value)}` : '1 = 0';
+      case 'in': {
+        const items = (node.value as readonly QueryValue[]).filter(isText);
+        return items.length === 0 ? '1 = 0' : `id IN (${items.map((item) => this.#bind(item)).join(', ')})`;
+      }
+      case 'exists':
+        return node.value ? '1 = 1' : '1 = 0';
+      case 'startsWith': {
+        const prefix = node.value as string;
+        if (prefix.includes('\u0000')) throw new NotCompiled();
+        return this.#dialect.startsWith('id', prefix, (value) => this.#bind(value));
+      }
+      case 'contains':
+        return isText(node.value) ? this.#dialect.includes('id', this.#bind(node.value)) : '1 = 0';
+    }
+  }
+
+  /** ORDER BY terms of one key: the rank of the type order, then the value within each type (NULL for others). */
+  sort(key: SortKey): string {
+    const direction = key.direction === 1 ? 'ASC' : 'DESC';
+    if (isId(key.segments)) return `id ${direction}`;
+    this.#note(key.segments, false);
+    const { segments } = key;
+    const dialect = this.#dialect;
+    // The evaluator's ranks: missing 0, null 1, boolean 2, number 3, string 5, array 8, object 9.
+    const rank =
+      `CASE WHEN ${dialect.is(segments, 'null')} THEN 1 WHEN ${dialect.scalar(segments, 'boolean')} IS NOT NULL THEN 2 ` +
+      `WHEN ${dialect.scalar(segments, 'number')} IS NOT NULL THEN 3 WHEN ${dialect.scalar(segments, 'text')} IS NOT NULL THEN 5 ` +
+      `WHEN ${dialect.is(segments, 'array')} THEN 8 WHEN ${dialect.is(segments, 'object')} THEN 9 ELSE 0 END`;
+    // Within a rank one of these is set and the others NULL; arrays and objects have none (equal).
+    const values = (['boolean', 'number', 'text'] as const).map((kind) => `${dialect.scalar(segments, kind)} ${direction}`);
+    return [`${rank} ${direction}`, ...values].join(', ');
+  }
+}

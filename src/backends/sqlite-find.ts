@@ -1,0 +1,69 @@
+/**
+ * Runs compiled queries (sqlite-query.ts) on a better-sqlite3 connection: prepared statements
+ * kept per SQL text, rows turned into records, indexes created.
+ * @module
+ */
+import type Database from 'better-sqlite3';
+import type { Query } from '../query/query.js';
+import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
+import { allRows, compileQuery, indexStatements } from './sqlite-query.js';
+
+type Row = [string, string, RecordKind, string, number, number];
+
+/** Statements kept, by SQL text; the oldest goes past this many. */
+const KEPT = 200;
+
+/** The query side of one SQLite connection. */
+export class SqliteFinder {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** See `StorageBackend.find`. */
+  find(type: string, query: Query, count: boolean): FindAnswer {
+    const compiled = compileQuery(type, query, count);
+    if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []), skipped: 0 };
+    const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
+    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
+    // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+    const skipping = unchecked.length === 0 && query.skip > 0;
+    const final = skipping ? compileQuery(type, query, false, true)! : compiled;
+    const records = this.#rows(final.exact, final.params);
+    return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
+  }
+
+  /** The plan SQLite chooses for the rows `query` matches for certain (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */
+  explain(type: string, query: Query): string[] | undefined {
+    const compiled = compileQuery(type, query, false);
+    if (compiled === undefined) return undefined;
+    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${compiled.exact}`).all(...compiled.params) as Array<{ detail: string }>;
+    return plan.map((step) => step.detail);
+  }
+
+  /** Creates the indexes of (type, path), building them over the stored rows; idempotent. */
+  createIndex(type: string, segments: readonly string[]): void {
+    const statements = indexStatements(type, segments);
+    if (statements.length === 0) return;
+    this.#db.transaction(() => {
+      for (const sql of statements) this.#db.exec(sql);
+    }).immediate();
+  }
+
+  #rows(sql: string, params: readonly unknown[]): StoredRecord[] {
+    const rows = this.#statement(sql).raw().all(...params) as Row[];
+    return rows.map(([type, id, kind, content, version, updatedAt]) => ({ type, id, kind, content, version, updatedAt }));
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= KEPT) this.#statements.delete(this.#statements.keys().next().value!);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * SQLite's side of the query compiler (sql-query.ts): how its JSON functions read cuttle's content
+ * (`json_extract`, `json_type`, `json_each`; strings compare by UTF-8 bytes under BINARY, which is
+ * code point order), and the expression indexes on exactly the expressions compiled queries use.
+ * @module
+ */
+import { InvalidQueryError } from '../errors.js';
+import type { Query } from '../query/query.js';
+import { allRowsSql, compileSql, isCompilablePath, typeLiteral, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+
+const path = (segments: readonly string[]) => `'$.json.${segments.join('.')}'`;
+const typeAt = (segments: readonly string[]) => `json_type(content, ${path(segments)})`;
+const JSON_TYPES: Record<ScalarKind, string> = { text: `= 'text'`, number: `IN ('integer', 'real')`, boolean: `IN ('true', 'false')` };
+
+/** SQLite's reading of cuttle's content. */
+export const SQLITE_DIALECT: SqlDialect = {
+  scalar: (segments, kind) => `(CASE WHEN ${typeAt(segments)} ${JSON_TYPES[kind]} THEN json_extract(content, ${path(segments)}) END)`,
+  is: (segments, what) =>
+    what === 'present' ? `${typeAt(segments)} IS NOT NULL` : what === 'missing' ? `${typeAt(segments)} IS NULL` : `${typeAt(segments)} = '${what}'`,
+  metaAt: (segments) => `json_extract(content, '$.meta.values."${segments.join('.')}"')`,
+  hasMeta: `json_type(content, '$.meta') IS NOT NULL`,
+  arrayHas: (segments, kind, param) =>
+    `${typeAt(segments)} = 'array' AND EXISTS (SELECT 1 FROM json_each(content, ${path(segments)}) AS j WHERE ` +
+    (kind === 'null' ? `j.type = 'null')` : `j.type ${JSON_TYPES[kind]} AND j.value = ${param})`),
+  startsWith: (value, prefix, bind) => `substr(${value}, 1, ${bind([...prefix].length)}) = ${bind(prefix)}`,
+  includes: (value, param) => `instr(${value}, ${param}) > 0`,
+  param: () => '?',
+  noLimit: '-1',
+  bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
+  columns: 'type, id, kind, content, version, updated_at',
+  count: 'count(*)',
+  table: 'objects',
+};
+
+/** See {@link compileSql}, on SQLite. */
+export function compileQuery(type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
+  return compileSql(SQLITE_DIALECT, type, query, count, skip);
+}
+
+/** Every row of `type`. */
+export function allRows(type: string): string {
+  return allRowsSql(SQLITE_DIALECT, type);
+}
+
+/** The name of one index of (type, path). */
+export function indexName(type: string, segments: readonly string[], what: 'number' | 'text' | 'meta'): string {
+  return `"cuttle_${what}_${type}_${segments.join('.')}"`;
+}
+
+/**
+ * The statements that index `segments` of `type`: the number and the string at the path (the very
+ * expressions the compiler emits), and the rows annotated there (usually none, so finding the rows
+ * left to the evaluator is a seek). All partial to the type, so saves of other types pay nothing.
+ * @throws InvalidQueryError for a path the compiler does not compile.
+ */
+export function indexStatements(type: string, segments: readonly string[]): string[] {
+  if (segments.length === 1 && segments[0] === 'id') return [];
+  if (!isCompilablePath(segments)) {
+    throw new InvalidQueryError(`cannot index "${segments.join('.')}" on SQLite: only paths of field names ([A-Za-z_][A-Za-z0-9_]*) are compiled to SQL`, segments.join('.'));
+  }
+  const where = `WHERE type = ${typeLiteral(type)}`;
+  return [
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'number')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'number')}, id) ${where}`,
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'text')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'text')}, id) ${where}`,
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'meta')} ON objects (type) ${where} AND ${SQLITE_DIALECT.metaAt(segments)} IS NOT NULL`,
+  ];
+}

@@ -1,0 +1,176 @@
+/**
+ * How a store answers `find`, `count` and `findEach`: through the backend's own `find` where it
+ * has one (the records it could not judge are checked here), else by scanning the type's records
+ * with `list` and `loadMany`, and always with the reference evaluator as the last word.
+ * @module
+ */
+import type { StorageBackend, StoredRecord } from '../backends/backend.js';
+import type { Serializable, TypeInfo } from '../model.js';
+import { compareCandidates, matches, type Candidate } from './evaluate.js';
+import { InvalidQueryError } from '../errors.js';
+import { describe } from '../options.js';
+import { toSegments, type Query, type QueryNode, type RefOf } from './query.js';
+import { rank, type Search } from './search.js';
+
+/** Ids per loadMany of a scan, and results per page of `findEach`. */
+const CHUNK = 500;
+
+/** A candidate with the record it was decoded from, and the store's write mark from before it was read. */
+interface Found extends Candidate {
+  readonly record: StoredRecord;
+  readonly mark: number;
+}
+
+/** What a {@link Finder} needs from its store. */
+export interface FinderContext {
+  readonly backend: StorageBackend;
+  readonly refOf: RefOf;
+  /** The decoded document of a record of `info` (references left as placeholders). */
+  decode(info: TypeInfo, record: StoredRecord): unknown;
+  /** A mark of the store's writes so far, taken before a read: a record read after a later write is not cached. */
+  mark(): number;
+  /** The instance for a matching record: the cached one when it is unchanged, else a new one (cached unless a write came after `mark`). */
+  adopt(info: TypeInfo, record: StoredRecord, data: unknown, mark: number): Serializable | Promise<Serializable | undefined>;
+}
+
+/** Runs queries for one store. */
+export class Finder {
+  readonly #context: FinderContext;
+  /** The types whose `static indexes` were made (or found made) on this backend. */
+  readonly #indexed = new Set<string>();
+
+  constructor(context: FinderContext) {
+    this.#context = context;
+  }
+
+  /** Makes an index on `path` for `info`'s type where the backend keeps indexes (others scan). */
+  async index(info: TypeInfo, segments: readonly string[]): Promise<void> {
+    await this.#context.backend.createIndex?.(info.name, segments);
+  }
+
+  /** Makes the indexes a class declares (`static indexes`), once per type, before its first query. */
+  async prepare(info: TypeInfo): Promise<void> {
+    if (this.#indexed.has(info.name)) return;
+    const paths = declaredIndexes(info);
+    for (const segments of paths) await this.index(info, segments);
+    this.#indexed.add(info.name);
+  }
+
+  /** The objects matching `query`, in its order. */
+  async find(info: TypeInfo, query: Query): Promise<Serializable[]> {
+    await this.prepare(info);
+    return this.#adoptAll(info, await this.#answer(info, query));
+  }
+
+  /** How many objects match `where`. */
+  async count(info: TypeInfo, where: QueryNode): Promise<number> {
+    await this.prepare(info);
+    const { backend } = this.#context;
+    const query: Query = { where, sort: [], limit: undefined, skip: 0 };
+    if (backend.find === undefined) {
+      let counted = 0;
+      for await (const chunk of this.#scan(info, where)) counted += chunk.length;
+      return counted;
+    }
+    const answer = await backend.find(info.name, query, { count: true });
+    return answer.count + this.#check(info, where, answer.unchecked, 0).length;
+  }
+
+  /**
+   * The objects matching `query`, a page at a time, so a result of any size streams in bounded
+   * memory. Without `sort` on a backend that scans, one pass in id order; otherwise pages of the
+   * query by skip and limit, so objects saved or deleted meanwhile may shift a page.
+   */
+  async *findEach(info: TypeInfo, query: Query): AsyncIterableIterator<Serializable> {
+    await this.prepare(info);
+    const end = query.limit === undefined ? Infinity : query.skip + query.limit;
+    if (this.#context.backend.find === undefined && query.sort.length === 0) {
+      let seen = 0;
+      for await (const chunk of this.#scan(info, query.where)) {
+        const from = Math.max(0, query.skip - seen);
+        const to = Math.min(chunk.length, end - seen);
+        seen += chunk.length;
+        if (from < to) yield* await this.#adoptAll(info, chunk.slice(from, to));
+        if (seen >= end) return;
+      }
+      return;
+    }
+    for (let skip = query.skip; skip < end; skip += CHUNK) {
+      const limit = Math.min(CHUNK, end - skip);
+      const page = await this.#answer(info, { ...query, skip, limit });
+      yield* await this.#adoptAll(info, page);
+      if (page.length < limit) return;
+    }
+  }
+
+  /** The objects holding every term of `search`, best first (a scan of the type on every backend). */
+  async search(info: TypeInfo, search: Search): Promise<Serializable[]> {
+    const all: Found[] = [];
+    for await (const chunk of this.#scan(info, { kind: 'and', nodes: [] })) all.push(...chunk);
+    return this.#adoptAll(info, rank(search, all));
+  }
+
+  /** The matching candidates of `query`, sorted, skipped and limited. */
+  async #answer(info: TypeInfo, query: Query): Promise<Found[]> {
+    const { backend, refOf } = this.#context;
+    let found: Found[];
+    let skip = query.skip;
+    if (backend.find === undefined) {
+      found = [];
+      for await (const chunk of this.#scan(info, query.where)) found.push(...chunk);
+    } else {
+      const mark = this.#context.mark();
+      const answer = await backend.find(info.name, query);
+      found = answer.records.map((record) => this.#candidate(info, record, mark));
+      found.push(...this.#check(info, query.where, answer.unchecked, mark));
+      skip -= answer.skipped ?? 0;
+    }
+    found.sort((a, b) => compareCandidates(query.sort, a, b, refOf));
+    return found.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
+  }
+
+  /** The type's matching records, a chunk at a time, in id order. */
+  async *#scan(info: TypeInfo, where: QueryNode): AsyncIterableIterator<Found[]> {
+    const { backend } = this.#context;
+    const ids = await backend.list(info.name);
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const mark = this.#context.mark();
+      const records = await backend.loadMany(info.name, ids.slice(start, start + CHUNK));
+      // A record deleted since the listing is simply not there any more.
+      yield this.#check(info, where, records.filter((record): record is StoredRecord => record !== undefined), mark);
+    }
+  }
+
+  #candidate(info: TypeInfo, record: StoredRecord, mark: number): Found {
+    return { id: record.id, data: this.#context.decode(info, record), record, mark };
+  }
+
+  /** The records of `records` that match `where`, decoded. */
+  #check(info: TypeInfo, where: QueryNode, records: readonly StoredRecord[], mark: number): Found[] {
+    const found: Found[] = [];
+    for (const record of records) {
+      const candidate = this.#candidate(info, record, mark);
+      if (matches(where, candidate, this.#context.refOf)) found.push(candidate);
+    }
+    return found;
+  }
+
+  async #adoptAll(info: TypeInfo, found: readonly Found[]): Promise<Serializable[]> {
+    const objects: Serializable[] = [];
+    for (const { record, data, mark } of found) {
+      const adopted = this.#context.adopt(info, record, data, mark);
+      const obj = adopted instanceof Promise ? await adopted : adopted;
+      // A container deleted between the query and the load of its graph is left out.
+      if (obj !== undefined) objects.push(obj);
+    }
+    return objects;
+  }
+}
+
+/** The field paths of a class's `static indexes`, checked. */
+export function declaredIndexes(info: TypeInfo): string[][] {
+  const declared = (info.Class as { indexes?: unknown }).indexes;
+  if (declared === undefined) return [];
+  if (!Array.isArray(declared)) throw new InvalidQueryError(`${info.name}.indexes must be an array of field paths, got ${describe(declared)}`);
+  return declared.map((path) => toSegments(path, `${info.name}.indexes entry`));
+}

@@ -1,0 +1,333 @@
+// Queries on any backend: part of the conformance suite (backendSuite calls querySuite). A fixed
+// data set (numbers, BigInts, Dates, unicode strings, nested objects and arrays, missing fields,
+// nulls, undefined, mixed types, references) is saved once; then hundreds of generated queries
+// (random where trees, sorts, skips and limits, from a seeded PRNG so a failure repeats) must give
+// exactly the reference evaluator's answer over the objects in memory, in order, through find,
+// count, findOne and findEach. Whatever a backend compiles or leaves to the evaluator, the answer
+// is the same.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Container, evaluateQuery, InvalidQueryError, Serializable, Store, toQuery, type FindOptions, type StorageBackend, type Where } from '../core.js';
+import type { BackendSuiteOptions } from './options.js';
+import { rejects } from './assert.js';
+
+class Item extends Serializable {
+  static override typeName = 'QItem';
+  static indexes = ['n', 's', 'nested.x'];
+  [field: string]: unknown;
+}
+class Owner extends Serializable {
+  static override typeName = 'QOwner';
+  name = '';
+}
+class Holder extends Container {
+  static override typeName = 'QHolder';
+  label = '';
+  owner?: Owner;
+  items: Item[] = [];
+}
+
+class Text extends Serializable {
+  static override typeName = 'QText';
+  static searchable = ['title', 'body'];
+  title = '';
+  body = '';
+  tags: string[] = [];
+}
+const TEXTS = [
+  ['a', 'Buy milk', 'and eggs and bread for the week', []],
+  ['b', 'Milk chocolate', '', []],
+  ['c', 'Café au lait', 'coffee with milk, MILK', []],
+  ['d', 'Buying a house', 'mortgage', []],
+  ['e', 'Notes', 'nothing here', ['milk', 'e-mail']],
+  ['f', '日本語のテキスト', 'ｆｕｌｌｗｉｄｔｈ text', []],
+] as const;
+
+/** mulberry32: a small seeded PRNG, so every run generates the same queries. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STRINGS = ['', 'a', 'ab', 'abc', 'B', 'b', 'Zed', 'é', 'e\u0301', '日本', '😀', 'a😀', '\uffff', '\ue000', 'x y', '0', '10', '9', 'null', 'true', '2020-01-01T00:00:00.000Z'];
+const NUMBERS = [0, 1, -1, 2, 3, 5, 7, 10, 1.5, -2.25, 1e21, -1e-7, 42, 100, Number.MAX_SAFE_INTEGER];
+const BIGINTS = [0n, 1n, -1n, 5n, 10n, 2n ** 70n, -(2n ** 65n), 123456789012345678901234567890n, 9223372036854775807n, 9223372036854775808n];
+const DATES = [new Date(0), new Date('2020-01-01T00:00:00Z'), new Date('2021-06-15T12:30:00Z'), new Date('1969-12-31T23:59:59.999Z'), new Date('0099-03-01T00:00:00Z'), new Date(8.64e15), new Date(-8.64e15), new Date('2020-01-01T00:00:00.001Z')];
+const SPECIAL = [NaN, Infinity, -Infinity, -0, undefined, null];
+
+const SIZE = 800;
+
+function pick<T>(random: () => number, values: readonly T[]): T {
+  return values[Math.floor(random() * values.length)]!;
+}
+
+/** A value of any type (for the field of mixed types). */
+function anyValue(random: () => number, depth = 0): unknown {
+  const kind = Math.floor(random() * (depth > 1 ? 7 : 10));
+  switch (kind) {
+    case 0: return pick(random, NUMBERS);
+    case 1: return pick(random, STRINGS);
+    case 2: return random() < 0.5;
+    case 3: return null;
+    case 4: return new Date(pick(random, DATES).getTime());
+    case 5: return pick(random, BIGINTS);
+    case 6: return pick(random, SPECIAL);
+    case 7: return [anyValue(random, depth + 1), anyValue(random, depth + 1)].slice(0, Math.floor(random() * 3));
+    case 8: return { x: anyValue(random, depth + 1) };
+    default: return random() < 0.5 ? new Set([1]) : new Map([['k', 1]]);
+  }
+}
+
+/** The fixed data set: every field sometimes missing, sometimes null or of another type. */
+function dataSet(): { items: Item[]; owners: Owner[]; holders: Holder[] } {
+  const random = prng(19);
+  const maybe = (value: () => unknown, missing = 0.15): unknown => (random() < missing ? undefined : random() < 0.05 ? null : value());
+  const items: Item[] = [];
+  for (let i = 0; i < SIZE; i++) {
+    const item = new Item(`item-${String(i).padStart(4, '0')}${i % 7 === 0 ? '-é' : ''}`);
+    const fields: Record<string, unknown> = {
+      n: maybe(() => (random() < 0.03 ? pick(random, SPECIAL) : pick(random, NUMBERS))),
+      s: maybe(() => pick(random, STRINGS)),
+      b: maybe(() => random() < 0.5),
+      d: maybe(() => (random() < 0.02 ? new Date(NaN) : new Date(pick(random, DATES).getTime())), 0.3),
+      big: maybe(() => pick(random, BIGINTS), 0.4),
+      tags: maybe(() => Array.from({ length: Math.floor(random() * 4) }, () => (random() < 0.1 ? pick(random, NUMBERS) : pick(random, STRINGS)))),
+      nested: maybe(() => (random() < 0.1 ? [{ x: 1 }] : { x: random() < 0.1 ? pick(random, STRINGS) : pick(random, NUMBERS), y: { z: pick(random, STRINGS) } })),
+      mixed: maybe(() => anyValue(random)),
+      grid: maybe(() => [[pick(random, NUMBERS), pick(random, NUMBERS)], [pick(random, STRINGS)]], 0.5),
+    };
+    for (const [key, value] of Object.entries(fields)) if (value !== undefined || random() < 0.1) item[key] = value;
+    items.push(item);
+  }
+  const owners = ['ann', 'bob', 'cy', 'dé'].map((name) => Object.assign(new Owner(`owner-${name}`), { name }));
+  const holders: Holder[] = [];
+  for (let i = 0; i < 40; i++) {
+    const holder = new Holder(`holder-${i}`);
+    holder.label = pick(random, STRINGS);
+    if (random() < 0.8) holder.owner = pick(random, owners);
+    holder.items = Array.from({ length: Math.floor(random() * 3) }, () => pick(random, items));
+    holders.push(holder);
+  }
+  return { items, owners, holders };
+}
+
+const PATHS = ['n', 's', 'b', 'd', 'big', 'tags', 'tags.0', 'tags.1', 'nested', 'nested.x', 'nested.y.z', 'nested.0.x', 'mixed', 'mixed.x', 'mixed.0', 'grid.0.1', 'grid.1.0', 'id', 'absent'];
+
+/** A query operand: a stored value of that path most of the time (so queries hit), else any. */
+function operand(random: () => number, pool: unknown[]): unknown {
+  let value = random() < 0.8 && pool.length > 0 ? pick(random, pool) : anyValue(random);
+  for (let tries = 0; !isOperand(value) && tries < 20; tries++) value = random() < 0.8 && pool.length > 0 ? pick(random, pool) : anyValue(random);
+  return isOperand(value) ? value : 1;
+}
+
+function isOperand(value: unknown): boolean {
+  if (value === undefined || (typeof value === 'number' && Number.isNaN(value))) return false;
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  if (value instanceof Map || value instanceof Set) return false;
+  if (Array.isArray(value)) return value.every(isOperand);
+  if (value !== null && typeof value === 'object') return Object.values(value).every(isOperand);
+  return true;
+}
+
+const isOrdered = (value: unknown) => ['number', 'bigint', 'string', 'boolean'].includes(typeof value) || value instanceof Date;
+
+/** A random filter over the data set's paths. */
+function randomWhere(random: () => number, pools: Map<string, unknown[]>, depth = 0): Where {
+  const roll = random();
+  if (depth < 2 && roll < 0.12) return { $and: [randomWhere(random, pools, depth + 1), randomWhere(random, pools, depth + 1)] };
+  if (depth < 2 && roll < 0.24) return { $or: [randomWhere(random, pools, depth + 1), randomWhere(random, pools, depth + 1)] };
+  if (depth < 2 && roll < 0.3) return { $not: randomWhere(random, pools, depth + 1) };
+  const path = pick(random, PATHS);
+  const pool = pools.get(path) ?? [];
+  const value = operand(random, pool);
+  const op = Math.floor(random() * 12);
+  const ordered = isOrdered(value) ? value : pick(random, [3, 'ab', new Date(0), 5n, true]);
+  switch (op) {
+    case 0: return { [path]: value };
+    case 1: return { [path]: { $ne: value } };
+    case 2: return { [path]: { $gt: ordered } };
+    case 3: return { [path]: { $gte: ordered } };
+    case 4: return { [path]: { $lt: ordered } };
+    case 5: return { [path]: { $lte: ordered, $gt: operandOfType(random, pool, ordered) } };
+    case 6: return { [path]: { $in: [value, operand(random, pool), operand(random, pool)].slice(0, 1 + Math.floor(random() * 3)) } };
+    case 7: return { [path]: { $nin: [value, operand(random, pool)] } };
+    case 8: return { [path]: { $exists: random() < 0.5 } };
+    case 9: return { [path]: { $contains: random() < 0.5 ? pick(random, STRINGS) : value } };
+    case 10: return { [path]: { $startsWith: typeof value === 'string' ? value.slice(0, Math.floor(random() * 3)) : pick(random, STRINGS) } };
+    default: return { [path]: { $not: { $gte: ordered } } };
+  }
+}
+
+/** A stored value of the same type as `like`, else `like` itself. */
+function operandOfType(random: () => number, pool: unknown[], like: unknown): unknown {
+  const same = pool.filter((value) => isOperand(value) && typeof value === typeof like && value instanceof Date === like instanceof Date);
+  return same.length > 0 ? pick(random, same) : like;
+}
+
+function randomOptions(random: () => number, pools: Map<string, unknown[]>): FindOptions {
+  const options: FindOptions = { where: randomWhere(random, pools) };
+  const keys = Math.floor(random() * 3);
+  if (keys > 0) {
+    options.sort = {};
+    for (let i = 0; i < keys; i++) options.sort[pick(random, PATHS)] = random() < 0.5 ? 1 : -1;
+  }
+  if (random() < 0.5) options.limit = Math.floor(random() * 25);
+  if (random() < 0.3) options.skip = Math.floor(random() * 10);
+  return options;
+}
+
+/** The values each path holds in the data set, as the evaluator reads them. */
+function poolsOf(items: Item[]): Map<string, unknown[]> {
+  const pools = new Map<string, unknown[]>();
+  for (const path of PATHS) {
+    const values: unknown[] = [];
+    for (const item of items) {
+      let value: unknown = path === 'id' ? item.id : item;
+      for (const segment of path === 'id' ? [] : path.split('.')) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+      values.push(value);
+    }
+    pools.set(path, values);
+  }
+  return pools;
+}
+
+interface Context {
+  backend: StorageBackend;
+  store: Store;
+}
+
+/** What the evaluator answers over the objects themselves: the oracle. */
+function expected(store: Store, objects: readonly Serializable[], options: FindOptions): string[] {
+  const refOf = (value: object) => (value instanceof Serializable ? { type: store.registry.register(value.constructor as typeof Serializable).name, id: value.id } : undefined);
+  const query = toQuery(options, refOf);
+  const candidates = objects.map((obj) => {
+    const data: Record<string, unknown> = {};
+    for (const key of Object.keys(obj)) if (key !== 'id') data[key] = (obj as unknown as Record<string, unknown>)[key];
+    return { id: obj.id, data };
+  });
+  return evaluateQuery(query, candidates, refOf).map((candidate) => candidate.id);
+}
+
+const QUERIES = 400;
+
+export function querySuite(name: string, makeBackend: () => StorageBackend | Promise<StorageBackend>, options: BackendSuiteOptions = {}): void {
+  const test = suite<Context>(`conformance: ${name} queries`, {} as Context);
+  const data = dataSet();
+  const pools = poolsOf(data.items);
+
+  test.before(async (context) => {
+    context.backend = await makeBackend();
+    context.store = new Store({ backend: context.backend });
+    await context.store.saveMany([...data.items, ...data.owners, ...data.holders]);
+    await context.store.saveMany(TEXTS.map(([id, title, body, tags]) => Object.assign(new Text(id), { title, body, tags: [...tags] })));
+  });
+  test.after(async ({ store }) => {
+    await store.close();
+    await options.teardown?.();
+  });
+
+  test(`${QUERIES} generated queries give the reference evaluator's answer, in order (find, then count)`, async ({ backend, store }) => {
+    const random = prng(1919);
+    const cold = new Store({ backend, cache: false, registry: store.registry });
+    let nonEmpty = 0;
+    for (let i = 0; i < QUERIES; i++) {
+      const query = randomOptions(random, pools);
+      const want = expected(store, data.items, query);
+      if (want.length > 0) nonEmpty++;
+      const label = `query ${i}: ${describeQuery(query)}`;
+      const got = (await (i % 2 === 0 ? store : cold).find(Item, query)).map((item) => item.id);
+      assert.equal(got, want, label);
+      const counted = await store.count(Item, { where: query.where });
+      assert.is(counted, expected(store, data.items, { where: query.where }).length, `count of ${label}`);
+    }
+    // The generator must produce queries that find something, or the comparison proves little.
+    assert.ok(nonEmpty > QUERIES / 3, `only ${nonEmpty} of ${QUERIES} queries found anything`);
+  });
+
+  test('findOne and findEach agree with find', async ({ store }) => {
+    const random = prng(77);
+    for (let i = 0; i < 40; i++) {
+      const query = randomOptions(random, pools);
+      const want = expected(store, data.items, query);
+      const { limit: _limit, ...rest } = query;
+      assert.is((await store.findOne(Item, rest))?.id, expected(store, data.items, { ...rest, limit: 1 })[0], `findOne ${describeQuery(rest)}`);
+      const each: string[] = [];
+      for await (const item of store.findEach(Item, query)) each.push(item.id);
+      assert.equal(each, want, `findEach ${describeQuery(query)}`);
+    }
+    // More than a page of findEach.
+    const all: string[] = [];
+    for await (const item of store.findEach(Item, { sort: { s: -1 } })) all.push(item.id);
+    assert.equal(all, expected(store, data.items, { sort: { s: -1 } }));
+  });
+
+  test('a reference matches the object it refers to, in a field and in an array', async ({ store }) => {
+    const owner = data.owners[1]!;
+    const ids = (await store.find(Holder, { where: { owner } })).map((holder) => holder.id);
+    assert.equal(ids, expected(store, data.holders, { where: { owner } }));
+    assert.equal([...ids].sort(), data.holders.filter((holder) => holder.owner === owner).map((holder) => holder.id).sort());
+    assert.ok(ids.length > 0);
+    const item = data.holders.find((holder) => holder.items.length > 0)!.items[0]!;
+    const holding = await store.find(Holder, { where: { items: { $contains: item } }, sort: { label: 1 } });
+    assert.equal(holding.map((holder) => holder.id), expected(store, data.holders, { where: { items: { $contains: item } }, sort: { label: 1 } }));
+    assert.ok(holding.every((holder) => holder.items.some((held) => held.id === item.id)));
+    for (let i = 0; i < 30; i++) {
+      const random = prng(i);
+      const query: FindOptions = { where: { $or: [{ owner: pick(random, data.owners) }, { label: { $gte: pick(random, STRINGS) } }] }, sort: { owner: 1, label: -1 }, limit: 10 };
+      assert.equal((await store.find(Holder, query)).map((holder) => holder.id), expected(store, data.holders, query), describeQuery(query));
+    }
+  });
+
+  test('results come through the cache: a cached, unchanged object is that instance', async ({ store }) => {
+    const loaded = await store.load(Item, data.items[3]!.id);
+    const [found] = await store.find(Item, { where: { id: loaded.id } });
+    assert.is(found, loaded);
+  });
+
+  test('search: every term in the searchable fields, ranked, with prefixes, phrases and folded case and accents', async ({ store }) => {
+    const ids = async (text: string, options?: { fields?: string[]; limit?: number }) => (await store.search(Text, text, options)).map((text) => text.id);
+    const milk = await ids('milk');
+    assert.equal([...milk].sort(), ['a', 'b', 'c']);
+    // The same one occurrence in a shorter document ranks higher; two occurrences beat one in a longer one.
+    assert.ok(milk.indexOf('b') < milk.indexOf('a'), milk.join());
+    assert.ok(milk.indexOf('c') < milk.indexOf('a'), milk.join());
+    assert.equal(await ids('milk', { limit: 2 }), milk.slice(0, 2));
+    assert.equal(await ids('cafe'), ['c']);
+    assert.equal(await ids('CAFÉ LAIT'), ['c']);
+    assert.equal(await ids('buy'), ['a']);
+    assert.equal((await ids('buy*')).sort(), ['a', 'd']);
+    assert.equal(await ids('"milk chocolate"'), ['b']);
+    assert.equal(await ids('"chocolate milk"'), []);
+    assert.equal(await ids('milk eggs'), ['a']);
+    assert.equal(await ids('milk', { fields: ['tags'] }), ['e']);
+    assert.equal(await ids('e-mail', { fields: ['tags'] }), ['e']);
+    assert.equal(await ids('full*'), ['f']);
+    assert.equal(await ids('nowhere'), []);
+    const [found] = await store.search(Text, 'chocolate');
+    assert.is(found, await store.load(Text, 'b'));
+    await rejects(() => store.search(Text, '  ,. '), InvalidQueryError, /no word/);
+    await rejects(() => store.search(Item, 'milk'), InvalidQueryError, /searchable/);
+    await rejects(() => store.search(Text, 'milk', { limit: -1 }), InvalidQueryError, /limit/);
+  });
+
+  test('a bad query is InvalidQueryError naming the operator or path', async ({ store }) => {
+    await rejects(() => store.find(Item, { where: { n: { $near: 1 } } }), InvalidQueryError, /\$near/);
+    await rejects(() => store.find(Item, { where: { n: { $gt: [1] } } }), InvalidQueryError, /"n": \$gt/);
+    await rejects(() => store.find(Item, { where: { 'a..b': 1 } }), InvalidQueryError, /a\.\.b/);
+    await rejects(() => store.find(Item, { where: { n: { $in: 3 } } }), InvalidQueryError, /\$in/);
+    await rejects(() => store.find(Item, { where: { n: Number.NaN } }), InvalidQueryError, /NaN/);
+    await rejects(() => store.find(Item, { sort: { n: 2 as never } }), InvalidQueryError, /sort "n"/);
+    await rejects(() => store.find(Item, { limit: -1 }), InvalidQueryError, /limit/);
+    await rejects(() => store.count(Item, { where: { $nor: [] } }), InvalidQueryError, /\$nor/);
+  });
+
+  test.run();
+}
+
+function describeQuery(query: FindOptions): string {
+  return JSON.stringify(query, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value instanceof Set || value instanceof Map ? `[${value.constructor.name}]` : value));
+}
