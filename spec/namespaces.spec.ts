@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DumpFormatError, InMemoryBackend, InvalidOptionError, Serializable, SqliteBackend, Storage, Store } from '../src/index.js';
+import { DumpFormatError, InMemoryBackend, InvalidOptionError, Serializable, SqliteBackend, Storage, Store, toQuery } from '../src/index.js';
 import { rejects, tempDir, throwsError } from './helpers.js';
 
 class Memo extends Serializable {
@@ -67,6 +67,23 @@ test('a dump file of one namespace names it in its header and imports into anoth
   assert.equal(await alpha.list(Memo), ['a', 'b']);
   assert.equal(await beta.list(Memo), ['a', 'b']);
   await plain.close();
+});
+
+test('a named namespace on SQLite queries in SQL, through its own expression index, and never sees another namespace', async ({ dir }) => {
+  const backend = new SqliteBackend({ path: join(dir.path, 'q.db') });
+  const billing = new Store({ backend, namespace: 'billing' });
+  const other = new Store({ backend, namespace: 'shop', registry: billing.registry });
+  await billing.index(Memo, 'text');
+  await billing.saveMany([memo('a', 'x'), memo('b', 'y')]);
+  await other.saveMany([memo('a', 'x'), memo('c', 'x')]);
+  assert.ok(billing.backend.find, 'the view forwards find to SQLite');
+  assert.equal((await billing.find(Memo, { where: { text: 'x' } })).map((m) => m.id), ['a']);
+  assert.equal((await other.find(Memo, { where: { text: 'x' } })).map((m) => m.id), ['a', 'c']);
+  assert.is(await billing.count(Memo, { where: { text: 'y' } }), 1);
+  const plan = backend.explain('billing:Memo', toQuery({ where: { text: 'x' } }, () => undefined))?.join('\n') ?? '';
+  assert.match(plan, /USING INDEX/, plan);
+  await other.close();
+  await billing.close();
 });
 
 test("a dump header's namespace must be a namespace name; a header without one is the default namespace's", async () => {

@@ -63,6 +63,13 @@ export class NamespacedBackend extends StorageBackend {
     if (inner.changes) this.changes = (listener) => this.#subscribe(inner.changes!.bind(inner), listener);
     if (inner.pollChanges) this.pollChanges = () => inner.pollChanges!();
     if (inner.loadVersion) this.loadVersion = (type, id) => inner.loadVersion!(this.#in(type), id);
+    if (inner.find) {
+      this.find = async (type, query, options) => {
+        const answer = await inner.find!(this.#in(type), query, options);
+        return { ...answer, records: answer.records.map((record) => this.#outRecord(record)), unchecked: answer.unchecked.map((record) => this.#outRecord(record)) };
+      };
+    }
+    if (inner.createIndex) this.createIndex = (type, path) => inner.createIndex!(this.#in(type), path);
     if (inner.ownsPath) this.ownsPath = (path) => inner.ownsPath!(path);
     if (inner.transaction) {
       this.transaction = <T>(work: (tx: BackendTransaction) => Promise<T>, options: BackendTransactionOptions) =>
@@ -144,8 +151,8 @@ export class NamespacedBackend extends StorageBackend {
       exists: (type, id) => tx.exists(this.#in(type), id),
       write: (write) => tx.write(this.#inWrite(write)).then((record) => this.#outRecord(record), this.#plainConflict),
       delete: (type, id, expectedVersion) => tx.delete(this.#in(type), id, expectedVersion).catch(this.#plainConflict),
-      // SEAM (queries): when the contract gains `find(type, query)` (and `search`), map it here as
-      // load is mapped: `find: async (type, query) => (await tx.find(this.#in(type), query)).map(out)`.
+      // BackendTransaction has no `find` (queries inside a transaction do not see its writes:
+      // docs/query.md); when it gains one, map it here as `load` is mapped.
     };
   }
 
@@ -275,9 +282,8 @@ export class NamespacedBackend extends StorageBackend {
     return this.#prefix === '' ? this.inner : undefined;
   }
 
-  // SEAM (queries): when StorageBackend gains `find(type, query)` / `search(type, text)` (where
-  // capabilities.query / capabilities.search), forward them here with `this.#in(type)` and map the
-  // records they return with `this.#outRecord`, as `loadMany` does.
+  // Queries (`find`, `createIndex`) are forwarded in the constructor, with the type mapped in and
+  // the records mapped out; `search` is a scan over `records()` in the Store, which this view filters.
 }
 
 /** The namespace of the records `backend` holds: `''` unless it is a {@link NamespacedBackend}. */
