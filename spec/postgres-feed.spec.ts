@@ -139,6 +139,18 @@ test('a batch too large for 8 notifications arrives as one reset; every payload 
   await done();
 });
 
+test('a backend closed while its feed is still connecting leaves no listening connection open (bug: the connection was made after close, and kept the process alive)', async () => {
+  for (const delay of [0, 1, 5, 20, 50, 100]) {
+    const { a, schema, done } = pair();
+    a.changes(() => {});
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    await a.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await listenerPids(schema), [], `closed ${delay} ms after subscribing`);
+    await done();
+  }
+});
+
 test('unsubscribe: that listener hears nothing more, the others go on; the last one out closes the listening connection', async () => {
   const { a, b, schema, done } = pair();
   const first = await listen(a);

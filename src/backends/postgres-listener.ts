@@ -230,10 +230,13 @@ export class ChangeFeed {
     void (async () => {
       try {
         await this.#options.ready();
+        // Closed (or replaced) while waiting: never open the connection it no longer wants.
+        if (this.#client !== client) return;
         await client.connect();
         await client.query(`LISTEN "${this.#options.channel}"`);
         const last = await this.#lastChange(client);
-        if (this.#client !== client) return;
+        // Closed while connecting: this connection was made after close() ended it, so end it here.
+        if (this.#client !== client) return void endQuietly(client);
         this.heard(last);
         this.#polled = undefined;
         this.#state = 'listening';
