@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { ConflictError, Serializable, Store, type StorageBackend } from '../core.js';
 import { nextTurn } from '../next-turn.js';
 import type { BackendSuiteOptions } from './options.js';
+import { seededRandom } from './random.js';
 
 class Hot extends Serializable {
   static override typeName = 'Hot';
@@ -25,18 +26,6 @@ type Op =
 
 /** What an operation returned: a version, a conflict, a boolean, or a loaded state. */
 type Outcome = { version: number } | { conflict: number } | { bool: boolean } | { loaded: State };
-
-/** A small seeded generator (mulberry32), so a failing run can be repeated from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The state after `op` runs on `state`, and what it returns, or undefined if `outcome` cannot come from it. */
 function step(state: State, op: Op, outcome: Outcome): { state: State } | undefined {
@@ -123,7 +112,7 @@ export function concurrencySuite(name: string, makeBackend: () => StorageBackend
   test(`${ROUNDS * OPS_PER_ROUND} random concurrent save/create/load/delete on ${IDS.length} hot ids fit one serial order, and the cache agrees with the backend (bug: a cache entry outlived its object)`, async ({ backend }) => {
     // CUTTLE_SEED repeats a run, where there is an environment (Node; a browser has none).
     const seed = Number((globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CUTTLE_SEED ?? Date.now() % 1_000_000);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
     const store = new Store({ backend });
     const states = new Map<string, State[]>(IDS.map((id) => [id, [undefined]]));

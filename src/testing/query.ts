@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { Container, evaluateQuery, InvalidQueryError, Serializable, Store, toQuery, type FindOptions, type StorageBackend, type Where } from '../core.js';
 import type { BackendSuiteOptions } from './options.js';
 import { rejects } from './assert.js';
+import { seededRandom } from './random.js';
 
 class Item extends Serializable {
   static override typeName = 'QItem';
@@ -43,16 +44,6 @@ const TEXTS = [
   ['f', '日本語のテキスト', 'ｆｕｌｌｗｉｄｔｈ text', []],
 ] as const;
 
-/** mulberry32: a small seeded PRNG, so every run generates the same queries. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const STRINGS = ['', 'a', 'ab', 'abc', 'B', 'b', 'Zed', 'é', 'e\u0301', '日本', '😀', 'a😀', '\uffff', '\ue000', 'x y', '0', '10', '9', 'null', 'true', '2020-01-01T00:00:00.000Z'];
 const NUMBERS = [0, 1, -1, 2, 3, 5, 7, 10, 1.5, -2.25, 1e21, -1e-7, 42, 100, Number.MAX_SAFE_INTEGER];
 const BIGINTS = [0n, 1n, -1n, 5n, 10n, 2n ** 70n, -(2n ** 65n), 123456789012345678901234567890n, 9223372036854775807n, 9223372036854775808n];
@@ -84,7 +75,7 @@ function anyValue(random: () => number, depth = 0): unknown {
 
 /** The fixed data set: every field sometimes missing, sometimes null or of another type. */
 function dataSet(): { items: Item[]; owners: Owner[]; holders: Holder[] } {
-  const random = prng(19);
+  const random = seededRandom(19);
   const maybe = (value: () => unknown, missing = 0.15): unknown => (random() < missing ? undefined : random() < 0.05 ? null : value());
   const items: Item[] = [];
   for (let i = 0; i < SIZE; i++) {
@@ -231,7 +222,7 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
   });
 
   test(`${QUERIES} generated queries give the reference evaluator's answer, in order (find, then count)`, async ({ backend, store }) => {
-    const random = prng(1919);
+    const random = seededRandom(1919);
     const cold = new Store({ backend, cache: false, registry: store.registry });
     let nonEmpty = 0;
     for (let i = 0; i < QUERIES; i++) {
@@ -249,7 +240,7 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
   });
 
   test('findOne and findEach agree with find', async ({ store }) => {
-    const random = prng(77);
+    const random = seededRandom(77);
     for (let i = 0; i < 40; i++) {
       const query = randomOptions(random, pools);
       const want = expected(store, data.items, query);
@@ -276,7 +267,7 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     assert.equal(holding.map((holder) => holder.id), expected(store, data.holders, { where: { items: { $contains: item } }, sort: { label: 1 } }));
     assert.ok(holding.every((holder) => holder.items.some((held) => held.id === item.id)));
     for (let i = 0; i < 30; i++) {
-      const random = prng(i);
+      const random = seededRandom(i);
       const query: FindOptions = { where: { $or: [{ owner: pick(random, data.owners) }, { label: { $gte: pick(random, STRINGS) } }] }, sort: { owner: 1, label: -1 }, limit: 10 };
       assert.equal((await store.find(Holder, query)).map((holder) => holder.id), expected(store, data.holders, query), describeQuery(query));
     }

@@ -20,6 +20,7 @@ import {
 } from '../core.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
+import { seededRandom } from './random.js';
 
 class Account extends Serializable {
   static override typeName = 'TxAccount';
@@ -42,18 +43,6 @@ async function openAccounts(store: Store, n: number): Promise<string[]> {
   const ids = Array.from({ length: n }, (_, i) => `acc-${i}`);
   await store.saveMany(ids.map((id) => account(id, 100)));
   return ids;
-}
-
-/** A small seeded generator (mulberry32), so a failing run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Moves `amount` from one account to another in one transaction, yielding to the event loop in between. */
@@ -343,7 +332,7 @@ export function transactionSuite(name: string, makeBackend: () => StorageBackend
     const total = ids.length * 100;
     const { stores: [mine, theirs], close } = await stores(context);
     try {
-      const next = random(20);
+      const next = seededRandom(20);
       const transfers = (store: Store, count: number) =>
         (async () => {
           for (let i = 0; i < count; i++) {
