@@ -465,12 +465,12 @@ export class SqliteBackend extends StorageBackend {
     this.#listeners.deliver(changes);
   }
 
-  /** The change log's new rows and the data_version they bring the connection to, in one read transaction. */
-  readonly #readChanges = (): [BackendChange[], number] =>
-    this.#db.transaction(() => {
-      const changes = this.#log!.read();
-      return [changes, this.#sql.dataVersion.get() as number] as [BackendChange[], number];
-    })();
+  /** The change log's new rows and the data_version they bring the connection to, in one read transaction (made once). */
+  #readChangesInOneSnapshot: (() => [BackendChange[], number]) | undefined;
+  #readChanges(): [BackendChange[], number] {
+    this.#readChangesInOneSnapshot ??= this.#db.transaction(() => [this.#log!.read(), this.#sql.dataVersion.get() as number] as [BackendChange[], number]);
+    return this.#readChangesInOneSnapshot();
+  }
 
   /** Runs a change of many rows (in the caller's transaction) logging one reset instead of a row each. */
   #bulk<T>(change: () => T): T {
