@@ -3,8 +3,8 @@
 // missing a notification.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { BackendChange, RecordWrite, StoredRecord } from '../src/index.js';
-import { encodeChanges, decodePayload, MAX_PAYLOAD_BYTES } from '../src/backends/postgres-listener.js';
+import { ConflictError, type BackendChange, type RecordWrite, type StoredRecord } from '../src/index.js';
+import { encodeChanges, encodeSeqs, decodePayload, MAX_PAYLOAD_BYTES } from '../src/backends/postgres-listener.js';
 import { PostgresBackend, type PostgresBackendOptions } from '../src/postgres.js';
 import { adminPool, dropLeftovers, dropSchema, freshSchema, PG_URL } from './postgres-server.js';
 import { startProxy } from './tcp-proxy.js';
@@ -123,13 +123,22 @@ test('a listener hears a reset when the feed connects, then exactly what another
   await done();
 });
 
+test('sequence numbers travel as sorted runs; a list too long to carry is left out (the poll then resets)', () => {
+  assert.is(encodeSeqs([9, 5, 7, 8, 12, 5]), '[5,[7,9],12]');
+  assert.equal(decodePayload(encodeChanges('o', [3, 1, 2], [])[0]!)!.seqs, [1, 2, 3]);
+  assert.equal(decodePayload('{"o":"o","s":4,"c":[]}')!.seqs, [4], 'one number, as cuttle wrote before');
+  assert.is(encodeSeqs(Array.from({ length: 2000 }, (_, i) => i * 2 + 1)), '[]');
+  assert.is(decodePayload('{"o":"o","s":"5","c":[]}'), undefined);
+});
+
 test('a batch too large for 8 notifications arrives as one reset; every payload stays under 8,000 bytes', async () => {
   const changes = Array.from({ length: 2000 }, (_, i) => ({ type: 'T', id: `${'😀'.repeat(60)}${i}`, version: i, deleted: i % 2 === 0 }));
-  const few = encodeChanges('origin', 5, changes.slice(0, 100));
+  const few = encodeChanges('origin', [5], changes.slice(0, 100));
   assert.ok(few.length > 1, 'split over several payloads');
   for (const payload of few) assert.ok(Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES, `${Buffer.byteLength(payload)} bytes`);
   assert.equal(few.flatMap((payload) => decodePayload(payload)!.changes), changes.slice(0, 100));
-  assert.equal(encodeChanges('origin', 5, changes).map((p) => decodePayload(p)), [{ origin: 'origin', seq: 5, changes: [{ reset: true }] }]);
+  assert.equal(few.flatMap((payload) => decodePayload(payload)!.seqs), [5], 'the first payload carries the numbers');
+  assert.equal(encodeChanges('origin', [5], changes).map((p) => decodePayload(p)), [{ origin: 'origin', seqs: [5], changes: [{ reset: true }] }]);
 
   const { a, b, done } = pair();
   const { heard } = await listen(a);
@@ -232,6 +241,70 @@ test('a change whose notification never came (its writer died between commit and
   await marker(b, heard, 'm');
   await new Promise((resolve) => setTimeout(resolve, 700));
   assert.is(a.feed.missed, 1);
+  await done();
+});
+
+test('a change whose notification never came is caught by the poll even when later changes were heard (bug: the poll compared only the highest number heard)', async () => {
+  const { a, b, schema, done } = pair({ pollInterval: 300 });
+  const { heard } = await listen(a);
+  // What a writer that died between its commit and its NOTIFY leaves: the row and a sequence number, committed.
+  await adminPool().query(`UPDATE "${schema}".objects SET version = version + 1 WHERE id = 'none'; SELECT nextval('"${schema}".objects_changes')`);
+  // Then another writer's change, notified as usual, with a higher number.
+  await marker(b, heard, 'after');
+  await heard.until('the poll\'s reset', () => heard.resets() >= 2);
+  assert.is(a.feed.missed, 1);
+  await done();
+});
+
+test('numbers taken by a batch that rolled back, or by a transaction whose COMMIT lost a conflict, are announced as unused: no reset', async () => {
+  const { a, b, done } = pair({ pollInterval: 300 });
+  const { heard } = await listen(a);
+  await b.write(w('x'));
+  // A checked write takes a number; the conflict after it rolls the whole batch back.
+  const refused = await b.writeMany([w('y', { expectedVersion: 0 }), w('x', { expectedVersion: 5 })]).catch((error: unknown) => error);
+  assert.instance(refused, ConflictError);
+  await marker(b, heard, 'm');
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  assert.is(a.feed.missed, 0, 'no number went unheard');
+  assert.equal(heard.keys(), ['reset', 'T/x@1', 'Marker/m@1']);
+
+  // Write skew at SERIALIZABLE: each transaction reads both objects and writes one. The second to
+  // commit loses at its COMMIT (after taking its number), and runs again.
+  await b.writeMany([w('p'), w('q')]);
+  const gate = () => {
+    let open!: () => void;
+    return { wait: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+  };
+  const [read1, read2, write1, held2, commit2] = [gate(), gate(), gate(), gate(), gate()];
+  let attempts = 0;
+  const first = b.transaction(async (tx) => {
+    await tx.load('T', 'p');
+    await tx.load('T', 'q');
+    read1.open();
+    await write1.wait;
+    await tx.write(w('q'));
+  }, { retries: 3 });
+  const second = b.transaction(async (tx) => {
+    attempts++;
+    await tx.load('T', 'p');
+    await tx.load('T', 'q');
+    await tx.write(w('p'));
+    if (attempts > 1) return;
+    read2.open();
+    held2.open();
+    await commit2.wait;
+  }, { retries: 3 });
+  await read1.wait;
+  await read2.wait;
+  await held2.wait;
+  write1.open();
+  await first;
+  commit2.open();
+  await second;
+  assert.is(attempts, 2, 'the second transaction lost its first COMMIT and ran again');
+  await marker(b, heard, 'm2');
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  assert.is(a.feed.missed, 0, 'the lost COMMIT\'s number was announced as unused');
   await done();
 });
 

@@ -3,10 +3,10 @@
  * and the one dedicated connection that listens, checks itself and reconnects ({@link ChangeFeed}).
  *
  * A notification names the changed objects (type, id, version, deleted) and the writer's origin,
- * never the document. Every change also takes a number from the table's change sequence; the
- * listener remembers the highest it heard, and every `pollInterval` reads the sequence on its own
+ * never the document, with the numbers its writes took from the table's change sequence. The
+ * listener keeps every number it heard, and every `pollInterval` reads the sequence on its own
  * connection. That read is the heartbeat (no answer by the next poll: the connection is taken for
- * dead and replaced) and the check that nothing went unheard (a number taken before the previous
+ * dead and replaced) and the check that nothing went unheard (any number taken before the previous
  * poll and still unheard: a reset). Notifications make the cache fast; the sequence makes it right.
  * @module
  */
@@ -29,45 +29,84 @@ export interface AnnouncedChange {
 
 /**
  * The payloads announcing `changes` (or a reset) by `origin`, each under {@link MAX_PAYLOAD_BYTES}:
- * `{"o":origin,"s":seq,"c":[[type,id,version,deleted],...]}`, or `{"o":origin,"s":seq,"r":1}`.
- * More than {@link MAX_PAYLOADS} of them become one reset.
+ * `{"o":origin,"s":seqs,"c":[[type,id,version,deleted],...]}`, or `{"o":origin,"s":seqs,"r":1}`.
+ * `seqs` are the change-sequence numbers the writes took, as in {@link encodeSeqs}; the first
+ * payload carries them (all payloads go out in one statement, so they arrive together), the others
+ * `[]`. More than {@link MAX_PAYLOADS} payloads become one reset.
  */
-export function encodeChanges(origin: string, seq: number, changes: readonly AnnouncedChange[] | 'reset'): string[] {
-  const head = `{"o":${JSON.stringify(origin)},"s":${seq},`;
-  const reset = [`${head}"r":1}`];
+export function encodeChanges(origin: string, seqs: readonly number[], changes: readonly AnnouncedChange[] | 'reset'): string[] {
+  const numbers = encodeSeqs(seqs);
+  const head = (first: boolean) => `{"o":${JSON.stringify(origin)},"s":${first ? numbers : '[]'},`;
+  const reset = [`${head(true)}"r":1}`];
   if (changes === 'reset') return reset;
   const payloads: string[] = [];
   let items: string[] = [];
-  let bytes = Buffer.byteLength(head) + 8;
+  let bytes = Buffer.byteLength(head(true)) + 8;
   for (const { type, id, version, deleted } of changes) {
     const item = JSON.stringify([type, id, version, deleted ? 1 : 0]);
     const size = Buffer.byteLength(item) + 1;
     if (items.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) {
-      payloads.push(`${head}"c":[${items.join(',')}]}`);
+      payloads.push(`${head(payloads.length === 0)}"c":[${items.join(',')}]}`);
       if (payloads.length >= MAX_PAYLOADS) return reset;
       items = [];
-      bytes = Buffer.byteLength(head) + 8;
+      bytes = Buffer.byteLength(head(false)) + 8;
     }
     items.push(item);
     bytes += size;
   }
-  if (items.length > 0) payloads.push(`${head}"c":[${items.join(',')}]}`);
+  if (items.length > 0 || payloads.length === 0) payloads.push(`${head(payloads.length === 0)}"c":[${items.join(',')}]}`);
   return payloads;
 }
 
-/** A payload read back: who sent it, its sequence number, and the changes or a reset. */
-export function decodePayload(payload: string): { origin: string; seq: number; changes: BackendChange[] } | undefined {
+/** The JSON of the numbers in {@link encodeChanges}' `s`, longest first allowed: past it, `[]`. */
+const MAX_SEQS_BYTES = 2000;
+
+/**
+ * `seqs` as JSON, sorted, runs of consecutive numbers as `[first, last]`: `[5,[7,9],12]`. When
+ * that is longer than {@link MAX_SEQS_BYTES} it is `[]`: the listeners then find those numbers
+ * unheard at their next poll and reset, which is safe, only less precise.
+ */
+export function encodeSeqs(seqs: readonly number[]): string {
+  const sorted = [...new Set(seqs)].filter((seq) => seq > 0).sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let last = i;
+    while (last + 1 < sorted.length && sorted[last + 1] === sorted[last]! + 1) last++;
+    parts.push(last === i ? String(sorted[i]) : `[${sorted[i]},${sorted[last]}]`);
+    i = last;
+  }
+  const json = `[${parts.join(',')}]`;
+  return json.length > MAX_SEQS_BYTES ? '[]' : json;
+}
+
+/** The numbers of a payload's `s`: a list as {@link encodeSeqs} writes it, or one number (cuttle before 0.1's seq lists). */
+function decodeSeqs(s: unknown): number[] | undefined {
+  if (typeof s === 'number') return [s];
+  if (!Array.isArray(s)) return undefined;
+  const seqs: number[] = [];
+  for (const part of s) {
+    if (typeof part === 'number') seqs.push(part);
+    else if (Array.isArray(part) && typeof part[0] === 'number' && typeof part[1] === 'number' && part[1] - part[0] <= 1_000_000) {
+      for (let seq = part[0]; seq <= part[1]; seq++) seqs.push(seq);
+    } else return undefined;
+  }
+  return seqs;
+}
+
+/** A payload read back: who sent it, the sequence numbers its writes took, and the changes or a reset. */
+export function decodePayload(payload: string): { origin: string; seqs: number[]; changes: BackendChange[] } | undefined {
   try {
     const { o, s, c, r } = JSON.parse(payload) as { o: unknown; s: unknown; c?: unknown; r?: unknown };
-    if (typeof o !== 'string' || typeof s !== 'number') return undefined;
-    if (r === 1) return { origin: o, seq: s, changes: [{ reset: true }] };
+    const seqs = decodeSeqs(s);
+    if (typeof o !== 'string' || seqs === undefined) return undefined;
+    if (r === 1) return { origin: o, seqs, changes: [{ reset: true }] };
     if (!Array.isArray(c)) return undefined;
     const changes: BackendChange[] = [];
     for (const item of c) {
       if (!Array.isArray(item) || typeof item[0] !== 'string' || typeof item[1] !== 'string' || typeof item[2] !== 'number') return undefined;
       changes.push({ type: item[0], id: item[1], version: item[2], deleted: item[3] === 1 });
     }
-    return { origin: o, seq: s, changes };
+    return { origin: o, seqs, changes };
   } catch {
     return undefined;
   }
@@ -88,7 +127,7 @@ export class Notifier {
   readonly #origin: string;
   #changes: AnnouncedChange[] = [];
   #reset = false;
-  #seq = 0;
+  #seqs: number[] = [];
   /** The send that will carry what is gathered now; it starts once {@link #running} ends. */
   #next: Promise<void> | undefined;
   #running: Promise<void> | undefined;
@@ -98,11 +137,15 @@ export class Notifier {
     this.#send = send;
   }
 
-  /** Announces `changes` (or a reset) taken at sequence number `seq`. Never rejects: a failed send is the poll's to catch. */
-  announce(changes: readonly AnnouncedChange[] | 'reset', seq: number): Promise<void> {
+  /**
+   * Announces `changes` (or a reset), whose writes took the sequence numbers `seqs`. No changes
+   * with some numbers: numbers taken by writes that were rolled back, so that listeners do not wait
+   * for them. Never rejects: a failed send is the poll's to catch.
+   */
+  announce(changes: readonly AnnouncedChange[] | 'reset', seqs: readonly number[]): Promise<void> {
     if (changes === 'reset') this.#reset = true;
     else for (const change of changes) this.#changes.push(change);
-    this.#seq = Math.max(this.#seq, seq);
+    for (const seq of seqs) this.#seqs.push(seq);
     return (this.#next ??= this.#after(this.#running));
   }
 
@@ -115,8 +158,9 @@ export class Notifier {
   async #after(previous: Promise<void> | undefined): Promise<void> {
     await previous;
     this.#next = undefined;
-    const payloads = encodeChanges(this.#origin, this.#seq, this.#reset ? 'reset' : this.#changes);
+    const payloads = encodeChanges(this.#origin, this.#seqs, this.#reset ? 'reset' : this.#changes);
     this.#changes = [];
+    this.#seqs = [];
     this.#reset = false;
     const running = this.#send(payloads).then(
       () => {},
@@ -164,9 +208,11 @@ export class ChangeFeed {
   #attempt = 0;
   #timer: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
-  /** The highest sequence number heard (or taken by this backend's own writes). */
-  #heard = 0;
-  /** The sequence's value at the previous poll; unheard by this one, it was missed. */
+  /** Sequence numbers above {@link #floor} heard in notifications or taken by this backend's own writes. */
+  readonly #heard = new Set<number>();
+  /** Every sequence number up to this one is accounted for: heard, or covered by a reset. */
+  #floor = 0;
+  /** The sequence's value at the previous poll: each number up to it that this poll finds unheard was missed. */
   #polled: number | undefined;
   #beating = false;
 
@@ -192,9 +238,9 @@ export class ChangeFeed {
     };
   }
 
-  /** Counts a sequence number taken by this backend's own write as heard. */
+  /** Counts a sequence number taken by this backend's own write (or announced by another) as heard. */
   heard(seq: number): void {
-    if (seq > this.#heard) this.#heard = seq;
+    if (seq > this.#floor) this.#heard.add(seq);
   }
 
   /**
@@ -237,7 +283,8 @@ export class ChangeFeed {
         const last = await this.#lastChange(client);
         // Closed while connecting: this connection was made after close() ended it, so end it here.
         if (this.#client !== client) return void endQuietly(client);
-        this.heard(last);
+        // The reset below covers everything committed so far.
+        this.#cover(last);
         this.#polled = undefined;
         this.#state = 'listening';
         this.#connects++;
@@ -284,14 +331,33 @@ export class ChangeFeed {
         this.#beating = false;
         const polled = this.#polled;
         this.#polled = last;
-        if (polled !== undefined && this.#heard < polled) {
-          this.#heard = polled;
+        // A number taken before the previous poll has had a whole interval for its notification.
+        if (polled !== undefined && !this.#cover(polled)) {
           this.#missed++;
           this.#deliver([{ reset: true }]);
         }
       },
       (error: Error) => this.#lost(client, error),
     );
+  }
+
+  /**
+   * Moves {@link #floor} up to `upTo`. @returns whether every number passed over was heard. A
+   * number may also be missing because its write was rolled back without saying so (a connection
+   * lost in COMMIT): that costs a reset, never a stale read.
+   */
+  #cover(upTo: number): boolean {
+    if (upTo <= this.#floor) return true;
+    let all = true;
+    if (upTo - this.#floor > this.#heard.size) {
+      // More numbers than were heard at all: some were missed. Only the heard ones need dropping.
+      all = false;
+      for (const seq of this.#heard) if (seq <= upTo) this.#heard.delete(seq);
+    } else {
+      for (let seq = this.#floor + 1; seq <= upTo; seq++) if (!this.#heard.delete(seq)) all = false;
+    }
+    this.#floor = upTo;
+    return all;
   }
 
   async #lastChange(client: Client): Promise<number> {
@@ -303,8 +369,8 @@ export class ChangeFeed {
     if (this.#client !== client || message.channel !== this.#options.channel || message.payload === undefined) return;
     const decoded = decodePayload(message.payload);
     if (!decoded) return;
-    this.heard(decoded.seq);
-    if (decoded.origin !== this.#options.origin) this.#deliver(decoded.changes);
+    for (const seq of decoded.seqs) this.heard(seq);
+    if (decoded.origin !== this.#options.origin && decoded.changes.length > 0) this.#deliver(decoded.changes);
   }
 
   #deliver(changes: readonly BackendChange[]): void {

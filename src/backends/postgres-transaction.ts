@@ -62,8 +62,11 @@ export interface PostgresTransactionHost {
   readonly statements: ReturnType<typeof transactionStatements>;
   readonly names: Record<Statement, string>;
   now(): number;
-  /** Announces committed changes to the feed (with the sequence value the transaction took). */
-  announce(changes: readonly Change[], seq: number): Promise<void>;
+  /**
+   * Announces committed changes to the feed, with the sequence values the transaction took; no
+   * changes with a value: one a transaction took and then rolled back.
+   */
+  announce(changes: readonly Change[], seqs: readonly number[]): Promise<void>;
   /** Throws ClosedError once the backend is closed. */
   check(): void;
   /** pg's error as it should leave the backend. */
@@ -98,17 +101,22 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
         throw host.failure(error);
       }
     };
+    let seq = 0;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${host.isolation.toUpperCase()}`);
       const result = await work(transactionOn(query, host.now, changes));
       open = false;
-      const seq = changes.length > 0 ? ((await client.query({ name: host.names.txBump, text: host.statements.txBump, rowMode: 'array' })).rows[0]![0] as number) : 0;
+      if (changes.length > 0) seq = (await client.query({ name: host.names.txBump, text: host.statements.txBump, rowMode: 'array' })).rows[0]![0] as number;
       await client.query('COMMIT');
-      if (changes.length > 0) await host.announce(changes, seq);
+      if (changes.length > 0) await host.announce(changes, [seq]);
       return result;
     } catch (error) {
       open = false;
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+      // A COMMIT refused for a conflict rolled back for certain: its number will never be committed,
+      // so the listeners are told not to wait for it (else their next poll resets). After any other
+      // failure the COMMIT may have happened; then the poll's reset is the safe answer.
+      if (seq > 0 && isRetryable(error)) void host.announce([], [seq]);
       host.check();
       if (!isRetryable(error)) throw host.failure(error);
       if (attempt > retries) {

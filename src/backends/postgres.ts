@@ -229,7 +229,7 @@ export class PostgresBackend extends StorageBackend {
       statements: txStatements,
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
-      announce: (changes, seq) => this.#announce(changes, seq),
+      announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
       failure: pgFailure,
     };
@@ -326,7 +326,7 @@ export class PostgresBackend extends StorageBackend {
   async write(write: RecordWrite): Promise<StoredRecord> {
     const now = this.#now();
     const [version, seq] = await this.#writeOne((key, values) => this.#query(key, values), write, now);
-    await this.#announce([{ type: write.type, id: write.id, version, deleted: false }], seq);
+    await this.#announce([{ type: write.type, id: write.id, version, deleted: false }], [seq]);
     return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt: now };
   }
 
@@ -339,8 +339,10 @@ export class PostgresBackend extends StorageBackend {
     const now = this.#now();
     const stored: StoredRecord[] = [];
     const changes: AnnouncedChange[] = [];
-    let seq = 0;
-    await this.#transaction(async (query, run) => {
+    // Checked writes take a sequence number each, and the batch one at its end.
+    const seqs: number[] = [];
+    let rolledBack = false;
+    const work = async (query: Query, run: Run) => {
       const chunker = new Chunker<RecordWrite & { slot: number }>();
       const flush = async () => {
         const rows = chunker.take();
@@ -360,7 +362,7 @@ export class PostgresBackend extends StorageBackend {
         if (write.expectedVersion !== undefined) {
           await flush();
           const [version, taken] = await this.#writeOne(query, write, now);
-          seq = Math.max(seq, taken);
+          seqs.push(taken);
           stored[slot] = this.#stored(write, version, now);
           continue;
         }
@@ -369,16 +371,30 @@ export class PostgresBackend extends StorageBackend {
         chunker.add(row);
       }
       await flush();
-      if (stored.length > 0) seq = Math.max(seq, (await query('bump', []))[0]![0] as number);
-    });
+      if (stored.length > 0) seqs.push((await query('bump', []))[0]![0] as number);
+    };
+    try {
+      await this.#transaction(async (query, run) => {
+        try {
+          await work(query, run);
+        } catch (error) {
+          // Before COMMIT: the transaction is rolled back, and the numbers its checked writes took stay unused.
+          rolledBack = true;
+          throw error;
+        }
+      });
+    } catch (error) {
+      if (rolledBack && seqs.length > 0) void this.#announce([], seqs);
+      throw error;
+    }
     for (const record of stored) changes.push({ type: record.type, id: record.id, version: record.version, deleted: false });
-    if (changes.length > 0) await this.#announce(changes, seq);
+    if (changes.length > 0) await this.#announce(changes, seqs);
     return stored;
   }
 
   async put(record: StoredRecord): Promise<void> {
     const rows = await this.#query('put', [record.type, record.id, record.kind, encodeContent(record.content), record.version, record.updatedAt]);
-    await this.#announce([{ type: record.type, id: record.id, version: record.version, deleted: false }], rows[0]![0] as number);
+    await this.#announce([{ type: record.type, id: record.id, version: record.version, deleted: false }], [rows[0]![0] as number]);
   }
 
   /** One transaction of multi-row statements: all or nothing. */
@@ -388,7 +404,7 @@ export class PostgresBackend extends StorageBackend {
     await this.#transaction(async (query, run) => {
       if ((await this.#putRows(run, records, changes)) > 0) seq = (await query('bump', []))[0]![0] as number;
     });
-    if (changes.length > 0) await this.#announce(changes, seq);
+    if (changes.length > 0) await this.#announce(changes, [seq]);
   }
 
   /** With `expectedVersion`, one statement that deletes only that version (0: none, after a check). */
@@ -401,7 +417,7 @@ export class PostgresBackend extends StorageBackend {
     for (let attempt = 0; ; attempt++) {
       const row = (await (expectedVersion === undefined ? this.#query('delete', [type, id]) : this.#query('deleteChecked', [type, id, expectedVersion])))[0] as [number, number] | undefined;
       if (row) {
-        await this.#announce([{ type, id, version: row[0], deleted: true }], row[1]);
+        await this.#announce([{ type, id, version: row[0], deleted: true }], [row[1]]);
         return true;
       }
       if (expectedVersion === undefined) return false;
@@ -418,7 +434,7 @@ export class PostgresBackend extends StorageBackend {
     const deleted = new Set(rows.map((row) => row[0]));
     if (rows.length > 0) {
       const changes = rows.map(([id, version]) => ({ type, id, version, deleted: true }));
-      await this.#announce(changes, Math.max(...rows.map((row) => row[2])));
+      await this.#announce(changes, rows.map((row) => row[2]));
     }
     return ids.map((id) => deleted.has(id));
   }
@@ -426,7 +442,7 @@ export class PostgresBackend extends StorageBackend {
   /** One statement; announced to the change feed as a reset. */
   async clear(): Promise<void> {
     const rows = await this.#query('clear', []);
-    await this.#announce('reset', rows[0]![1] as number);
+    await this.#announce('reset', [rows[0]![1] as number]);
   }
 
   /**
@@ -450,7 +466,7 @@ export class PostgresBackend extends StorageBackend {
       await this.#putRows(run, chunker.take(), undefined);
       seq = (await query('bump', []))[0]![0] as number;
     });
-    await this.#announce('reset', seq);
+    await this.#announce('reset', [seq]);
     return count;
   }
 
@@ -530,9 +546,10 @@ export class PostgresBackend extends StorageBackend {
     if (this.#ownPool) await this.#pool.end();
   }
 
-  async #announce(changes: readonly AnnouncedChange[] | 'reset', seq: number): Promise<void> {
-    this.#feed.heard(seq);
-    await this.#notifier.announce(changes, seq);
+  /** Announces `changes` (or a reset) made by writes that took the sequence numbers `seqs`; with no changes, numbers that rolled-back writes took. */
+  async #announce(changes: readonly AnnouncedChange[] | 'reset', seqs: readonly number[]): Promise<void> {
+    for (const seq of seqs) this.#feed.heard(seq);
+    await this.#notifier.announce(changes, seqs);
   }
 
   /** The upsert, or the checked create/update for `expectedVersion`. @returns the new version and its sequence number. */
