@@ -157,6 +157,26 @@ test('two processes writing one new file: no lost writes, no SQLITE_BUSY, one wi
   await backend.close();
 });
 
+test('opening a rollback-journal file while another process writes it: the switch to WAL waits for the writer (SQLite returns SQLITE_BUSY at once, without the busy handler)', async () => {
+  // A cuttle file in rollback-journal mode, as a new file is between its creation and the switch
+  // that the first connection makes; a second process holds a write transaction on it for 300 ms.
+  await new SqliteBackend({ path: file() }).close();
+  const raw = new Database(file());
+  raw.pragma('journal_mode = DELETE');
+  raw.close();
+  const hold = `const db = new (require('better-sqlite3'))(${JSON.stringify(file())}); db.prepare('BEGIN IMMEDIATE').run(); console.log('writing'); setTimeout(() => { db.prepare('COMMIT').run(); db.close(); }, 300);`;
+  const writer = spawn(process.execPath, ['-e', hold], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => writer.stdout.on('data', (chunk) => String(chunk).includes('writing') && resolve()));
+  const backend = new SqliteBackend({ path: file() });
+  await backend.write(w('a'));
+  assert.is((await backend.load('T', 'a'))?.version, 1);
+  await backend.close();
+  await new Promise((resolve) => writer.on('close', resolve));
+  const check = new Database(file(), { readonly: true });
+  assert.is(check.pragma('journal_mode', { simple: true }), 'wal');
+  check.close();
+});
+
 test('a writer killed (SIGKILL) in the middle of a batch: a reader hears of all of that batch or none of it', async () => {
   const size = 500;
   const reader = new SqliteBackend({ path: file() });

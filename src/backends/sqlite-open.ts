@@ -120,3 +120,26 @@ function inWalMode(path: string): boolean {
     closeSync(fd);
   }
 }
+
+/**
+ * Puts the database in `db` in WAL mode, waiting up to `timeout` ms for other connections.
+ * SQLite switches a rollback-journal file to WAL under an exclusive lock that it does not wait for
+ * (the busy handler is not called): while another process holds a write transaction on the file,
+ * as when two processes open one new file at once, the switch fails at once with SQLITE_BUSY. So
+ * this retries, with pauses from 1 ms growing to 50 ms, until the switch is made or `timeout` has
+ * passed. A file already in WAL mode costs one pragma.
+ * @throws the last SqliteError when the time runs out.
+ */
+export function useWal(db: Database.Database, timeout: number): void {
+  const deadline = Date.now() + timeout;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 1; ; wait = Math.min(2 * wait, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() + wait > deadline) throw error;
+    }
+    Atomics.wait(pause, 0, 0, wait); // a synchronous sleep: the constructor that calls this is synchronous
+  }
+}

@@ -7,7 +7,7 @@ import { StorageBackend, type BackendCapabilities, type BackendChange, type Back
 import { runSqliteTransaction, type SqliteTransactionSteps } from './sqlite-transaction.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
-import { openDatabase } from './sqlite-open.js';
+import { openDatabase, useWal } from './sqlite-open.js';
 import { connectionSource, describeProblem, failureOf, isCorrupt, salvage, type SalvageProblem } from './sqlite-salvage.js';
 import { ChangeListeners } from './change-listeners.js';
 import { SqliteChangeLog } from './sqlite-changes.js';
@@ -201,7 +201,7 @@ export class SqliteBackend extends StorageBackend {
         checkSchema(this.#db, this.path, this.name, this.#readOnly);
       } else {
         migrate(this.#db, this.path);
-        this.#db.pragma('journal_mode = WAL');
+        useWal(this.#db, busyTimeout);
         // A big batch grows the WAL; cut it back to 64 MB once a checkpoint has copied it over.
         this.#db.pragma('journal_size_limit = 67108864');
       }
