@@ -62,6 +62,21 @@ test('Store.index builds the index over rows already stored, and later saves kee
   await rejects(() => store.index(Plain, 'tags.0'), InvalidQueryError, /tags\.0/);
 });
 
+test('a file with query indexes opens again, and its indexes still serve queries (bug: the schema check took them for a foreign index)', async ({ store, dir }) => {
+  await store.saveMany(tasks(30));
+  await store.index(Plain, 'n');
+  await store.close();
+  const again = new SqliteBackend({ path: join(dir.path, 'q.db') });
+  const reopened = new Store({ backend: again });
+  try {
+    assert.is((await reopened.find(Task, { where: { priority: 3 } })).length, 3);
+    assert.match(plan(again, { where: { priority: 3 } }), /cuttle_number_Task_priority/);
+    assert.match(again.explain('Plain', toQuery({ where: { n: 1 } }, () => undefined))!.join('\n'), /cuttle_number_Plain_n/);
+  } finally {
+    await reopened.close();
+  }
+});
+
 test('a record whose indexed field holds a rich value is still found: the evaluator judges it', async ({ store }) => {
   await store.saveMany(tasks(30));
   const odd = Object.assign(new Task('odd'), { priority: 5n, due: new Date(0) });

@@ -99,7 +99,7 @@ function hasObjectsTable(db: Database.Database): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'objects'`).get() !== undefined;
 }
 
-/** Throws unless `objects` is the table this code made: same columns, one primary-key index. */
+/** Throws unless `objects` is the table this code made: same columns, one primary-key index, no index but cuttle's query indexes. */
 function checkShape(db: Database.Database, file: string): void {
   const columns = db.prepare(`SELECT name, type FROM pragma_table_info('objects') ORDER BY cid`).all() as { name: string; type: string }[];
   const shape = columns.map((column) => `${column.name} ${column.type}`).join(', ');
@@ -110,9 +110,11 @@ function checkShape(db: Database.Database, file: string): void {
       { file },
     );
   }
-  const indexes = db.prepare(`SELECT origin FROM pragma_index_list('objects')`).pluck().all();
+  // Besides the key, only the query indexes cuttle makes (sqlite-query.ts names them cuttle_*).
+  const indexes = db.prepare(`SELECT name, origin, "unique" FROM pragma_index_list('objects')`).all() as { name: string; origin: string; unique: number }[];
+  const foreign = indexes.filter((index) => index.origin !== 'pk' && !(index.origin === 'c' && index.unique === 0 && index.name.startsWith('cuttle_')));
   const key = db.prepare(`SELECT name FROM pragma_table_info('objects') WHERE pk > 0 ORDER BY pk`).pluck().all();
-  if (indexes.join() !== 'pk' || key.join() !== 'type,id') {
+  if (foreign.length > 0 || indexes.filter((index) => index.origin === 'pk').length !== 1 || key.join() !== 'type,id') {
     throw new CorruptDataError(`${file} is not a cuttle database: its objects table is not keyed on (type, id) alone`, { file });
   }
 }
