@@ -1,11 +1,12 @@
 // Queries at N = 100,000 on SQLite: equality, range, a sorted top-20 and a count, with and without
-// an index, against raw better-sqlite3 running the very SQL cuttle compiles (the ceiling) and a
-// JavaScript filter over an array in memory; the memory backend's scan for scale; the index's
-// build time and size.
+// an index, against raw better-sqlite3 running the very SQL cuttle compiles (the ceiling), nedb
+// (the peer: in memory, with its indexes on the same fields) and a JavaScript filter over an array
+// in memory; the memory backend's scan for scale; the index's build time and size.
 //
 //   npm run bench -- query [--quick]
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,9 @@ import { SqliteBackend } from '../src/backends/sqlite.js';
 import { compileQuery } from '../src/backends/sqlite-query.js';
 import { InMemoryBackend, Serializable, Store, toQuery, type FindOptions } from '../src/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
+
+// nedb is CommonJS and its types declare a default export its module.exports does not have.
+const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof import('@seald-io/nedb').default;
 
 class Item extends Serializable {
   static override typeName = 'Item';
@@ -104,6 +108,20 @@ report(`SQLite, indexed on category, price, done (N = ${n})`, results['SQLite, i
 const js: Measurement[] = [];
 for (const [name, filter] of Object.entries(jsFilters)) js.push(await measure(`${name}: JS filter over an array`, name.startsWith('sorted') ? 10 : 100, filter, rounds));
 report(`A JavaScript filter over ${n} plain objects in an array`, js);
+
+// nedb keeps every document in memory and answers from its indexes; its find returns copies.
+const nedb = new Datastore();
+await nedb.insertAsync(plain.map(({ id, ...fields }) => ({ _id: id, ...fields })));
+for (const fieldName of ['category', 'price', 'done']) await nedb.ensureIndexAsync({ fieldName });
+const nedbQueries: Record<string, () => Promise<unknown>> = {
+  'equality (100 of N)': () => nedb.findAsync({ category: 421 }).execAsync(),
+  'range (~100 of N)': () => nedb.findAsync({ price: { $gte: 500, $lt: RANGE_END } }).execAsync(),
+  'sorted top-20 (done, by price)': () => nedb.findAsync({ done: true }).sort({ price: -1, _id: 1 }).limit(20).execAsync(),
+  'count (equality)': () => nedb.countAsync({ category: 421 }).execAsync(),
+};
+const peers: Measurement[] = [];
+for (const [name, run] of Object.entries(nedbQueries)) peers.push(await measure(`${name}: nedb, indexed`, name.startsWith('sorted') ? 5 : 100, run, rounds));
+report(`nedb in memory, indexed on category, price, done (N = ${n})`, peers);
 
 const memory = new Store({ backend: new InMemoryBackend() });
 await memory.saveMany(items);
