@@ -12,20 +12,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SqliteBackend } from '../src/backends/sqlite.js';
 import { compileQuery } from '../src/backends/sqlite-query.js';
-import { InMemoryBackend, Serializable, Store, toQuery, type FindOptions } from '../src/index.js';
+import { InMemoryBackend, Store, toQuery, type FindOptions } from '../src/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
+import { COUNTED, INDEXED, Item, itemQueries, makeItems, rangeEnd } from './query-data.js';
 
 // nedb is CommonJS and its types declare a default export its module.exports does not have.
 const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof import('@seald-io/nedb').default;
-
-class Item extends Serializable {
-  static override typeName = 'Item';
-  category = 0;
-  price = 0;
-  title = '';
-  done = false;
-  tags: string[] = [];
-}
 
 const n = quick ? 10_000 : 100_000;
 const rounds = quick ? 3 : 5;
@@ -33,26 +25,11 @@ const dir = mkdtempSync(join(tmpdir(), 'cuttle-qbench-'));
 console.log(`${machine()}; N = ${n}${quick ? ' (--quick)' : ''}`);
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 
-let seed = 7;
-const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-const items = Array.from({ length: n }, (_, i) =>
-  Object.assign(new Item(`item-${String(i).padStart(6, '0')}`), {
-    category: i % 1000,
-    price: Math.round(random() * 100_000) / 100,
-    title: `item number ${i}`,
-    done: i % 3 === 0,
-    tags: [`t${i % 7}`, `u${i % 11}`],
-  }),
-);
+const items = makeItems(n);
 const plain = items.map((item) => ({ id: item.id, category: item.category, price: item.price, title: item.title, done: item.done, tags: item.tags }));
 
-/** Prices are spread over 0..1000: this range holds ~100 of them. */
-const RANGE_END = 500 + (1000 * 100) / n;
-const queries: Record<string, FindOptions> = {
-  'equality (100 of N)': { where: { category: 421 } },
-  'range (~100 of N)': { where: { price: { $gte: 500, $lt: RANGE_END } } },
-  'sorted top-20 (done, by price)': { where: { done: true }, sort: { price: -1 }, limit: 20 },
-};
+const RANGE_END = rangeEnd(n);
+const queries = itemQueries(n);
 const jsFilters: Record<string, () => unknown> = {
   'equality (100 of N)': () => plain.filter((item) => item.category === 421),
   'range (~100 of N)': () => plain.filter((item) => item.price >= 500 && item.price < RANGE_END),
@@ -83,8 +60,8 @@ async function section(label: string): Promise<Measurement[]> {
     rows.push(await measure(`${name}: raw better-sqlite3, same SQL`, ops, rawRunner(options, false), rounds));
   }
   const countOps = label === 'no index' ? 5 : 200;
-  rows.push(await measure('count (equality): cuttle count', countOps, () => store.count(Item, { where: { category: 421 } }), rounds));
-  rows.push(await measure('count (equality): raw better-sqlite3, same SQL', countOps, rawRunner({ where: { category: 421 } }, true), rounds));
+  rows.push(await measure('count (equality): cuttle count', countOps, () => store.count(Item, COUNTED), rounds));
+  rows.push(await measure('count (equality): raw better-sqlite3, same SQL', countOps, rawRunner(COUNTED, true), rounds));
   return rows;
 }
 
@@ -95,9 +72,7 @@ report(`SQLite, no index (N = ${n})`, results['SQLite, no index']);
 const sizeOf = () => (raw.pragma('page_count', { simple: true }) as number) * (raw.pragma('page_size', { simple: true }) as number);
 const before = sizeOf();
 const started = performance.now();
-await store.index(Item, 'category');
-await store.index(Item, 'price');
-await store.index(Item, 'done');
+for (const field of INDEXED) await store.index(Item, field);
 const built = performance.now() - started;
 const after = sizeOf();
 console.log(`\nindexes on category, price, done: built in ${built.toFixed(0)} ms over ${n} rows; the file grew by ${((after - before) / 1024 / 1024).toFixed(1)} MB (${((after - before) / n / 3).toFixed(0)} bytes per row and path, both indexes of a path)`);
@@ -112,7 +87,7 @@ report(`A JavaScript filter over ${n} plain objects in an array`, js);
 // nedb keeps every document in memory and answers from its indexes; its find returns copies.
 const nedb = new Datastore();
 await nedb.insertAsync(plain.map(({ id, ...fields }) => ({ _id: id, ...fields })));
-for (const fieldName of ['category', 'price', 'done']) await nedb.ensureIndexAsync({ fieldName });
+for (const fieldName of INDEXED) await nedb.ensureIndexAsync({ fieldName });
 const nedbQueries: Record<string, () => Promise<unknown>> = {
   'equality (100 of N)': () => nedb.findAsync({ category: 421 }).execAsync(),
   'range (~100 of N)': () => nedb.findAsync({ price: { $gte: 500, $lt: RANGE_END } }).execAsync(),
