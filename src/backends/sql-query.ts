@@ -104,8 +104,8 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
     if (whole) annotated.push(dialect.hasMeta);
     else for (let i = 1; i <= segments.length; i++) annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
   }
-  if (dialect.opaque !== undefined) annotated.push(dialect.opaque);
-  const unique = [...new Set(annotated)];
+  const terms = [...new Set(annotated)];
+  const unique = dialect.opaque === undefined ? terms : [...terms, dialect.opaque];
   const ofType = `type = ${typeLiteral(type)}`;
   const plain = unique.length === 0 ? '' : ` AND NOT (${unique.join(' OR ')})`;
   const where = `${ofType}${plain} AND (${condition})`;
@@ -117,8 +117,23 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
   const exact = count
     ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
     : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
-  const unchecked = unique.length === 0 ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND (${unique.join(' OR ')})`;
-  return { exact, params: compiler.params, unchecked };
+  return { exact, params: compiler.params, unchecked: uncheckedSql(dialect, ofType, terms) };
+}
+
+/**
+ * The SELECT of the rows of one type (`ofType`) that SQL cannot judge: those annotated at a path
+ * the query reads (`terms`, one per path) and, where the dialect has them, the opaque rows. With
+ * several paths, one branch per path joined by UNION ALL inside an `id IN (...)` (which drops repeats), each on exactly the condition of that path's
+ * annotated-rows index (the meta index; with the opaque rows on PostgreSQL), so each is a seek in
+ * a small index where the path is indexed: SQLite plans an OR of them as one scan of the type.
+ */
+function uncheckedSql(dialect: SqlDialect, ofType: string, terms: readonly string[]): string {
+  const { columns, table, opaque } = dialect;
+  const branch = (term: string) => (opaque === undefined ? term : `(${term} OR ${opaque})`);
+  if (terms.length === 0) return opaque === undefined ? '' : `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${opaque}`;
+  if (terms.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${branch(terms[0]!)}`;
+  const ids = terms.map((term) => `SELECT id FROM ${table} WHERE ${ofType} AND ${branch(term)}`).join(' UNION ALL ');
+  return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND id IN (${ids})`;
 }
 
 /** The SELECT of every row of `type`, for a query left to the evaluator whole. */
@@ -242,15 +257,22 @@ class Compiler {
     const direction = key.direction === 1 ? 'ASC' : 'DESC';
     if (isId(key.segments)) return `id ${direction}`;
     this.#note(key.segments, false);
-    const { segments } = key;
-    const dialect = this.#dialect;
-    // The evaluator's ranks: missing 0, null 1, boolean 2, number 3, string 5, array 8, object 9.
-    const rank =
-      `CASE WHEN ${dialect.is(segments, 'null')} THEN 1 WHEN ${dialect.scalar(segments, 'boolean')} IS NOT NULL THEN 2 ` +
-      `WHEN ${dialect.scalar(segments, 'number')} IS NOT NULL THEN 3 WHEN ${dialect.scalar(segments, 'text')} IS NOT NULL THEN 5 ` +
-      `WHEN ${dialect.is(segments, 'array')} THEN 8 WHEN ${dialect.is(segments, 'object')} THEN 9 ELSE 0 END`;
-    // Within a rank one of these is set and the others NULL; arrays and objects have none (equal).
-    const values = (['boolean', 'number', 'text'] as const).map((kind) => `${dialect.scalar(segments, kind)} ${direction}`);
-    return [`${rank} ${direction}`, ...values].join(', ');
+    return sortTerms(this.#dialect, key.segments)
+      .map((term) => `${term} ${direction}`)
+      .join(', ');
   }
+}
+
+/**
+ * The ORDER BY expressions of a sort on `segments`, without their direction: the rank of the type
+ * order (the evaluator's: missing 0, null 1, boolean 2, number 3, string 5, array 8, object 9),
+ * then the value within each type (one of them set, the others NULL; arrays and objects have none,
+ * so they tie). A sort index is on exactly these, so it serves the sort.
+ */
+export function sortTerms(dialect: SqlDialect, segments: readonly string[]): string[] {
+  const rank =
+    `(CASE WHEN ${dialect.is(segments, 'null')} THEN 1 WHEN ${dialect.scalar(segments, 'boolean')} IS NOT NULL THEN 2 ` +
+    `WHEN ${dialect.scalar(segments, 'number')} IS NOT NULL THEN 3 WHEN ${dialect.scalar(segments, 'text')} IS NOT NULL THEN 5 ` +
+    `WHEN ${dialect.is(segments, 'array')} THEN 8 WHEN ${dialect.is(segments, 'object')} THEN 9 ELSE 0 END)`;
+  return [rank, ...(['boolean', 'number', 'text'] as const).map((kind) => dialect.scalar(segments, kind))];
 }

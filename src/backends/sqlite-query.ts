@@ -6,7 +6,7 @@
  */
 import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
-import { allRowsSql, compileSql, isCompilablePath, typeLiteral, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, isCompilablePath, sortTerms, typeLiteral, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
 
 const path = (segments: readonly string[]) => `'$.json.${segments.join('.')}'`;
 const typeAt = (segments: readonly string[]) => `json_type(content, ${path(segments)})`;
@@ -43,14 +43,16 @@ export function allRows(type: string): string {
 }
 
 /** The name of one index of (type, path). */
-export function indexName(type: string, segments: readonly string[], what: 'number' | 'text' | 'meta'): string {
+export function indexName(type: string, segments: readonly string[], what: 'number' | 'text' | 'meta' | 'asc' | 'desc'): string {
   return `"cuttle_${what}_${type}_${segments.join('.')}"`;
 }
 
 /**
  * The statements that index `segments` of `type`: the number and the string at the path (the very
- * expressions the compiler emits), and the rows annotated there (usually none, so finding the rows
- * left to the evaluator is a seek). All partial to the type, so saves of other types pay nothing.
+ * expressions the compiler emits), the rows annotated there (usually none, so finding the rows
+ * left to the evaluator is a seek), and the sort on the path in each direction (its ORDER BY
+ * terms, then id ascending, the tie-break), so a sorted top-N reads N rows in order instead of
+ * sorting every match. All partial to the type, so saves of other types pay nothing.
  * @throws InvalidQueryError for a path the compiler does not compile.
  */
 export function indexStatements(type: string, segments: readonly string[]): string[] {
@@ -63,5 +65,9 @@ export function indexStatements(type: string, segments: readonly string[]): stri
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'number')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'number')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'text')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'text')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'meta')} ON objects (type) ${where} AND ${SQLITE_DIALECT.metaAt(segments)} IS NOT NULL`,
+    ...(['asc', 'desc'] as const).map((direction) => {
+      const terms = sortTerms(SQLITE_DIALECT, segments).map((term) => `${term} ${direction.toUpperCase()}`);
+      return `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, direction)} ON objects (type, ${terms.join(', ')}, id) ${where}`;
+    }),
   ];
 }
