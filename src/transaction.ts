@@ -93,8 +93,9 @@ class Attempt {
 }
 
 /**
- * The `tx` of a transaction's callback: loads, saves and deletes that are all one transaction on
- * the backend. Its reads see its own writes; two loads of one id give one object (the
+ * The `tx` of a transaction's callback: loads, saves, deletes and queries that are all one
+ * transaction on the backend. Its reads and queries see its own writes; two loads of one id (or a
+ * load and a query) give one object (the
  * transaction's own, read from the backend inside the transaction, not the store's cached
  * instance). Valid until the callback's promise settles.
  */
@@ -336,7 +337,7 @@ export class Transaction {
 
   #noQueries(type: string): UnsupportedError {
     return new UnsupportedError(
-      `${this.#host.backend.name}: cannot query ${type} inside a transaction: the backend's transaction has neither find nor list; query outside the transaction (it then does not see the transaction's writes)`,
+      `${this.#host.backend.name}: cannot query ${type} inside a transaction: the backend's transaction has neither find nor list; a backend's transaction answers queries with find or list (docs/transactions.md, "For backend authors")`,
     );
   }
 
