@@ -72,4 +72,20 @@ test('a path that is not compiled cannot be indexed', async ({ store }) => {
   await rejects(() => store.index(Task, 'tags.0'), InvalidQueryError, /tags\.0/);
 });
 
+test('a query in a transaction reads through its connection: its own writes, and not a commit made after its snapshot', async ({ store }) => {
+  await store.saveMany(tasks(5));
+  await store.transaction(
+    async (tx) => {
+      assert.is(await tx.count(Task, { where: { priority: { $gte: 0 } } }), 5);
+      await tx.save(Object.assign(new Task('own'), { priority: 7 }));
+      // Committed at once on another pooled connection, after the transaction's snapshot was taken.
+      await store.save(Object.assign(new Task('outside'), { priority: 8 }));
+      assert.equal((await tx.find(Task, { where: { priority: { $gte: 7 } } })).map((t) => t.id), ['own']);
+      assert.is(await tx.count(Task, { where: { priority: { $gte: 0 } } }), 6);
+    },
+    { retries: 0 },
+  );
+  assert.equal((await store.find(Task, { where: { priority: { $gte: 7 } } })).map((t) => t.id), ['outside', 'own']);
+});
+
 test.run();

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PostgresBackend } from '../src/backends/postgres.js';
 import { SqliteBackend } from '../src/backends/sqlite.js';
-import { BackendError, ConflictError, InMemoryBackend, Serializable, Storage, Store, TransactionError, UnsupportedError } from '../src/index.js';
+import { BackendError, ConflictError, InMemoryBackend, InvalidQueryError, Serializable, Storage, Store, TransactionError, UnsupportedError, type BackendTransaction } from '../src/index.js';
 import type { PostgresIsolation } from '../src/postgres.js';
 import { rejects, tempDir } from './helpers.js';
 import { dropSchema, freshSchema, PG_URL } from './postgres-server.js';
@@ -51,6 +51,26 @@ facade('the file backend has no transactions: UnsupportedError, nothing written'
   } finally {
     dir.remove();
   }
+});
+
+facade("queries in a transaction whose backend transaction has neither find nor list: UnsupportedError naming it, the transaction goes on", async () => {
+  // A backend written before BackendTransaction had find and list.
+  class OlderBackend extends InMemoryBackend {
+    override transaction<T>(work: (tx: BackendTransaction) => Promise<T>): Promise<T> {
+      return super.transaction(({ load, loadMany, exists, write, delete: remove }) => work({ load, loadMany, exists, write, delete: remove }));
+    }
+  }
+  const store = new Store({ backend: new OlderBackend() });
+  await store.save(slot('a', 1));
+  await store.transaction(async (tx) => {
+    await rejects(tx.find(Slot), UnsupportedError, /^memory: cannot query TxSlot inside a transaction: the backend's transaction has neither find nor list/);
+    await rejects(tx.count(Slot), UnsupportedError, /neither find nor list/);
+    await rejects(async () => tx.findEach(Slot), UnsupportedError, /neither find nor list/);
+    await rejects(tx.find(Slot, { where: { value: { $near: 1 } } }), InvalidQueryError, /\$near/);
+    await tx.save(slot('b', 2));
+  });
+  assert.is(await store.count(Slot, { where: { value: 2 } }), 1);
+  await store.close();
 });
 
 facade('options are checked where they enter', async () => {

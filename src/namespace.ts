@@ -145,15 +145,21 @@ export class NamespacedBackend extends StorageBackend {
   }
 
   #mapTransaction(tx: BackendTransaction): BackendTransaction {
-    return {
+    const mapped: BackendTransaction = {
       load: async (type, id) => this.#outRecord(await tx.load(this.#in(type), id)),
       loadMany: async (type, ids) => (await tx.loadMany(this.#in(type), ids)).map((record) => this.#outRecord(record)),
       exists: (type, id) => tx.exists(this.#in(type), id),
       write: (write) => tx.write(this.#inWrite(write)).then((record) => this.#outRecord(record), this.#plainConflict),
       delete: (type, id, expectedVersion) => tx.delete(this.#in(type), id, expectedVersion).catch(this.#plainConflict),
-      // BackendTransaction has no `find` (queries inside a transaction do not see its writes:
-      // docs/query.md); when it gains one, map it here as `load` is mapped.
     };
+    if (tx.list) mapped.list = (type) => tx.list!(this.#in(type));
+    if (tx.find) {
+      mapped.find = async (type, query, options) => {
+        const answer = await tx.find!(this.#in(type), query, options);
+        return { ...answer, records: answer.records.map((record) => this.#outRecord(record)), unchecked: answer.unchecked.map((record) => this.#outRecord(record)) };
+      };
+    }
+    return mapped;
   }
 
   load(type: string, id: string): Promise<StoredRecord | undefined> {

@@ -684,6 +684,7 @@ export class Store {
       backend: this.#view,
       codec: this.#codec,
       registry: this.registry,
+      refOf: this.#refOf,
       versionOf: (obj) => this.#versions.get(obj),
       cached: (type, id) => this.#cache.peek(type, id) as Serializable | undefined,
       opened: (owned) => {

@@ -13,6 +13,8 @@ import { loadGraph, objectKey, planSave, type LoadContext, type PlannedWrite } f
 import { checkId, compareIds } from './ids.js';
 import { classOf, Serializable, type SerializableClass, type TypeInfo, type TypeRegistry } from './model.js';
 import type { Cascade, DanglingMode, DeleteOptions } from './operations.js';
+import { Finder, type QuerySource } from './query/finder.js';
+import { toQuery, toWhere, type CountOptions, type FindOptions, type RefOf } from './query/query.js';
 
 export type { DeleteOptions } from './operations.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from './options.js';
@@ -60,6 +62,8 @@ export interface TransactionHost {
   readonly backend: StorageBackend;
   readonly codec: Codec;
   readonly registry: TypeRegistry;
+  /** What a query operand that is a stored object or a reference names (the store's). */
+  readonly refOf: RefOf;
   /** The version the store last saved or loaded `obj` at, or `undefined`. */
   versionOf(obj: Serializable): number | undefined;
   /** The instance the store caches under (type, id), if any. */
@@ -89,8 +93,9 @@ class Attempt {
 }
 
 /**
- * The `tx` of a transaction's callback: loads, saves and deletes that are all one transaction on
- * the backend. Its reads see its own writes; two loads of one id give one object (the
+ * The `tx` of a transaction's callback: loads, saves, deletes and queries that are all one
+ * transaction on the backend. Its reads and queries see its own writes; two loads of one id (or a
+ * load and a query) give one object (the
  * transaction's own, read from the backend inside the transaction, not the store's cached
  * instance). Valid until the callback's promise settles.
  */
@@ -99,6 +104,7 @@ export class Transaction {
   readonly #tx: BackendTransaction;
   readonly #attempt: Attempt;
   readonly #graph: LoadContext;
+  readonly #finder: Finder;
 
   /** @internal made by `store.transaction`. */
   constructor(host: TransactionHost, tx: BackendTransaction, attempt: Attempt) {
@@ -112,6 +118,14 @@ export class Transaction {
       cached: (type, id) => attempt.objects.get(objectKey(type, id)) ?? undefined,
       isStored: (obj) => this.#isStored(obj),
     };
+    this.#finder = new Finder({
+      backend: this.#querySource(),
+      refOf: host.refOf,
+      decode: (info, record) => host.codec.decodeData(record.content, info, record.id),
+      // Nothing found in a transaction goes to the store's cache: the marks do not matter.
+      mark: () => 0,
+      adopt: (info, record, data) => this.#adopt(info, record, data),
+    });
   }
 
   /**
@@ -243,8 +257,101 @@ export class Transaction {
     );
   }
 
-  // The query engine adds `find(Class, query)` here: a backend query through `this.#tx`, its
-  // results decoded into this.#attempt (as `get` does), so they see this transaction's writes.
+  /**
+   * As `store.find`, inside this transaction: it sees this transaction's own saves and deletes,
+   * and reads through the backend's transaction (its connection, its isolation). An object this
+   * transaction loaded or saved is that very instance (as {@link load} gives it); the others are
+   * new, and {@link load} gives them from then on. The store's cache is not used.
+   * @throws InvalidQueryError for a malformed query, before anything is read.
+   * @throws UnsupportedError when the backend's transaction has no queries (neither `find` nor `list`).
+   */
+  async find<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): Promise<T[]> {
+    this.#check();
+    const info = this.#host.registry.register(Class);
+    const query = toQuery(options, this.#host.refOf);
+    this.#checkQueries(info);
+    return this.#guard('query', info.name, undefined, this.#finder.find(info, query)) as Promise<T[]>;
+  }
+
+  /** The first object {@link find} would return (`limit` is 1), or `undefined`. */
+  async findOne<T extends Serializable>(Class: SerializableClass<T>, options?: Omit<FindOptions, 'limit'>): Promise<T | undefined> {
+    this.#check();
+    const info = this.#host.registry.register(Class);
+    const query = { ...toQuery(options, this.#host.refOf, 'findOne'), limit: 1 };
+    this.#checkQueries(info);
+    const [first] = await this.#guard('query', info.name, undefined, this.#finder.find(info, query));
+    return first as T | undefined;
+  }
+
+  /** How many objects of `Class` this transaction sees (its own writes included); with `where`, how many match it. */
+  async count(Class: SerializableClass, options?: CountOptions): Promise<number> {
+    this.#check();
+    const info = this.#host.registry.register(Class);
+    checkOptions('count', options, ['where']);
+    const where = toWhere(options?.where, this.#host.refOf);
+    this.#checkQueries(info);
+    return this.#guard('count', info.name, undefined, this.#finder.count(info, where));
+  }
+
+  /**
+   * {@link find} as an async iterator that reads a page at a time (as `store.findEach`). Iterate
+   * it inside the callback: once the transaction ended, the next page throws `TransactionError`.
+   */
+  findEach<T extends Serializable>(Class: SerializableClass<T>, options?: FindOptions): AsyncIterableIterator<T> {
+    this.#check();
+    const info = this.#host.registry.register(Class);
+    const query = toQuery(options, this.#host.refOf, 'findEach');
+    this.#checkQueries(info);
+    return this.#finder.findEach(info, query) as AsyncIterableIterator<T>;
+  }
+
+  /**
+   * Where queries read: the backend transaction's own `find`, else a scan of its `list` and
+   * `loadMany`, each call checked for the transaction having ended. No `createIndex`: an index is
+   * made by a query outside a transaction (SQLite cannot build one inside it).
+   */
+  #querySource(): QuerySource {
+    const tx = this.#tx;
+    const source: QuerySource = {
+      list: (type) => {
+        this.#check();
+        return tx.list ? tx.list(type) : Promise.reject(this.#noQueries(type));
+      },
+      loadMany: (type, ids) => {
+        this.#check();
+        return tx.loadMany(type, ids);
+      },
+    };
+    if (tx.find) {
+      source.find = (type, query, options) => {
+        this.#check();
+        return tx.find!(type, query, options);
+      };
+    }
+    return source;
+  }
+
+  #checkQueries(info: TypeInfo): void {
+    if (this.#tx.find === undefined && this.#tx.list === undefined) throw this.#noQueries(info.name);
+  }
+
+  #noQueries(type: string): UnsupportedError {
+    return new UnsupportedError(
+      `${this.#host.backend.name}: cannot query ${type} inside a transaction: the backend's transaction has neither find nor list; a backend's transaction answers queries with find or list (docs/transactions.md, "For backend authors")`,
+    );
+  }
+
+  /** The instance for a record a query found: this transaction's own when it has one for the id (as `get`), else a new one it keeps. */
+  #adopt(info: TypeInfo, record: StoredRecord, data: unknown): Serializable | Promise<Serializable | undefined> {
+    const key = objectKey(info.name, record.id);
+    const known = this.#attempt.objects.get(key);
+    // null: deleted in this transaction, which a backend's query inside it does not find.
+    if (known !== undefined) return known ?? Promise.resolve(undefined);
+    if (info.kind === 'container') return this.get(info.Class, record.id);
+    const obj = this.#host.codec.construct(info, record.id, data);
+    this.#loaded(key, obj, record.version);
+    return obj;
+  }
 
   async #loadContainer(info: TypeInfo, id: string, dangling: DanglingMode): Promise<Serializable | undefined> {
     const { root, loaded } = await this.#guard('load', info.name, id, loadGraph(this.#graph, info, id, { dangling, useCache: true }));
@@ -264,7 +371,7 @@ export class Transaction {
     return this.versionOf(obj) !== undefined;
   }
 
-  async #guard<T>(action: string, type: string, id: string, work: Promise<T>): Promise<T> {
+  async #guard<T>(action: string, type: string, id: string | undefined, work: Promise<T>): Promise<T> {
     try {
       return await work;
     } catch (error) {

@@ -92,7 +92,18 @@ export interface BackendTransaction {
   write(write: RecordWrite): Promise<StoredRecord>;
   /** As {@link StorageBackend.delete}, `expectedVersion` included. */
   delete(type: string, id: string, expectedVersion?: number): Promise<boolean>;
-  // A query engine adds `find(type, query)` here where capabilities.query.
+  /**
+   * Optional: as {@link StorageBackend.list}, inside the transaction (its own saves and deletes
+   * included). A transaction without {@link find} answers queries (`tx.find`) by listing the type
+   * through it and reading the records with {@link loadMany}.
+   */
+  list?(type: string): Promise<string[]>;
+  /**
+   * Optional: as {@link StorageBackend.find}, inside the transaction, on its connection (its own
+   * saves and deletes included, and the isolation the transaction has). A transaction with neither
+   * `find` nor `list` has no queries: `tx.find` throws `UnsupportedError`.
+   */
+  find?(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer>;
 }
 
 /** Options of {@link StorageBackend.transaction}. */

@@ -93,6 +93,15 @@ export class InMemoryBackend extends StorageBackend {
           check();
           return ids.map((id) => current(type, id));
         },
+        list: async (type) => {
+          check();
+          const ids = new Set(this.#types.get(type)?.keys());
+          for (const [id, record] of staged.get(type) ?? []) {
+            if (record) ids.add(id);
+            else ids.delete(id);
+          }
+          return sortIds([...ids]);
+        },
         exists: async (type, id) => {
           check();
           return current(type, id) !== undefined;

@@ -13,7 +13,9 @@
  */
 import type { PoolClient } from 'pg';
 import { ConflictError, TransactionError } from '../errors.js';
-import type { BackendTransaction, RecordKind, StoredRecord } from './backend.js';
+import type { Query } from '../query/query.js';
+import type { BackendTransaction, FindAnswer, RecordKind, StoredRecord } from './backend.js';
+import type { RunSql } from './postgres-query.js';
 import { decodeContent, encodeContent, qualified, type TableNames } from './postgres-sql.js';
 
 /** A change to announce once the transaction committed (the feed's Change). */
@@ -62,6 +64,8 @@ export interface PostgresTransactionHost {
   readonly statements: ReturnType<typeof transactionStatements>;
   readonly names: Record<Statement, string>;
   now(): number;
+  /** Answers a query by running its statements with `run` (on the transaction's connection). */
+  find(run: RunSql, type: string, query: Query, count: boolean): Promise<FindAnswer>;
   /**
    * Announces committed changes to the feed, with the sequence values the transaction took; no
    * changes with a value: one a transaction took and then rolled back.
@@ -91,20 +95,25 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
     let broken: Error | undefined;
     let open = true;
     const changes: Change[] = [];
-    const query = async (key: Statement, values: unknown[]): Promise<Row[]> => {
+    /** Runs a statement on the transaction's connection; `name` prepares it under that name. */
+    const run = async (text: string, values: readonly unknown[], name?: string): Promise<Row[]> => {
       if (!open) throw new TransactionError(`this transaction on ${host.name} has ended: use it only inside its callback, and await every call`, 'ended');
       host.check();
       try {
-        return (await client.query({ name: host.names[key], text: host.statements[key], values, rowMode: 'array' })).rows as Row[];
+        return (await client.query({ ...(name !== undefined && { name }), text, values: [...values], rowMode: 'array' })).rows as Row[];
       } catch (error) {
         host.check();
         throw host.failure(error);
       }
     };
+    const query = (key: Statement, values: unknown[]): Promise<Row[]> => run(host.statements[key], values, host.names[key]);
     let seq = 0;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${host.isolation.toUpperCase()}`);
-      const result = await work(transactionOn(query, host.now, changes));
+      const tx = transactionOn(query, host.now, changes);
+      // Queries run on this connection too: they see the transaction's writes, at its isolation.
+      tx.find = (type, checked, options) => host.find((text, values) => run(text, values), type, checked, options?.count === true);
+      const result = await work(tx);
       open = false;
       if (changes.length > 0) seq = (await client.query({ name: host.names.txBump, text: host.statements.txBump, rowMode: 'array' })).rows[0]![0] as number;
       await client.query('COMMIT');

@@ -229,6 +229,7 @@ export class PostgresBackend extends StorageBackend {
       statements: txStatements,
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
+      find: (run, type, query, count) => postgresFind(this.#dialect, run, type, query, count),
       announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
       failure: pgFailure,

@@ -11,7 +11,8 @@
  */
 import type Database from 'better-sqlite3';
 import { TransactionError } from '../errors.js';
-import type { BackendTransaction, RecordWrite, StoredRecord } from './backend.js';
+import type { Query } from '../query/query.js';
+import type { BackendTransaction, FindAnswer, RecordWrite, StoredRecord } from './backend.js';
 
 /** The backend's statements on its writer connection, run synchronously inside the transaction. */
 export interface SqliteTransactionSteps {
@@ -20,6 +21,8 @@ export interface SqliteTransactionSteps {
   exists(type: string, id: string): boolean;
   write(write: RecordWrite): StoredRecord;
   delete(type: string, id: string, expectedVersion: number | undefined): boolean;
+  /** A query on the writer connection, so it sees the transaction's own writes. */
+  find(type: string, query: Query, count: boolean): FindAnswer;
   /** Wraps an error the driver threw (a damaged file becomes CorruptDataError). */
   wrap(error: unknown): unknown;
 }
@@ -50,6 +53,7 @@ export async function runSqliteTransaction<T>(
     load: (type, id) => step(() => steps.load(type, id)),
     loadMany: (type, ids) => step(() => steps.loadMany(type, ids)),
     exists: (type, id) => step(() => steps.exists(type, id)),
+    find: (type, query, options) => step(() => steps.find(type, query, options?.count === true)),
     write: (write) =>
       step(() => {
         writes++;

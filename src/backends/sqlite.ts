@@ -566,6 +566,7 @@ export class SqliteBackend extends StorageBackend {
           return { type: write.type, id: write.id, kind: write.kind, content: write.content, version: this.#writeOne(write, now), updatedAt: now };
         }),
       delete: (type, id, expectedVersion) => checked(() => this.#deleteOne(type, id, expectedVersion)),
+      find: (type, query, count) => checked(() => this.#finder.find(type, query, count)),
       wrap: (error) => this.#wrap(error),
     };
   }

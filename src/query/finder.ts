@@ -21,9 +21,16 @@ interface Found extends Candidate {
   readonly mark: number;
 }
 
+/**
+ * Where a {@link Finder} reads: a backend, or a transaction's view of one. With `find`, queries go
+ * to it; without, the type is scanned (`list`, then `loadMany`). Without `createIndex`, `index`
+ * does nothing.
+ */
+export type QuerySource = Pick<StorageBackend, 'list' | 'loadMany'> & Partial<Pick<StorageBackend, 'find' | 'createIndex'>>;
+
 /** What a {@link Finder} needs from its store. */
 export interface FinderContext {
-  readonly backend: StorageBackend;
+  readonly backend: QuerySource;
   readonly refOf: RefOf;
   /** The decoded document of a record of `info` (references left as placeholders). */
   decode(info: TypeInfo, record: StoredRecord): unknown;

@@ -21,6 +21,7 @@ import { feedSuite } from './feed.js';
 import { peerSuite } from './peer.js';
 import { querySuite } from './query.js';
 import { transactionSuite } from './transactions.js';
+import { transactionQuerySuite } from './transaction-queries.js';
 import { checkedDeleteSuite } from './checked-deletes.js';
 import { versionSuite } from './versions.js';
 import { namespaceSuite } from './namespaces.js';
@@ -335,6 +336,7 @@ export function backendSuite(
   querySuite(name, makeBackend, options);
   checkedDeleteSuite(name, makeBackend, options);
   transactionSuite(name, makeBackend, options);
+  transactionQuerySuite(name, makeBackend, options);
   versionSuite(name, makeBackend, options);
   namespaceSuite(name, makeBackend, options);
 }
