@@ -1,6 +1,7 @@
 import type { BackupOptions, BackupSummary } from '../backup-types.js';
 import type { CorruptDataError } from '../errors.js';
 import type { Query } from '../query/query.js';
+import type { SearchTerm } from '../query/search.js';
 
 /**
  * The backend contract. A backend stores and returns {@link StoredRecord}s and knows nothing of
@@ -145,6 +146,20 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
 });
 
 /**
+ * A search answered from a backend's full-text index: the records holding every term, the
+ * statistics over the records the index judged (how many, their total token count, and per term
+ * how many hold it), and the records it could not judge (`unjudged`, e.g. documents with values
+ * JSON cannot express), whole, for the store to tokenize and count in.
+ */
+export interface SearchAnswer {
+  readonly records: readonly StoredRecord[];
+  readonly documents: number;
+  readonly length: number;
+  readonly having: readonly number[];
+  readonly unjudged: readonly StoredRecord[];
+}
+
+/**
  * Abstract base class of every backend. All methods are async. Ids and type names reaching a
  * backend have already been validated by the codec.
  */
@@ -214,6 +229,19 @@ export abstract class StorageBackend {
    * over what is stored; idempotent. A backend that scans leaves it out.
    */
   createIndex?(type: string, path: readonly string[]): Promise<void>;
+
+  /**
+   * Optional, where `capabilities.search`: makes (or keeps) a full-text index of `type` on `fields`
+   * (what the class's `static searchable` says), for records written at type version
+   * `typeVersion`, built over what is stored and kept in step with every write; idempotent.
+   */
+  createSearchIndex?(type: string, fields: readonly (readonly string[])[], typeVersion: number): Promise<void>;
+
+  /**
+   * Optional, where `capabilities.search`: what the store needs to rank a search of `type` (see
+   * {@link SearchAnswer}), or undefined when no index covers exactly `fields` (the store scans).
+   */
+  search?(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[]): Promise<SearchAnswer | undefined>;
 
   /**
    * Optional, where `capabilities.transactions`: runs `work` in one transaction and commits it when

@@ -70,8 +70,11 @@ export function toSearch(text: unknown, options: SearchOptions | undefined, decl
   return { terms, fields: fields.map((field: unknown) => toSegments(field, 'search field')), limit };
 }
 
-/** The tokens of each searched field of a document (strings, and the strings of arrays). */
-function fieldTokens(candidate: Candidate, fields: readonly (readonly string[])[]): string[][] {
+/**
+ * The tokens of each searched field of a document (strings, and the strings of arrays, each item's
+ * followed by a `\u0000` so no phrase runs from one item into the next).
+ */
+export function fieldTokens(candidate: Candidate, fields: readonly (readonly string[])[]): string[][] {
   return fields.map((segments) => {
     const value = valueAt(candidate, segments);
     if (typeof value === 'string') return tokenize(value);
@@ -93,21 +96,53 @@ function occurrences(term: SearchTerm, fields: string[][]): number {
   return count;
 }
 
+/** A candidate measured for a search: its token count and how often each term occurs in it. */
+export interface Measured<C extends Candidate> {
+  readonly candidate: C;
+  readonly length: number;
+  readonly counts: readonly number[];
+}
+
+/** The statistics BM25 reads over all the type's documents: how many, their total token count, and per term how many hold it. */
+export interface SearchStats {
+  readonly documents: number;
+  readonly length: number;
+  readonly having: readonly number[];
+}
+
+/** Measures a candidate for `search`. */
+export function measure<C extends Candidate>(search: Search, candidate: C): Measured<C> {
+  const fields = fieldTokens(candidate, search.fields);
+  const length = fields.reduce((sum, tokens) => sum + tokens.filter((token) => token !== '\u0000').length, 0);
+  return { candidate, length, counts: search.terms.map((term) => occurrences(term, fields)) };
+}
+
+/** The statistics of `docs` alone. */
+export function statsOf(search: Search, docs: readonly Measured<Candidate>[]): SearchStats {
+  return {
+    documents: docs.length,
+    length: docs.reduce((sum, doc) => sum + doc.length, 0),
+    having: search.terms.map((_, t) => docs.filter((doc) => doc.counts[t]! > 0).length),
+  };
+}
+
 /**
  * The candidates holding every term, best first: BM25 (k1 1.2, b 0.75) over the type's documents,
  * ties by id. `all` is every document of the type (for the statistics), matching or not.
  */
 export function rank<C extends Candidate>(search: Search, all: readonly C[]): C[] {
-  const docs = all.map((candidate) => {
-    const fields = fieldTokens(candidate, search.fields);
-    const length = fields.reduce((sum, tokens) => sum + tokens.filter((token) => token !== '\u0000').length, 0);
-    return { candidate, length, counts: search.terms.map((term) => occurrences(term, fields)) };
-  });
-  const average = docs.reduce((sum, doc) => sum + doc.length, 0) / Math.max(1, docs.length);
-  const idf = search.terms.map((_, t) => {
-    const having = docs.filter((doc) => doc.counts[t]! > 0).length;
-    return Math.log(1 + (docs.length - having + 0.5) / (having + 0.5));
-  });
+  const docs = all.map((candidate) => measure(search, candidate));
+  return best(search, docs, statsOf(search, docs));
+}
+
+/**
+ * Ranks `docs` (any that may match; those missing a term are dropped) by BM25 with the statistics
+ * `stats` of all the type's documents: what {@link rank} does, for a backend's index that finds the
+ * candidates and counts the rest (sqlite-search.ts), with the very same arithmetic.
+ */
+export function best<C extends Candidate>(search: Search, docs: readonly Measured<C>[], stats: SearchStats): C[] {
+  const average = stats.length / Math.max(1, stats.documents);
+  const idf = stats.having.map((having) => Math.log(1 + (stats.documents - having + 0.5) / (having + 0.5)));
   const scored = docs
     .filter((doc) => doc.counts.every((count) => count > 0))
     .map((doc) => ({
