@@ -5,7 +5,7 @@
  *
  * Per searchable type T: `cuttle_search_docs_T` (one row per object of T: its id, its tokens joined
  * by spaces, fields and array items apart by a `§` token no search term can be, and its token
- * count), an FTS5 index on it (external content, the `ascii` tokenizer, which splits the text
+ * count), `cuttle_search_stats_T` (how many rows have text, and their tokens in all), an FTS5 index on it (external content, the `ascii` tokenizer, which splits the text
  * only on those spaces), and triggers on `objects` that keep both in step in the very transaction
  * of every insert, update and delete, whichever connection writes. The triggers call the function
  * `cuttle_search_text`, which every writing connection registers ({@link registerSearchFunctions}).
@@ -52,6 +52,7 @@ export function registerSearchFunctions(db: Database.Database): void {
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const docsTable = (type: string) => quote(`cuttle_search_docs_${type}`);
 const ftsTable = (type: string) => quote(`cuttle_search_fts_${type}`);
+const statsTable = (type: string) => quote(`cuttle_search_stats_${type}`);
 const trigger = (type: string, what: string) => quote(`cuttle_search_${what}_${type}`);
 
 /** The key an index's fields are compared by: their paths, sorted. */
@@ -65,7 +66,7 @@ function ensureRegistry(db: Database.Database): void {
 
 function dropIndex(db: Database.Database, type: string): void {
   for (const what of ['insert', 'update', 'delete', 'docs_insert', 'docs_update', 'docs_delete']) db.exec(`DROP TRIGGER IF EXISTS ${trigger(type, what)}`);
-  db.exec(`DROP TABLE IF EXISTS ${ftsTable(type)}; DROP TABLE IF EXISTS ${docsTable(type)}`);
+  db.exec(`DROP TABLE IF EXISTS ${ftsTable(type)}; DROP TABLE IF EXISTS ${docsTable(type)}; DROP TABLE IF EXISTS ${statsTable(type)}`);
   db.prepare(`DELETE FROM cuttle_search WHERE type = ?`).run(type);
 }
 
@@ -82,6 +83,7 @@ export function createSearchIndex(db: Database.Database, type: string, fields: r
     dropIndex(db, type);
     const docs = docsTable(type);
     const fts = ftsTable(type);
+    const stats = statsTable(type);
     const args = (row: string) => `${row}.id, ${row}.content, ${typeLiteral(JSON.stringify(fields))}, ${typeVersion}`;
     const upsert = (row: string) =>
       `INSERT INTO ${docs} (id, body, len) SELECT ${row}.id, t, cuttle_search_length(t) FROM (SELECT cuttle_search_text(${args(row)}) AS t) WHERE true ` +
@@ -91,13 +93,18 @@ export function createSearchIndex(db: Database.Database, type: string, fields: r
       CREATE TABLE ${docs} (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, body TEXT, len INTEGER);
       CREATE INDEX ${quote(`cuttle_search_len_${type}`)} ON ${docs} (len);
       CREATE VIRTUAL TABLE ${fts} USING fts5(body, content=${quote(`cuttle_search_docs_${type}`)}, content_rowid='rowid', tokenize='ascii');
+      CREATE TABLE ${stats} (documents INTEGER NOT NULL, length INTEGER NOT NULL);
+      INSERT INTO ${stats} VALUES (0, 0);
       CREATE TRIGGER ${trigger(type, 'docs_insert')} AFTER INSERT ON ${docs} BEGIN
-        INSERT INTO ${fts} (rowid, body) VALUES (new.rowid, new.body); END;
+        INSERT INTO ${fts} (rowid, body) VALUES (new.rowid, new.body);
+        UPDATE ${stats} SET documents = documents + (new.len IS NOT NULL), length = length + coalesce(new.len, 0); END;
       CREATE TRIGGER ${trigger(type, 'docs_delete')} AFTER DELETE ON ${docs} BEGIN
-        INSERT INTO ${fts} (${fts}, rowid, body) VALUES ('delete', old.rowid, old.body); END;
+        INSERT INTO ${fts} (${fts}, rowid, body) VALUES ('delete', old.rowid, old.body);
+        UPDATE ${stats} SET documents = documents - (old.len IS NOT NULL), length = length - coalesce(old.len, 0); END;
       CREATE TRIGGER ${trigger(type, 'docs_update')} AFTER UPDATE ON ${docs} BEGIN
         INSERT INTO ${fts} (${fts}, rowid, body) VALUES ('delete', old.rowid, old.body);
-        INSERT INTO ${fts} (rowid, body) VALUES (new.rowid, new.body); END;
+        INSERT INTO ${fts} (rowid, body) VALUES (new.rowid, new.body);
+        UPDATE ${stats} SET documents = documents + (new.len IS NOT NULL) - (old.len IS NOT NULL), length = length + coalesce(new.len, 0) - coalesce(old.len, 0); END;
       CREATE TRIGGER ${trigger(type, 'insert')} AFTER INSERT ON objects ${ofType('new')} BEGIN ${upsert('new')} END;
       CREATE TRIGGER ${trigger(type, 'update')} AFTER UPDATE OF content ON objects ${ofType('new')} BEGIN ${upsert('new')} END;
       CREATE TRIGGER ${trigger(type, 'delete')} AFTER DELETE ON objects ${ofType('old')} BEGIN DELETE FROM ${docs} WHERE id = old.id; END;
@@ -129,14 +136,15 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
     if (index !== fieldsKey(fields)) return undefined;
     const docs = docsTable(type);
     const fts = ftsTable(type);
-    const stats = db.prepare(`SELECT count(*), coalesce(sum(len), 0) FROM ${docs} WHERE len IS NOT NULL`).raw().get() as [number, number];
+    const stats = db.prepare(`SELECT documents, length FROM ${statsTable(type)}`).raw().get() as [number, number];
     const having = terms.map((term) => db.prepare(`SELECT count(*) FROM ${fts} WHERE ${fts} MATCH ?`).pluck().get(ftsTerm(term)) as number);
     const join = `JOIN objects o ON o.type = ${typeLiteral(type)} AND o.id = d.id`;
     const matches = db
-      .prepare(`SELECT ${COLUMNS} FROM ${fts} f JOIN ${docs} d ON d.rowid = f.rowid ${join} WHERE ${fts} MATCH ?`)
+      .prepare(`SELECT ${COLUMNS} FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid CROSS ${join} WHERE ${fts} MATCH ?`)
       .raw()
       .all(terms.map(ftsTerm).join(' AND ')) as Row[];
-    const unjudged = db.prepare(`SELECT ${COLUMNS} FROM ${docs} d ${join} WHERE d.len IS NULL`).raw().all() as Row[];
+    // CROSS JOIN: from the few unjudged rows (an index seek) to their objects, never the other way.
+    const unjudged = db.prepare(`SELECT ${COLUMNS} FROM ${docs} d CROSS ${join} WHERE d.len IS NULL`).raw().all() as Row[];
     return { documents: stats[0], length: stats[1], having, records: matches.map(toRecord), unjudged: unjudged.map(toRecord) };
   })();
 }
