@@ -153,6 +153,12 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
  */
 export interface SearchAnswer {
   readonly records: readonly StoredRecord[];
+  /**
+   * The tokens of each of `records`, in order, as the index holds them: the searched fields' in
+   * one list, `\u0000` between fields and after each string of an array (so the store ranks
+   * without decoding records it does not return).
+   */
+  readonly tokens: readonly (readonly string[])[];
   readonly documents: number;
   readonly length: number;
   readonly having: readonly number[];

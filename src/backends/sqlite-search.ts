@@ -33,6 +33,13 @@ export function searchText(id: string, content: string, fieldsJson: string, type
   return tokens.map((field) => field.map((token) => (token === '\u0000' ? APART : token)).join(' ')).join(` ${APART} `);
 }
 
+/** The tokens of a search text, separators as `\u0000` (see `SearchAnswer.tokens`). */
+function tokensOf(text: string): string[] {
+  const tokens: string[] = [];
+  for (const token of text.split(' ')) if (token !== '') tokens.push(token === APART ? '\u0000' : token);
+  return tokens;
+}
+
 /** The number of tokens of a search text (its separators aside). */
 function searchLength(text: string | null): number | null {
   if (text === null) return null;
@@ -140,12 +147,19 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
     const having = terms.map((term) => db.prepare(`SELECT count(*) FROM ${fts} WHERE ${fts} MATCH ?`).pluck().get(ftsTerm(term)) as number);
     const join = `JOIN objects o ON o.type = ${typeLiteral(type)} AND o.id = d.id`;
     const matches = db
-      .prepare(`SELECT ${COLUMNS} FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid CROSS ${join} WHERE ${fts} MATCH ?`)
+      .prepare(`SELECT ${COLUMNS}, d.body FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid CROSS ${join} WHERE ${fts} MATCH ?`)
       .raw()
-      .all(terms.map(ftsTerm).join(' AND ')) as Row[];
+      .all(terms.map(ftsTerm).join(' AND ')) as Array<[...Row, string]>;
     // CROSS JOIN: from the few unjudged rows (an index seek) to their objects, never the other way.
     const unjudged = db.prepare(`SELECT ${COLUMNS} FROM ${docs} d CROSS ${join} WHERE d.len IS NULL`).raw().all() as Row[];
-    return { documents: stats[0], length: stats[1], having, records: matches.map(toRecord), unjudged: unjudged.map(toRecord) };
+    return {
+      documents: stats[0],
+      length: stats[1],
+      having,
+      records: matches.map((row) => toRecord(row.slice(0, 6) as Row)),
+      tokens: matches.map((row) => tokensOf(row[6])),
+      unjudged: unjudged.map(toRecord),
+    };
   })();
 }
 

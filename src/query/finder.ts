@@ -10,7 +10,7 @@ import { compareCandidates, matches, type Candidate } from './evaluate.js';
 import { InvalidQueryError } from '../errors.js';
 import { describe } from '../options.js';
 import { toSegments, type Query, type QueryNode, type RefOf } from './query.js';
-import { best, measure, rank, statsOf, type Search } from './search.js';
+import { best, measure, measureTokens, rank, statsOf, type Search } from './search.js';
 import { classVersion } from '../type-versions.js';
 
 /** Ids per loadMany of a scan, and results per page of `findEach`. */
@@ -125,8 +125,10 @@ export class Finder {
           length: answer.length + others.length,
           having: answer.having.map((having, t) => having + others.having[t]!),
         };
-        const docs = [...answer.records.map((record) => measure(search, this.#candidate(info, record, mark))), ...unjudged];
-        return this.#adoptAll(info, best(search, docs, stats));
+        // The index's matches are ranked from its tokens; only those returned are decoded.
+        const matched = answer.records.map((record, i) => measureTokens(search, { id: record.id, record }, [answer.tokens[i]!]));
+        const ranked = best<{ id: string; record: StoredRecord; data?: unknown }>(search, [...matched, ...unjudged], stats);
+        return this.#adoptAll(info, ranked.map((doc) => ('data' in doc ? (doc as Found) : this.#candidate(info, doc.record, mark))));
       }
     }
     const all: Found[] = [];

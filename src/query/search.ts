@@ -84,7 +84,7 @@ export function fieldTokens(candidate: Candidate, fields: readonly (readonly str
 }
 
 /** How often a term occurs in a document's fields (0: it does not). */
-function occurrences(term: SearchTerm, fields: string[][]): number {
+function occurrences(term: SearchTerm, fields: readonly (readonly string[])[]): number {
   let count = 0;
   for (const tokens of fields) {
     for (let i = 0; i < tokens.length; i++) {
@@ -97,7 +97,7 @@ function occurrences(term: SearchTerm, fields: string[][]): number {
 }
 
 /** A candidate measured for a search: its token count and how often each term occurs in it. */
-export interface Measured<C extends Candidate> {
+export interface Measured<C extends { readonly id: string }> {
   readonly candidate: C;
   readonly length: number;
   readonly counts: readonly number[];
@@ -112,13 +112,20 @@ export interface SearchStats {
 
 /** Measures a candidate for `search`. */
 export function measure<C extends Candidate>(search: Search, candidate: C): Measured<C> {
-  const fields = fieldTokens(candidate, search.fields);
+  return measureTokens(search, candidate, fieldTokens(candidate, search.fields));
+}
+
+/**
+ * Measures a candidate from its tokens, as {@link fieldTokens} gives them (a backend's index may
+ * keep them: fields in one list with a `\u0000` between them counts the same).
+ */
+export function measureTokens<C extends { readonly id: string }>(search: Search, candidate: C, fields: readonly (readonly string[])[]): Measured<C> {
   const length = fields.reduce((sum, tokens) => sum + tokens.filter((token) => token !== '\u0000').length, 0);
   return { candidate, length, counts: search.terms.map((term) => occurrences(term, fields)) };
 }
 
 /** The statistics of `docs` alone. */
-export function statsOf(search: Search, docs: readonly Measured<Candidate>[]): SearchStats {
+export function statsOf(search: Search, docs: readonly Measured<{ readonly id: string }>[]): SearchStats {
   return {
     documents: docs.length,
     length: docs.reduce((sum, doc) => sum + doc.length, 0),
@@ -140,7 +147,7 @@ export function rank<C extends Candidate>(search: Search, all: readonly C[]): C[
  * `stats` of all the type's documents: what {@link rank} does, for a backend's index that finds the
  * candidates and counts the rest (sqlite-search.ts), with the very same arithmetic.
  */
-export function best<C extends Candidate>(search: Search, docs: readonly Measured<C>[], stats: SearchStats): C[] {
+export function best<C extends { readonly id: string }>(search: Search, docs: readonly Measured<C>[], stats: SearchStats): C[] {
   const average = stats.length / Math.max(1, stats.documents);
   const idf = stats.having.map((having) => Math.log(1 + (stats.documents - having + 0.5) / (having + 0.5)));
   const scored = docs
