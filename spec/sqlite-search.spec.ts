@@ -133,7 +133,7 @@ async function sameStats(context: Context, texts: readonly string[]): Promise<vo
   const all = new Map((await context.scan.find(Doc)).map((doc) => [doc.id, { id: doc.id, data: { ...doc } }]));
   for (const q of texts) {
     const search = toSearch(q, undefined, Doc.searchable, 'Doc');
-    const answer = (await context.backend.search('Doc', search.fields, search.terms))!;
+    const answer = (await context.backend.search('Doc', search.fields, search.terms, 1))!;
     const expected = statsOf(search, [...all.values()].map((candidate) => measure(search, candidate)));
     const unjudged = statsOf(search, answer.unjudged.map((record) => measure(search, all.get(record.id)!)));
     const actual = { documents: answer.documents + unjudged.documents, length: answer.length + unjudged.length, having: answer.having.map((n, t) => n + unjudged.having[t]!) };
@@ -270,6 +270,24 @@ test('a class whose searchable fields or version change gets its index rebuilt',
   await context.store.save(Object.assign(new Narrow('b'), { title: 'milk tea' }));
   assert.equal((await context.store.search(Narrow, 'milk')).map((doc) => doc.id), ['a', 'b']);
   assert.equal(context.listed, []);
+});
+
+test('a read-only store whose class has another version than the index scans, reading records as the class upgrades them', async (context) => {
+  await context.store.save(Object.assign(new Doc('a'), { title: 'milk' }));
+  assert.equal((await context.store.search(Doc, 'milk')).map((doc) => doc.id), ['a']);
+  await context.store.close();
+  class Renamed extends Serializable {
+    static override typeName = 'Doc';
+    static searchable = ['title', 'body', 'tags'];
+    static version = 2;
+    static upgrade(data: Record<string, unknown>) {
+      return { ...data, title: 'tea' };
+    }
+    title = '';
+  }
+  context.store = new Store({ backend: new SqliteBackend({ path: context.path, readonly: true }) });
+  assert.equal((await context.store.search(Renamed, 'tea')).map((doc) => doc.id), ['a']);
+  assert.equal((await context.store.search(Renamed, 'milk')).map((doc) => doc.id), []);
 });
 
 test.run();

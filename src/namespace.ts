@@ -72,8 +72,8 @@ export class NamespacedBackend extends StorageBackend {
     if (inner.createIndex) this.createIndex = (type, path) => inner.createIndex!(this.#in(type), path);
     if (inner.createSearchIndex) this.createSearchIndex = (type, fields, typeVersion) => inner.createSearchIndex!(this.#in(type), fields, typeVersion);
     if (inner.search) {
-      this.search = async (type, fields, terms) => {
-        const answer = await inner.search!(this.#in(type), fields, terms);
+      this.search = async (type, fields, terms, typeVersion) => {
+        const answer = await inner.search!(this.#in(type), fields, terms, typeVersion);
         if (answer === undefined) return undefined;
         return { ...answer, records: answer.records.map((record) => this.#outRecord(record)), unjudged: answer.unjudged.map((record) => this.#outRecord(record)) };
       };

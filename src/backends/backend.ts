@@ -245,9 +245,10 @@ export abstract class StorageBackend {
 
   /**
    * Optional, where `capabilities.search`: what the store needs to rank a search of `type` (see
-   * {@link SearchAnswer}), or undefined when no index covers exactly `fields` (the store scans).
+   * {@link SearchAnswer}), or undefined when no index covers exactly `fields` for records of type
+   * version `typeVersion` (the store scans).
    */
-  search?(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[]): Promise<SearchAnswer | undefined>;
+  search?(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined>;
 
   /**
    * Optional, where `capabilities.transactions`: runs `work` in one transaction and commits it when

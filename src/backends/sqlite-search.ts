@@ -133,14 +133,15 @@ const toRecord = ([type, id, kind, content, version, updatedAt]: Row): StoredRec
 
 /**
  * Answers a search of `type` from its index, or undefined when there is none for exactly these
- * `fields` (the store then scans). One read transaction, so the counts and the records agree.
+ * `fields` and `typeVersion` (the store then scans). One read transaction, so the counts and the records agree.
  */
-export function searchIndexed(db: Database.Database, type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[]): SearchAnswer | undefined {
+export function searchIndexed(db: Database.Database, type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): SearchAnswer | undefined {
   return db.transaction((): SearchAnswer | undefined => {
     const registered = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'cuttle_search'`).get();
     if (registered === undefined) return undefined;
-    const index = db.prepare(`SELECT fields FROM cuttle_search WHERE type = ?`).pluck().get(type) as string | undefined;
-    if (index !== fieldsKey(fields)) return undefined;
+    const index = db.prepare(`SELECT fields, type_version AS version FROM cuttle_search WHERE type = ?`).get(type) as { fields: string; version: number } | undefined;
+    // An index of records of another type version read them as the store would not (it upgrades them).
+    if (index === undefined || index.fields !== fieldsKey(fields) || index.version !== typeVersion) return undefined;
     const docs = docsTable(type);
     const fts = ftsTable(type);
     const stats = db.prepare(`SELECT documents, length FROM ${statsTable(type)}`).raw().get() as [number, number];

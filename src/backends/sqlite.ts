@@ -533,11 +533,11 @@ export class SqliteBackend extends StorageBackend {
     this.#run(() => createSearchIndex(this.#db, type, fields, typeVersion));
   }
 
-  /** Answered from the FTS5 index of exactly `fields`, if there is one (see sqlite-search.ts). */
-  override async search(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[]): Promise<SearchAnswer | undefined> {
+  /** Answered from the FTS5 index of exactly `fields` and `typeVersion`, if there is one (see sqlite-search.ts). */
+  override async search(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined> {
     this.#check();
     while (this.#importing) await this.#importing;
-    return this.#run(() => searchIndexed(this.#db, type, fields, terms));
+    return this.#run(() => searchIndexed(this.#db, type, fields, terms, typeVersion));
   }
 
   /** The steps of SQLite's plan for the FTS5 lookup of a search of `type` (EXPLAIN QUERY PLAN's details). */

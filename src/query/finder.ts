@@ -116,7 +116,7 @@ export class Finder {
     if (backend.search !== undefined) {
       await this.#prepareSearch(info);
       const mark = this.#context.mark();
-      const answer = await backend.search(info.name, search.fields, search.terms);
+      const answer = await backend.search(info.name, search.fields, search.terms, classVersion(info.Class));
       if (answer !== undefined) {
         const unjudged = answer.unjudged.map((record) => measure(search, this.#candidate(info, record, mark)));
         const others = statsOf(search, unjudged);
