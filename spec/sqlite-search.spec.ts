@@ -140,7 +140,7 @@ async function sameStats(context: Context, texts: readonly string[]): Promise<vo
     assert.equal(actual, expected, `statistics of ${JSON.stringify(q)}`);
     // Most records are judged by the index; the few with shared references are left to the store.
     assert.ok((answer.unjudged.length > 0 || all.size < 100) && answer.unjudged.length < all.size / 5, `${answer.unjudged.length} of ${all.size} unjudged`);
-    assert.equal(answer.records.map((record) => record.id).sort(), [...all.values()].filter((candidate) => measure(search, candidate).counts.every((n) => n > 0) && !answer.unjudged.some((record) => record.id === candidate.id)).map((candidate) => candidate.id).sort());
+    assert.equal([...answer.ids].sort(), [...all.values()].filter((candidate) => measure(search, candidate).counts.every((n) => n > 0) && !answer.unjudged.some((record) => record.id === candidate.id)).map((candidate) => candidate.id).sort());
   }
 }
 

@@ -75,7 +75,7 @@ export class NamespacedBackend extends StorageBackend {
       this.search = async (type, fields, terms, typeVersion) => {
         const answer = await inner.search!(this.#in(type), fields, terms, typeVersion);
         if (answer === undefined) return undefined;
-        return { ...answer, records: answer.records.map((record) => this.#outRecord(record)), unjudged: answer.unjudged.map((record) => this.#outRecord(record)) };
+        return { ...answer, unjudged: answer.unjudged.map((record) => this.#outRecord(record)) };
       };
     }
     if (inner.ownsPath) this.ownsPath = (path) => inner.ownsPath!(path);

@@ -146,17 +146,17 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
 });
 
 /**
- * A search answered from a backend's full-text index: the records holding every term, the
- * statistics over the records the index judged (how many, their total token count, and per term
- * how many hold it), and the records it could not judge (`unjudged`, e.g. documents with values
- * JSON cannot express), whole, for the store to tokenize and count in.
+ * A search answered from a backend's full-text index: the ids of the records holding every term
+ * with their tokens, the statistics over the records the index judged (how many, their total
+ * token count, and per term how many hold it), and the records it could not judge (`unjudged`,
+ * e.g. documents with shared references), whole, for the store to tokenize and count in. The
+ * store ranks from the tokens and loads only the records it returns.
  */
 export interface SearchAnswer {
-  readonly records: readonly StoredRecord[];
+  readonly ids: readonly string[];
   /**
-   * The tokens of each of `records`, in order, as the index holds them: the searched fields' in
-   * one list, `\u0000` between fields and after each string of an array (so the store ranks
-   * without decoding records it does not return).
+   * The tokens of each of `ids`, in order, as the index holds them: the searched fields' in one
+   * list, `\u0000` between fields and after each string of an array.
    */
   readonly tokens: readonly (readonly string[])[];
   readonly documents: number;

@@ -148,17 +148,17 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
     const having = terms.map((term) => db.prepare(`SELECT count(*) FROM ${fts} WHERE ${fts} MATCH ?`).pluck().get(ftsTerm(term)) as number);
     const join = `JOIN objects o ON o.type = ${typeLiteral(type)} AND o.id = d.id`;
     const matches = db
-      .prepare(`SELECT ${COLUMNS}, d.body FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid CROSS ${join} WHERE ${fts} MATCH ?`)
+      .prepare(`SELECT d.id, d.body FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid WHERE ${fts} MATCH ?`)
       .raw()
-      .all(terms.map(ftsTerm).join(' AND ')) as Array<[...Row, string]>;
+      .all(terms.map(ftsTerm).join(' AND ')) as Array<[string, string]>;
     // CROSS JOIN: from the few unjudged rows (an index seek) to their objects, never the other way.
     const unjudged = db.prepare(`SELECT ${COLUMNS} FROM ${docs} d CROSS ${join} WHERE d.len IS NULL`).raw().all() as Row[];
     return {
       documents: stats[0],
       length: stats[1],
       having,
-      records: matches.map((row) => toRecord(row.slice(0, 6) as Row)),
-      tokens: matches.map((row) => tokensOf(row[6])),
+      ids: matches.map((row) => row[0]),
+      tokens: matches.map((row) => tokensOf(row[1])),
       unjudged: unjudged.map(toRecord),
     };
   })();
