@@ -155,10 +155,13 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
 export interface SearchAnswer {
   readonly ids: readonly string[];
   /**
-   * The tokens of each of `ids`, in order, as the index holds them: the searched fields' in one
-   * list, `\u0000` between fields and after each string of an array.
+   * The tokens of each of `ids`, in order, as the index holds them: the searched fields' joined
+   * by single spaces, fields and array items apart by a token that is not a run of letters and
+   * digits (see `measureText` in search.ts).
    */
-  readonly tokens: readonly (readonly string[])[];
+  readonly texts: readonly string[];
+  /** The token count of each of `ids` (separators aside). */
+  readonly lengths: readonly number[];
   readonly documents: number;
   readonly length: number;
   readonly having: readonly number[];

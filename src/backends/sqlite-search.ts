@@ -33,13 +33,6 @@ export function searchText(id: string, content: string, fieldsJson: string, type
   return tokens.map((field) => field.map((token) => (token === '\u0000' ? APART : token)).join(' ')).join(` ${APART} `);
 }
 
-/** The tokens of a search text, separators as `\u0000` (see `SearchAnswer.tokens`). */
-function tokensOf(text: string): string[] {
-  const tokens: string[] = [];
-  for (const token of text.split(' ')) if (token !== '') tokens.push(token === APART ? '\u0000' : token);
-  return tokens;
-}
-
 /** The number of tokens of a search text (its separators aside). */
 function searchLength(text: string | null): number | null {
   if (text === null) return null;
@@ -148,9 +141,9 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
     const having = terms.map((term) => db.prepare(`SELECT count(*) FROM ${fts} WHERE ${fts} MATCH ?`).pluck().get(ftsTerm(term)) as number);
     const join = `JOIN objects o ON o.type = ${typeLiteral(type)} AND o.id = d.id`;
     const matches = db
-      .prepare(`SELECT d.id, d.body FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid WHERE ${fts} MATCH ?`)
+      .prepare(`SELECT d.id, d.body, d.len FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid WHERE ${fts} MATCH ?`)
       .raw()
-      .all(terms.map(ftsTerm).join(' AND ')) as Array<[string, string]>;
+      .all(terms.map(ftsTerm).join(' AND ')) as Array<[string, string, number]>;
     // CROSS JOIN: from the few unjudged rows (an index seek) to their objects, never the other way.
     const unjudged = db.prepare(`SELECT ${COLUMNS} FROM ${docs} d CROSS ${join} WHERE d.len IS NULL`).raw().all() as Row[];
     return {
@@ -158,7 +151,8 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
       length: stats[1],
       having,
       ids: matches.map((row) => row[0]),
-      tokens: matches.map((row) => tokensOf(row[1])),
+      texts: matches.map((row) => row[1]),
+      lengths: matches.map((row) => row[2]),
       unjudged: unjudged.map(toRecord),
     };
   })();

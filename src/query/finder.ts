@@ -10,7 +10,7 @@ import { compareCandidates, matches, type Candidate } from './evaluate.js';
 import { InvalidQueryError } from '../errors.js';
 import { describe } from '../options.js';
 import { toSegments, type Query, type QueryNode, type RefOf } from './query.js';
-import { best, measure, measureTokens, rank, statsOf, type Search } from './search.js';
+import { best, measure, measureText, rank, statsOf, type Search } from './search.js';
 import { classVersion } from '../type-versions.js';
 
 /** Ids per loadMany of a scan, and results per page of `findEach`. */
@@ -127,7 +127,7 @@ export class Finder {
         };
         // The index's matches are ranked from its tokens; only those returned are loaded (one
         // deleted meanwhile is left out, as a scan leaves out one deleted after its listing).
-        const matched = answer.ids.map((id, i) => measureTokens(search, { id }, [answer.tokens[i]!]));
+        const matched = answer.ids.map((id, i) => measureText(search, { id }, answer.texts[i]!, answer.lengths[i]!));
         const ranked = best<{ id: string; data?: unknown }>(search, [...matched, ...unjudged], stats);
         const toLoad = ranked.filter((doc) => !('data' in doc)).map((doc) => doc.id);
         const loaded = new Map<string, Found>();

@@ -116,6 +116,25 @@ export function measure<C extends Candidate>(search: Search, candidate: C): Meas
 }
 
 /**
+ * Measures a candidate from its tokens joined by single spaces (`text`), fields and array items
+ * apart by a token that is not a run of letters and digits (so no term matches it and no phrase
+ * runs over it), and its token count without those (`length`): what a backend's index keeps
+ * (sqlite-search.ts). The counts are {@link measure}'s, found by string search, without building
+ * the token lists.
+ */
+export function measureText<C extends { readonly id: string }>(search: Search, candidate: C, text: string, length: number): Measured<C> {
+  const padded = ` ${text} `;
+  const counts = search.terms.map((term) => {
+    // Every occurrence starts at a space, so the next search may start one character on (phrases overlap, as `occurrences` counts them).
+    const needle = term.kind === 'phrase' ? ` ${term.tokens.join(' ')} ` : term.kind === 'word' ? ` ${term.token} ` : ` ${term.token}`;
+    let count = 0;
+    for (let at = padded.indexOf(needle); at >= 0; at = padded.indexOf(needle, at + 1)) count++;
+    return count;
+  });
+  return { candidate, length, counts };
+}
+
+/**
  * Measures a candidate from its tokens, as {@link fieldTokens} gives them (a backend's index may
  * keep them: fields in one list with a `\u0000` between them counts the same).
  */
