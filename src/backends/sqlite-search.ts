@@ -5,14 +5,15 @@
  *
  * Per searchable type T: `cuttle_search_docs_T` (one row per object of T: its id, its tokens joined
  * by spaces, fields and array items apart by a `§` token no search term can be, and its token
- * count), `cuttle_search_stats_T` (how many rows have text, and their tokens in all), an FTS5 index on it (external content, the `ascii` tokenizer, which splits the text
- * only on those spaces), and triggers on `objects` that keep both in step in the very transaction
+ * count), `cuttle_search_stats_T` (how many rows have text, and their tokens in all), an FTS5
+ * index on the docs (external content, the `ascii` tokenizer, which splits the text only at those
+ * spaces), and triggers on `objects` that keep both in step in the very transaction
  * of every insert, update and delete, whichever connection writes. The triggers call the function
  * `cuttle_search_text`, which every writing connection registers ({@link registerSearchFunctions}).
  *
  * A record whose strings the backend cannot read without the class (another type version than the
- * index's, or a superjson `meta` it does not know: see `searchableDocument` in codec.ts) has a row with no text: "unjudged". A search
- * gets those records whole, for the store to tokenize, with the FTS answer over the others.
+ * index's, or a superjson `meta` it does not know: see `searchableDocument` in codec.ts) has a
+ * row with no text: "unjudged". A search gets those records whole, for the store to tokenize, with the FTS answer over the others.
  * @module
  */
 import type Database from 'better-sqlite3';
@@ -124,9 +125,16 @@ type Row = [string, string, StoredRecord['kind'], string, number, number];
 const COLUMNS = 'o.type, o.id, o.kind, o.content, o.version, o.updated_at';
 const toRecord = ([type, id, kind, content, version, updatedAt]: Row): StoredRecord => ({ type, id, kind, content, version, updatedAt });
 
+/** The rows of `type`'s index holding every term (bound as one FTS5 query): id, tokens, token count. */
+function matchSql(type: string): string {
+  const fts = ftsTable(type);
+  return `SELECT d.id, d.body, d.len FROM ${fts} CROSS JOIN ${docsTable(type)} d ON d.rowid = ${fts}.rowid WHERE ${fts} MATCH ?`;
+}
+
 /**
  * Answers a search of `type` from its index, or undefined when there is none for exactly these
- * `fields` and `typeVersion` (the store then scans). One read transaction, so the counts and the records agree.
+ * `fields` and `typeVersion` (the store then scans). One read transaction, so the counts and the
+ * matches agree.
  */
 export function searchIndexed(db: Database.Database, type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): SearchAnswer | undefined {
   return db.transaction((): SearchAnswer | undefined => {
@@ -141,7 +149,7 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
     const having = terms.map((term) => db.prepare(`SELECT count(*) FROM ${fts} WHERE ${fts} MATCH ?`).pluck().get(ftsTerm(term)) as number);
     const join = `JOIN objects o ON o.type = ${typeLiteral(type)} AND o.id = d.id`;
     const matches = db
-      .prepare(`SELECT d.id, d.body, d.len FROM ${fts} f CROSS JOIN ${docs} d ON d.rowid = f.rowid WHERE ${fts} MATCH ?`)
+      .prepare(matchSql(type))
       .raw()
       .all(terms.map(ftsTerm).join(' AND ')) as Array<[string, string, number]>;
     // CROSS JOIN: from the few unjudged rows (an index seek) to their objects, never the other way.
@@ -160,10 +168,8 @@ export function searchIndexed(db: Database.Database, type: string, fields: reado
 
 /** The plan SQLite chooses for the matching rows of a search (EXPLAIN QUERY PLAN's details). */
 export function explainSearch(db: Database.Database, type: string, terms: readonly SearchTerm[]): string[] {
-  const docs = docsTable(type);
-  const fts = ftsTable(type);
   const plan = db
-    .prepare(`EXPLAIN QUERY PLAN SELECT d.id FROM ${fts} JOIN ${docs} d ON d.rowid = ${fts}.rowid WHERE ${fts} MATCH ?`)
+    .prepare(`EXPLAIN QUERY PLAN ${matchSql(type)}`)
     .all(terms.map(ftsTerm).join(' AND ')) as Array<{ detail: string }>;
   return plan.map((step) => step.detail);
 }
