@@ -395,6 +395,53 @@ class Scan {
   }
 }
 
+/** The superjson annotations whose values decode to neither a string, an array nor a plain object. */
+const OPAQUE = new Set(['Date', 'undefined', 'bigint', 'number', 'regexp', 'symbol', 'map', 'set', 'Error', 'URL']);
+/** cuttle's own superjson forms (see the constructor): each decodes to a class instance. */
+const OPAQUE_CUSTOM = new Set(['cuttle.embedded', 'cuttle.ref', 'cuttle.invalid-date', 'cuttle.bytes', 'cuttle.error']);
+
+/**
+ * The document of `content` as a full-text index may read it (sqlite-search.ts) without its class:
+ * its JSON, with `null` for every value the codec would decode to something other than a string,
+ * an array or a plain object (a Date, a BigInt, `undefined`, a Map, a stored object, ...). Its
+ * strings, and the arrays and plain objects holding them, are exactly the decoded document's
+ * (`Codec.decodeData` for a class of type version `typeVersion`), and nothing else reads as one.
+ * Undefined when that cannot be told without the class and superjson: another type version, a
+ * `meta` with shared references or an annotation not known here, content that is not a document.
+ */
+export function searchableDocument(content: string, typeVersion: number): unknown {
+  if (storedVersion(content) !== typeVersion) return undefined;
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(content);
+  } catch {
+    return undefined;
+  }
+  if (envelope === null || typeof envelope !== 'object' || !('json' in envelope)) return undefined;
+  const { json, meta } = envelope as { json: unknown; meta?: unknown };
+  if (!('meta' in envelope)) return json;
+  if (meta === null || typeof meta !== 'object') return undefined;
+  for (const key in meta) if (key !== 'values' && key !== 'v') return undefined;
+  const { values, v } = meta as { values?: unknown; v?: unknown };
+  if (v !== undefined && v !== 1) return undefined;
+  if (values === undefined) return json;
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return undefined;
+  for (const path in values) {
+    const annotation = (values as Record<string, unknown>)[path];
+    if (!Array.isArray(annotation) || path.includes('\\')) return undefined;
+    const [kind, name] = annotation as unknown[];
+    if (!(typeof kind === 'string' && OPAQUE.has(kind)) && !(kind === 'custom' && typeof name === 'string' && OPAQUE_CUSTOM.has(name))) return undefined;
+    const keys = path.split('.');
+    const last = keys.at(-1)!;
+    if (last === '__proto__' || last === 'constructor' || last === 'prototype') return undefined;
+    let holder: unknown = json;
+    for (const key of keys.slice(0, -1)) holder = step(holder, key);
+    // A path under a value already made null (inside a Map, an Error's form, ...) has nothing left to change.
+    if (holder !== null && typeof holder === 'object' && Object.hasOwn(holder, last)) (holder as Record<string, unknown>)[last] = null;
+  }
+  return json;
+}
+
 /**
  * Applies a superjson `meta` that only says where Dates are (what `encode` writes for
  * {@link Shape.PlainAndDates}: `{"values":{"a.0.when":["Date"]},"v":1}`) to `json` in place, as

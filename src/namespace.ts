@@ -70,6 +70,14 @@ export class NamespacedBackend extends StorageBackend {
       };
     }
     if (inner.createIndex) this.createIndex = (type, path) => inner.createIndex!(this.#in(type), path);
+    if (inner.createSearchIndex) this.createSearchIndex = (type, fields, typeVersion) => inner.createSearchIndex!(this.#in(type), fields, typeVersion);
+    if (inner.search) {
+      this.search = async (type, fields, terms, typeVersion) => {
+        const answer = await inner.search!(this.#in(type), fields, terms, typeVersion);
+        if (answer === undefined) return undefined;
+        return { ...answer, unjudged: answer.unjudged.map((record) => this.#outRecord(record)) };
+      };
+    }
     if (inner.ownsPath) this.ownsPath = (path) => inner.ownsPath!(path);
     if (inner.transaction) {
       this.transaction = <T>(work: (tx: BackendTransaction) => Promise<T>, options: BackendTransactionOptions) =>
@@ -288,8 +296,8 @@ export class NamespacedBackend extends StorageBackend {
     return this.#prefix === '' ? this.inner : undefined;
   }
 
-  // Queries (`find`, `createIndex`) are forwarded in the constructor, with the type mapped in and
-  // the records mapped out; `search` is a scan over `records()` in the Store, which this view filters.
+  // Queries and searches (`find`, `createIndex`, `createSearchIndex`, `search`) are forwarded in the
+  // constructor, with the type mapped in and the records mapped out.
 }
 
 /** The namespace of the records `backend` holds: `''` unless it is a {@link NamespacedBackend}. */

@@ -1,6 +1,7 @@
 import type { BackupOptions, BackupSummary } from '../backup-types.js';
 import type { CorruptDataError } from '../errors.js';
 import type { Query } from '../query/query.js';
+import type { SearchTerm } from '../query/search.js';
 
 /**
  * The backend contract. A backend stores and returns {@link StoredRecord}s and knows nothing of
@@ -156,6 +157,29 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
 });
 
 /**
+ * A search answered from a backend's full-text index: the ids of the records holding every term
+ * with their tokens, the statistics over the records the index judged (how many, their total
+ * token count, and per term how many hold it), and the records it could not judge (`unjudged`,
+ * e.g. documents with shared references), whole, for the store to tokenize and count in. The
+ * store ranks from the tokens and loads only the records it returns.
+ */
+export interface SearchAnswer {
+  readonly ids: readonly string[];
+  /**
+   * The tokens of each of `ids`, in order, as the index holds them: the searched fields' joined
+   * by single spaces, fields and array items apart by a token that is not a run of letters and
+   * digits (see `measureText` in search.ts).
+   */
+  readonly texts: readonly string[];
+  /** The token count of each of `ids` (separators aside). */
+  readonly lengths: readonly number[];
+  readonly documents: number;
+  readonly length: number;
+  readonly having: readonly number[];
+  readonly unjudged: readonly StoredRecord[];
+}
+
+/**
  * Abstract base class of every backend. All methods are async. Ids and type names reaching a
  * backend have already been validated by the codec.
  */
@@ -225,6 +249,20 @@ export abstract class StorageBackend {
    * over what is stored; idempotent. A backend that scans leaves it out.
    */
   createIndex?(type: string, path: readonly string[]): Promise<void>;
+
+  /**
+   * Optional, where `capabilities.search`: makes (or keeps) a full-text index of `type` on `fields`
+   * (what the class's `static searchable` says), for records written at type version
+   * `typeVersion`, built over what is stored and kept in step with every write; idempotent.
+   */
+  createSearchIndex?(type: string, fields: readonly (readonly string[])[], typeVersion: number): Promise<void>;
+
+  /**
+   * Optional, where `capabilities.search`: what the store needs to rank a search of `type` (see
+   * {@link SearchAnswer}), or undefined when no index covers exactly `fields` for records of type
+   * version `typeVersion` (the store scans).
+   */
+  search?(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined>;
 
   /**
    * Optional, where `capabilities.transactions`: runs `work` in one transaction and commits it when

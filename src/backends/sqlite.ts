@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { ClosedError, ConflictError, CorruptDataError, InvalidOptionError, ReadOnlyError } from '../errors.js';
 import { checkInteger, checkOneOf, checkOptions, describe } from '../options.js';
-import { StorageBackend, type BackendCapabilities, type BackendChange, type BackendTransaction, type ChangeListener, type RecordKind, type RecordsOptions, type RecordWrite, type StoredRecord } from './backend.js';
+import { StorageBackend, type BackendCapabilities, type BackendChange, type BackendTransaction, type ChangeListener, type RecordKind, type RecordsOptions, type RecordWrite, type SearchAnswer, type StoredRecord } from './backend.js';
 import { runSqliteTransaction, type SqliteTransactionSteps } from './sqlite-transaction.js';
 import { ReaderError, ReaderPool, type PoolStatus, type ReaderRow } from './sqlite-reader.js';
 import { isDatabaseFile } from './paths.js';
@@ -13,8 +13,10 @@ import { ChangeListeners } from './change-listeners.js';
 import { SqliteChangeLog } from './sqlite-changes.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
 import { SqliteFinder } from './sqlite-find.js';
+import { createSearchIndex, explainSearch, registerSearchFunctions, searchIndexed } from './sqlite-search.js';
 import type { FindAnswer } from './backend.js';
 import type { Query } from '../query/query.js';
+import type { SearchTerm } from '../query/search.js';
 import { backupDatabase } from './sqlite-backup.js';
 import type { BackupOptions, BackupSummary } from '../backup-types.js';
 
@@ -196,6 +198,8 @@ export class SqliteBackend extends StorageBackend {
     const opened = openDatabase(this.path, { readonly: options.readonly === true, timeout: busyTimeout, store: this.name });
     this.#db = opened.db;
     this.#readOnly = opened.readOnly;
+    // Before anything writes: the search indexes' triggers call these (sqlite-search.ts).
+    registerSearchFunctions(this.#db);
     try {
       if (this.#readOnly !== undefined) {
         checkSchema(this.#db, this.path, this.name, this.#readOnly);
@@ -501,7 +505,7 @@ export class SqliteBackend extends StorageBackend {
 
   /** Batches and imports are one transaction each: all or nothing. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: this.#readOnly === undefined, changeFeed: this.#log !== undefined, query: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: this.#readOnly === undefined, changeFeed: this.#log !== undefined, query: true, search: true };
   }
 
   /** Compiled to SQL where the query reads plain JSON, the rest left to the store's evaluator (see sqlite-query.ts). */
@@ -518,6 +522,28 @@ export class SqliteBackend extends StorageBackend {
     // Indexes are part of the schema: a read-only file uses those it has.
     if (this.#readOnly !== undefined) return;
     this.#run(() => this.#finder.createIndex(type, path));
+  }
+
+  /** An FTS5 index of the searchable fields, kept in step by triggers (see sqlite-search.ts); built now. */
+  override async createSearchIndex(type: string, fields: readonly (readonly string[])[], typeVersion: number): Promise<void> {
+    this.#check();
+    while (this.#importing) await this.#importing;
+    // Like query indexes, part of the schema: a read-only file uses those it has.
+    if (this.#readOnly !== undefined) return;
+    this.#run(() => createSearchIndex(this.#db, type, fields, typeVersion));
+  }
+
+  /** Answered from the FTS5 index of exactly `fields` and `typeVersion`, if there is one (see sqlite-search.ts). */
+  override async search(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined> {
+    this.#check();
+    while (this.#importing) await this.#importing;
+    return this.#run(() => searchIndexed(this.#db, type, fields, terms, typeVersion));
+  }
+
+  /** The steps of SQLite's plan for the FTS5 lookup of a search of `type` (EXPLAIN QUERY PLAN's details). */
+  explainSearch(type: string, terms: readonly SearchTerm[]): string[] {
+    this.#check();
+    return explainSearch(this.#db, type, terms);
   }
 
   /**

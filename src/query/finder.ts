@@ -10,7 +10,8 @@ import { compareCandidates, matches, type Candidate } from './evaluate.js';
 import { InvalidQueryError } from '../errors.js';
 import { describe } from '../options.js';
 import { toSegments, type Query, type QueryNode, type RefOf } from './query.js';
-import { rank, type Search } from './search.js';
+import { best, measure, measureText, rank, statsOf, type Search } from './search.js';
+import { classVersion } from '../type-versions.js';
 
 /** Ids per loadMany of a scan, and results per page of `findEach`. */
 const CHUNK = 500;
@@ -45,6 +46,8 @@ export class Finder {
   readonly #context: FinderContext;
   /** The types whose `static indexes` were made (or found made) on this backend. */
   readonly #indexed = new Set<string>();
+  /** The types whose `static searchable` index was made (or found made) on this backend. */
+  readonly #searchable = new Set<string>();
 
   constructor(context: FinderContext) {
     this.#context = context;
@@ -110,11 +113,54 @@ export class Finder {
     }
   }
 
-  /** The objects holding every term of `search`, best first (a scan of the type on every backend). */
+  /**
+   * The objects holding every term of `search`, best first: from the backend's full-text index
+   * when it has one on exactly the fields searched (made from `static searchable` before the
+   * type's first search), else by scanning the type. Both rank the same way (search.ts).
+   */
   async search(info: TypeInfo, search: Search): Promise<Serializable[]> {
+    const { backend } = this.#context;
+    if (backend.search !== undefined) {
+      await this.#prepareSearch(info);
+      const mark = this.#context.mark();
+      const answer = await backend.search(info.name, search.fields, search.terms, classVersion(info.Class));
+      if (answer !== undefined) {
+        const unjudged = answer.unjudged.map((record) => measure(search, this.#candidate(info, record, mark)));
+        const others = statsOf(search, unjudged);
+        const stats = {
+          documents: answer.documents + others.documents,
+          length: answer.length + others.length,
+          having: answer.having.map((having, t) => having + others.having[t]!),
+        };
+        // The index's matches are ranked from its tokens; only those returned are loaded (one
+        // deleted meanwhile is left out, as a scan leaves out one deleted after its listing).
+        const matched = answer.ids.map((id, i) => measureText(search, { id }, answer.texts[i]!, answer.lengths[i]!));
+        const ranked = best<{ id: string; data?: unknown }>(search, [...matched, ...unjudged], stats);
+        const toLoad = ranked.filter((doc) => !('data' in doc)).map((doc) => doc.id);
+        const loaded = new Map<string, Found>();
+        for (let start = 0; start < toLoad.length; start += CHUNK) {
+          const loadMark = this.#context.mark();
+          const records = await backend.loadMany(info.name, toLoad.slice(start, start + CHUNK));
+          for (const record of records) if (record !== undefined) loaded.set(record.id, this.#candidate(info, record, loadMark));
+        }
+        const found = ranked.flatMap((doc) => ('data' in doc ? [doc as Found] : loaded.has(doc.id) ? [loaded.get(doc.id)!] : []));
+        return this.#adoptAll(info, found);
+      }
+    }
     const all: Found[] = [];
     for await (const chunk of this.#scan(info, { kind: 'and', nodes: [] })) all.push(...chunk);
     return this.#adoptAll(info, rank(search, all));
+  }
+
+  /** Makes the full-text index a class declares (`static searchable`), once per type. */
+  async #prepareSearch(info: TypeInfo): Promise<void> {
+    if (this.#searchable.has(info.name)) return;
+    const declared = (info.Class as { searchable?: unknown }).searchable;
+    if (Array.isArray(declared) && declared.length > 0) {
+      const fields = declared.map((path) => toSegments(path, `${info.name}.searchable entry`));
+      await this.#context.backend.createSearchIndex?.(info.name, fields, classVersion(info.Class));
+    }
+    this.#searchable.add(info.name);
   }
 
   /** The matching candidates of `query`, sorted, skipped and limited. */

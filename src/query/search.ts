@@ -70,8 +70,11 @@ export function toSearch(text: unknown, options: SearchOptions | undefined, decl
   return { terms, fields: fields.map((field: unknown) => toSegments(field, 'search field')), limit };
 }
 
-/** The tokens of each searched field of a document (strings, and the strings of arrays). */
-function fieldTokens(candidate: Candidate, fields: readonly (readonly string[])[]): string[][] {
+/**
+ * The tokens of each searched field of a document (strings, and the strings of arrays, each item's
+ * followed by a `\u0000` so no phrase runs from one item into the next).
+ */
+export function fieldTokens(candidate: Candidate, fields: readonly (readonly string[])[]): string[][] {
   return fields.map((segments) => {
     const value = valueAt(candidate, segments);
     if (typeof value === 'string') return tokenize(value);
@@ -81,7 +84,7 @@ function fieldTokens(candidate: Candidate, fields: readonly (readonly string[])[
 }
 
 /** How often a term occurs in a document's fields (0: it does not). */
-function occurrences(term: SearchTerm, fields: string[][]): number {
+function occurrences(term: SearchTerm, fields: readonly (readonly string[])[]): number {
   let count = 0;
   for (const tokens of fields) {
     for (let i = 0; i < tokens.length; i++) {
@@ -93,21 +96,79 @@ function occurrences(term: SearchTerm, fields: string[][]): number {
   return count;
 }
 
+/** A candidate measured for a search: its token count and how often each term occurs in it. */
+export interface Measured<C extends { readonly id: string }> {
+  readonly candidate: C;
+  readonly length: number;
+  readonly counts: readonly number[];
+}
+
+/** The statistics BM25 reads over all the type's documents: how many, their total token count, and per term how many hold it. */
+export interface SearchStats {
+  readonly documents: number;
+  readonly length: number;
+  readonly having: readonly number[];
+}
+
+/** Measures a candidate for `search`. */
+export function measure<C extends Candidate>(search: Search, candidate: C): Measured<C> {
+  return measureTokens(search, candidate, fieldTokens(candidate, search.fields));
+}
+
+/**
+ * Measures a candidate from its tokens joined by single spaces (`text`), fields and array items
+ * apart by a token that is not a run of letters and digits (so no term matches it and no phrase
+ * runs over it), and its token count without those (`length`): what a backend's index keeps
+ * (sqlite-search.ts). The counts are {@link measure}'s, found by string search, without building
+ * the token lists.
+ */
+export function measureText<C extends { readonly id: string }>(search: Search, candidate: C, text: string, length: number): Measured<C> {
+  const padded = ` ${text} `;
+  const counts = search.terms.map((term) => {
+    // Every occurrence starts at a space, so the next search may start one character on (phrases overlap, as `occurrences` counts them).
+    const needle = term.kind === 'phrase' ? ` ${term.tokens.join(' ')} ` : term.kind === 'word' ? ` ${term.token} ` : ` ${term.token}`;
+    let count = 0;
+    for (let at = padded.indexOf(needle); at >= 0; at = padded.indexOf(needle, at + 1)) count++;
+    return count;
+  });
+  return { candidate, length, counts };
+}
+
+/**
+ * Measures a candidate from its tokens, as {@link fieldTokens} gives them (a backend's index may
+ * keep them: fields in one list with a `\u0000` between them counts the same).
+ */
+export function measureTokens<C extends { readonly id: string }>(search: Search, candidate: C, fields: readonly (readonly string[])[]): Measured<C> {
+  const length = fields.reduce((sum, tokens) => sum + tokens.filter((token) => token !== '\u0000').length, 0);
+  return { candidate, length, counts: search.terms.map((term) => occurrences(term, fields)) };
+}
+
+/** The statistics of `docs` alone. */
+export function statsOf(search: Search, docs: readonly Measured<{ readonly id: string }>[]): SearchStats {
+  return {
+    documents: docs.length,
+    length: docs.reduce((sum, doc) => sum + doc.length, 0),
+    having: search.terms.map((_, t) => docs.filter((doc) => doc.counts[t]! > 0).length),
+  };
+}
+
 /**
  * The candidates holding every term, best first: BM25 (k1 1.2, b 0.75) over the type's documents,
  * ties by id. `all` is every document of the type (for the statistics), matching or not.
  */
 export function rank<C extends Candidate>(search: Search, all: readonly C[]): C[] {
-  const docs = all.map((candidate) => {
-    const fields = fieldTokens(candidate, search.fields);
-    const length = fields.reduce((sum, tokens) => sum + tokens.filter((token) => token !== '\u0000').length, 0);
-    return { candidate, length, counts: search.terms.map((term) => occurrences(term, fields)) };
-  });
-  const average = docs.reduce((sum, doc) => sum + doc.length, 0) / Math.max(1, docs.length);
-  const idf = search.terms.map((_, t) => {
-    const having = docs.filter((doc) => doc.counts[t]! > 0).length;
-    return Math.log(1 + (docs.length - having + 0.5) / (having + 0.5));
-  });
+  const docs = all.map((candidate) => measure(search, candidate));
+  return best(search, docs, statsOf(search, docs));
+}
+
+/**
+ * Ranks `docs` (any that may match; those missing a term are dropped) by BM25 with the statistics
+ * `stats` of all the type's documents: what {@link rank} does, for a backend's index that finds the
+ * candidates and counts the rest (sqlite-search.ts), with the very same arithmetic.
+ */
+export function best<C extends { readonly id: string }>(search: Search, docs: readonly Measured<C>[], stats: SearchStats): C[] {
+  const average = stats.length / Math.max(1, stats.documents);
+  const idf = stats.having.map((having) => Math.log(1 + (stats.documents - having + 0.5) / (having + 0.5)));
   const scored = docs
     .filter((doc) => doc.counts.every((count) => count > 0))
     .map((doc) => ({

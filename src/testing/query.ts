@@ -296,6 +296,10 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     assert.equal(await ids('milk eggs'), ['a']);
     assert.equal(await ids('milk', { fields: ['tags'] }), ['e']);
     assert.equal(await ids('e-mail', { fields: ['tags'] }), ['e']);
+    // A phrase runs within one field, and within one string of an array, never across.
+    assert.equal(await ids('"milk and"'), []);
+    assert.equal(await ids('"milk e"', { fields: ['tags'] }), []);
+    assert.equal(await ids('"milk e"', { fields: ['tags', 'title'] }), []);
     assert.equal(await ids('full*'), ['f']);
     assert.equal(await ids('nowhere'), []);
     const [found] = await store.search(Text, 'chocolate');

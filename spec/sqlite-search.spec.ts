@@ -1,0 +1,293 @@
+// SQLite's full-text index (sqlite-search.ts): searches served by FTS5 (the plan, and no scan of the
+// type), answers equal to the scan's (a memory backend's) over generated texts and queries, and the
+// index kept in step by saves, deletes, deleteMany, transactions, imports, namespaces and reopening.
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { InMemoryBackend } from '../src/backends/memory.js';
+import { SqliteBackend } from '../src/backends/sqlite.js';
+import { measure, statsOf, toSearch } from '../src/query/search.js';
+import { Serializable, Store, type StorageBackend } from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+class Doc extends Serializable {
+  static override typeName = 'Doc';
+  static searchable = ['title', 'body', 'tags'];
+  title = '';
+  body = '';
+  tags: unknown[] = [];
+  when?: Date;
+  big?: bigint;
+  extra?: unknown;
+}
+
+const WORDS = ['milk', 'Milch', 'café', 'cafe', 'CAFÉ', 'naïve', 'naive', 'e\u0301te', 'été', '日本', 'テキスト', 'ｆｕｌｌ', 'full', 'straße', 'strasse', 'İstanbul', 'ﬁne', 'fine', 'Ωmega', 'ωmega', 'x2', '2x', 'co-op', 'coop', 'mil', 'milky', 'Ǆemal', 'ǆ', 'ἀλφα', 'alpha', 'ar\u0645\u0631\u062d\u0628\u0627'];
+const SEPARATORS = [' ', ' ', ', ', '. ', ' - ', '\n', ' 😀 ', '/'];
+
+/** A seeded generator, so a failure repeats. */
+function random(seed: number): () => number {
+  return () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+}
+const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+function text(next: () => number, words: number): string {
+  let out = '';
+  for (let i = 0; i < words; i++) out += (i === 0 ? '' : pick(next, SEPARATORS)) + pick(next, WORDS);
+  return out;
+}
+
+/**
+ * `count` documents: some with a Date, a Date among the tags, or a BigInt (all still indexed, as
+ * are the `undefined` of unset fields), some with shared references (left to the store).
+ */
+function docs(next: () => number, count: number, prefix = 'd'): Doc[] {
+  return Array.from({ length: count }, (_, i) => {
+    const doc = Object.assign(new Doc(`${prefix}${i}`), { title: text(next, Math.floor(next() * 4)), body: text(next, Math.floor(next() * 12)) });
+    const kind = next();
+    if (kind < 0.3) doc.tags = [text(next, 2), text(next, 1)];
+    else if (kind < 0.35) doc.tags = [text(next, 1), 7, null, text(next, 2)];
+    else if (kind < 0.4) doc.tags = [text(next, 1), new Date(0)];
+    else if (kind < 0.5) doc.when = new Date(1e12);
+    else if (kind < 0.55) doc.big = 10n;
+    else if (kind < 0.6) {
+      const shared = { note: text(next, 1) };
+      doc.extra = [shared, shared]; // superjson's shared references: the store decodes this one
+    }
+    return doc;
+  });
+}
+
+/** A search text: words, prefixes and phrases, from the texts' own words. */
+function query(next: () => number): string {
+  const terms: string[] = [];
+  const n = 1 + Math.floor(next() * 3);
+  for (let i = 0; i < n; i++) {
+    const kind = next();
+    const word = pick(next, WORDS);
+    if (kind < 0.5) terms.push(word);
+    else if (kind < 0.75) terms.push(`${[...word].slice(0, 1 + Math.floor(next() * 3)).join('')}*`);
+    else terms.push(`"${word} ${pick(next, WORDS)}"`);
+  }
+  return terms.join(' ');
+}
+
+interface Context {
+  dir: ReturnType<typeof tempDir>;
+  path: string;
+  backend: SqliteBackend;
+  store: Store;
+  scan: Store;
+  listed: string[];
+}
+const test = suite<Context>('sqlite full-text search', {} as Context);
+
+/** Counts the listings of `backend` (a scan lists the type; the index does not). */
+function countLists(backend: StorageBackend, listed: string[]): void {
+  const list = backend.list.bind(backend);
+  backend.list = (type) => {
+    listed.push(type);
+    return list(type);
+  };
+}
+
+test.before.each((context) => {
+  context.dir = tempDir('cuttle-fts-');
+  context.path = join(context.dir.path, 's.db');
+  context.backend = new SqliteBackend({ path: context.path });
+  context.listed = [];
+  countLists(context.backend, context.listed);
+  context.store = new Store({ backend: context.backend });
+  context.scan = new Store({ backend: new InMemoryBackend() });
+});
+test.after.each(async ({ store, scan, dir }) => {
+  await store.close();
+  await scan.close();
+  dir.remove();
+});
+
+/** Saves `objs` in both stores (copies, so each store has its own instances). */
+async function saveBoth(context: Context, objs: readonly Doc[]): Promise<void> {
+  await context.store.saveMany(objs);
+  await context.scan.saveMany(objs.map((doc) => Object.assign(new Doc(doc.id), doc)));
+}
+
+/** Asserts the two stores answer `texts` alike, in order; returns how many answers were not empty. */
+async function sameAnswers(context: Context, texts: readonly string[], options?: { fields?: string[]; limit?: number }): Promise<number> {
+  if (options === undefined) await sameStats(context, texts.slice(0, 10));
+  let found = 0;
+  for (const q of texts) {
+    const indexed = (await context.store.search(Doc, q, options)).map((doc) => doc.id);
+    const scanned = (await context.scan.search(Doc, q, options)).map((doc) => doc.id);
+    assert.equal(indexed, scanned, `search ${JSON.stringify(q)} ${JSON.stringify(options ?? {})}`);
+    if (indexed.length > 0) found++;
+  }
+  return found;
+}
+
+/**
+ * Asserts the index's statistics (documents, tokens, documents per term) are those of the objects
+ * stored: what ranking reads besides the matches, so an index out of step shows here first.
+ */
+async function sameStats(context: Context, texts: readonly string[]): Promise<void> {
+  await context.store.search(Doc, 'x'); // makes the index, before the type's first search
+  const all = new Map((await context.scan.find(Doc)).map((doc) => [doc.id, { id: doc.id, data: { ...doc } }]));
+  for (const q of texts) {
+    const search = toSearch(q, undefined, Doc.searchable, 'Doc');
+    const answer = (await context.backend.search('Doc', search.fields, search.terms, 1))!;
+    const expected = statsOf(search, [...all.values()].map((candidate) => measure(search, candidate)));
+    const unjudged = statsOf(search, answer.unjudged.map((record) => measure(search, all.get(record.id)!)));
+    const actual = { documents: answer.documents + unjudged.documents, length: answer.length + unjudged.length, having: answer.having.map((n, t) => n + unjudged.having[t]!) };
+    assert.equal(actual, expected, `statistics of ${JSON.stringify(q)}`);
+    // Most records are judged by the index; the few with shared references are left to the store.
+    assert.ok((answer.unjudged.length > 0 || all.size < 100) && answer.unjudged.length < all.size / 5, `${answer.unjudged.length} of ${all.size} unjudged`);
+    assert.equal([...answer.ids].sort(), [...all.values()].filter((candidate) => measure(search, candidate).counts.every((n) => n > 0) && !answer.unjudged.some((record) => record.id === candidate.id)).map((candidate) => candidate.id).sort());
+  }
+}
+
+const queries = (seed: number, count: number) => {
+  const next = random(seed);
+  return Array.from({ length: count }, () => query(next));
+};
+
+test('a search of the searchable fields is served by FTS5: its plan, and no listing of the type', async (context) => {
+  await saveBoth(context, docs(random(1), 100));
+  const before = context.listed.length;
+  assert.ok((await context.store.search(Doc, 'milk')).length > 0);
+  assert.is(context.listed.length, before, 'the search listed the type: it scanned');
+  const plan = context.backend.explainSearch('Doc', toSearch('milk caf*', undefined, Doc.searchable, 'Doc').terms).join('\n');
+  assert.match(plan, /SCAN "?cuttle_search_fts_Doc"? VIRTUAL TABLE INDEX 0:M/);
+  // Other fields than the index's: the scan.
+  await context.store.search(Doc, 'milk', { fields: ['title'] });
+  assert.is(context.listed.length, before + 1);
+});
+
+test('answers equal the scan over 400 generated texts and 300 queries (unicode, accents, prefixes, phrases, limits)', async (context) => {
+  await saveBoth(context, docs(random(2), 400));
+  const found = await sameAnswers(context, queries(3, 300));
+  assert.ok(found > 100, `only ${found} queries found anything`);
+  await sameAnswers(context, queries(4, 50), { limit: 3 });
+  await sameAnswers(context, queries(5, 30), { fields: ['body', 'tags'] });
+  assert.equal(await sameAnswers(context, ['milk'], { fields: ['tags', 'body', 'title'] }), 1);
+  // Only the searches of other fields scanned.
+  assert.is(context.listed.length, 30);
+});
+
+test('the index is built over rows stored before it, and kept by saves, deletes, deleteMany, transactions and imports', async (context) => {
+  const next = random(6);
+  await saveBoth(context, docs(next, 200));
+  await sameAnswers(context, queries(7, 40));
+  // Re-save with new texts, delete, delete and save again.
+  const changed = docs(next, 60);
+  await saveBoth(context, changed);
+  for (const id of ['d60', 'd61', 'd62', 'd150']) {
+    await context.store.delete(Doc, id);
+    await context.scan.delete(Doc, id);
+  }
+  await saveBoth(context, [Object.assign(new Doc('d61'), { title: 'milk milk milk', body: 'café' })]);
+  await sameAnswers(context, queries(8, 60));
+  const ids = ['d1', 'd2', 'd3', 'd170', 'nothing'];
+  await context.backend.deleteMany('Doc', ids);
+  for (const id of ids) await context.scan.delete(Doc, id);
+  await sameAnswers(context, queries(9, 60));
+  const inTx = docs(next, 10, 't');
+  for (const store of [context.store, context.scan]) {
+    await store.transaction(async (tx) => {
+      await tx.saveMany(inTx.map((doc) => Object.assign(new Doc(doc.id), doc)));
+      await tx.delete(Doc, 'd4');
+    });
+    // A rolled-back transaction leaves the index as it was.
+    await store
+      .transaction(async (tx) => {
+        await tx.save(Object.assign(new Doc('gone'), { title: 'milk' }));
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+  }
+  await sameAnswers(context, ['milk', ...queries(10, 60)]);
+  const dump = await context.scan.exportData();
+  await context.store.importData(dump, { mode: 'replace' });
+  await sameAnswers(context, queries(11, 60));
+  await context.store.clear();
+  await context.scan.clear();
+  assert.equal(await context.store.search(Doc, 'milk'), []);
+  await saveBoth(context, docs(next, 50));
+  await sameAnswers(context, queries(12, 40));
+  assert.equal(context.listed, []);
+});
+
+test('a file with a search index opens again, and its index is still in step', async (context) => {
+  await saveBoth(context, docs(random(13), 100));
+  await sameAnswers(context, queries(14, 10));
+  await context.store.close();
+  context.backend = new SqliteBackend({ path: context.path });
+  countLists(context.backend, context.listed);
+  context.store = new Store({ backend: context.backend });
+  await saveBoth(context, docs(random(15), 30, 'n'));
+  await context.store.delete(Doc, 'd5');
+  await context.scan.delete(Doc, 'd5');
+  await sameAnswers(context, queries(16, 60));
+  assert.equal(context.listed, []);
+  // The tables are beside `objects`, which keeps only its own indexes.
+  const db = new Database(context.path, { readonly: true });
+  const names = db.prepare(`SELECT name FROM sqlite_schema WHERE name LIKE 'cuttle_search%' AND type = 'table'`).pluck().all();
+  db.close();
+  assert.ok(names.includes('cuttle_search_fts_Doc') && names.includes('cuttle_search_docs_Doc'), names.join());
+});
+
+test('namespaces sharing a file have an index each', async (context) => {
+  const other = new Store({ backend: context.backend, namespace: 'billing' });
+  await context.store.save(Object.assign(new Doc('a'), { title: 'milk' }));
+  await other.save(Object.assign(new Doc('b'), { title: 'milk chocolate' }));
+  await other.save(Object.assign(new Doc('c'), { title: 'milk' }));
+  const before = context.listed.length;
+  assert.equal((await context.store.search(Doc, 'milk')).map((doc) => doc.id), ['a']);
+  assert.equal((await other.search(Doc, 'milk')).map((doc) => doc.id), ['c', 'b']);
+  await other.delete(Doc, 'c');
+  assert.equal((await other.search(Doc, 'mil*')).map((doc) => doc.id), ['b']);
+  assert.is(context.listed.length, before);
+});
+
+test('a class whose searchable fields or version change gets its index rebuilt', async (context) => {
+  await context.store.save(Object.assign(new Doc('a'), { title: 'milk', body: 'cafe' }));
+  assert.equal((await context.store.search(Doc, 'cafe')).map((doc) => doc.id), ['a']);
+  await context.store.close();
+  class Narrow extends Serializable {
+    static override typeName = 'Doc';
+    static searchable = ['title'];
+    static version = 2;
+    static upgrade(data: unknown) {
+      return data;
+    }
+    title = '';
+    body = '';
+  }
+  context.backend = new SqliteBackend({ path: context.path });
+  context.listed.length = 0;
+  countLists(context.backend, context.listed);
+  context.store = new Store({ backend: context.backend });
+  assert.equal((await context.store.search(Narrow, 'cafe')).map((doc) => doc.id), []);
+  assert.equal((await context.store.search(Narrow, 'milk')).map((doc) => doc.id), ['a']);
+  await context.store.save(Object.assign(new Narrow('b'), { title: 'milk tea' }));
+  assert.equal((await context.store.search(Narrow, 'milk')).map((doc) => doc.id), ['a', 'b']);
+  assert.equal(context.listed, []);
+});
+
+test('a read-only store whose class has another version than the index scans, reading records as the class upgrades them', async (context) => {
+  await context.store.save(Object.assign(new Doc('a'), { title: 'milk' }));
+  assert.equal((await context.store.search(Doc, 'milk')).map((doc) => doc.id), ['a']);
+  await context.store.close();
+  class Renamed extends Serializable {
+    static override typeName = 'Doc';
+    static searchable = ['title', 'body', 'tags'];
+    static version = 2;
+    static upgrade(data: Record<string, unknown>) {
+      return { ...data, title: 'tea' };
+    }
+    title = '';
+  }
+  context.store = new Store({ backend: new SqliteBackend({ path: context.path, readonly: true }) });
+  assert.equal((await context.store.search(Renamed, 'tea')).map((doc) => doc.id), ['a']);
+  assert.equal((await context.store.search(Renamed, 'milk')).map((doc) => doc.id), []);
+});
+
+test.run();
