@@ -25,9 +25,9 @@ interface Found extends Candidate {
 /**
  * Where a {@link Finder} reads: a backend, or a transaction's view of one. With `find`, queries go
  * to it; without, the type is scanned (`list`, then `loadMany`). Without `createIndex`, `index`
- * does nothing.
+ * to it; without, the type is scanned (`list`, then `loadMany`); `search` likewise. Without `createIndex`, `index`
  */
-export type QuerySource = Pick<StorageBackend, 'list' | 'loadMany'> & Partial<Pick<StorageBackend, 'find' | 'createIndex'>>;
+export type QuerySource = Pick<StorageBackend, 'list' | 'loadMany'> & Partial<Pick<StorageBackend, 'find' | 'createIndex' | 'search' | 'createSearchIndex'>>;
 
 /** What a {@link Finder} needs from its store. */
 export interface FinderContext {
