@@ -24,8 +24,8 @@ interface Found extends Candidate {
 
 /**
  * Where a {@link Finder} reads: a backend, or a transaction's view of one. With `find`, queries go
- * to it; without, the type is scanned (`list`, then `loadMany`). Without `createIndex`, `index`
- * to it; without, the type is scanned (`list`, then `loadMany`); `search` likewise. Without `createIndex`, `index`
+ * to it; without, the type is scanned (`list`, then `loadMany`); `search` likewise. Without
+ * `createIndex`, `index` does nothing.
  */
 export type QuerySource = Pick<StorageBackend, 'list' | 'loadMany'> & Partial<Pick<StorageBackend, 'find' | 'createIndex' | 'search' | 'createSearchIndex'>>;
 
