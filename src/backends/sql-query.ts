@@ -123,9 +123,10 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
 /**
  * The SELECT of the rows of one type (`ofType`) that SQL cannot judge: those annotated at a path
  * the query reads (`terms`, one per path) and, where the dialect has them, the opaque rows. With
- * several paths, one branch per path joined by UNION ALL inside an `id IN (...)` (which drops repeats), each on exactly the condition of that path's
- * annotated-rows index (the meta index; with the opaque rows on PostgreSQL), so each is a seek in
- * a small index where the path is indexed: SQLite plans an OR of them as one scan of the type.
+ * several paths there is one branch per path, joined by UNION ALL inside an `id IN (...)` (which
+ * drops repeats). Each branch has exactly the condition of that path's annotated-rows index, so
+ * where the path is indexed it is a seek in a small index. (SQLite planned the plain OR of the
+ * conditions as a scan of the whole type.)
  */
 function uncheckedSql(dialect: SqlDialect, ofType: string, terms: readonly string[]): string {
   const { columns, table, opaque } = dialect;
