@@ -51,6 +51,24 @@ test('an equality, a range and a sorted top-N on a declared index use it (EXPLAI
   assert.not.match(plan(backend, { where: { title: 'x' } }), /cuttle_(number|text)/);
 });
 
+test('an indexed count reads the index alone while no record is annotated at its path, and leaves out one that is (EXPLAIN QUERY PLAN)', async ({ backend, store }) => {
+  await store.saveMany(tasks(200));
+  const where = { priority: 3 };
+  assert.is(await store.count(Task, { where }), 20);
+  const counted = (where: FindOptions['where']) => backend.explain('Task', toQuery({ where }, () => undefined), { count: true })!.join('\n');
+  assert.match(counted(where), /USING COVERING INDEX "?cuttle_number_Task_priority"?/);
+  assert.match(counted({ 'owner.name': 'o1' }), /USING COVERING INDEX "?cuttle_text_Task_owner\.name"?/);
+  // A Date is stored as its ISO string, annotated: the string query must not match it, though its JSON is that string.
+  const date = new Date(0);
+  await store.save(Object.assign(new Task('dated'), { priority: 3, title: 'dated', owner: { name: date } }));
+  assert.is(await store.count(Task, { where: { 'owner.name': date.toISOString() } }), 0);
+  assert.equal((await store.find(Task, { where: { 'owner.name': date.toISOString() } })).map((task) => task.id), []);
+  assert.is(await store.count(Task, { where: { 'owner.name': date } }), 1);
+  assert.is(await store.count(Task, { where }), 21);
+  assert.not.match(counted({ 'owner.name': 'o1' }), /COVERING/, 'with a record annotated at a path the query reads, each candidate is read to leave such records out');
+  assert.match(counted(where), /USING COVERING INDEX "?cuttle_number_Task_priority"?/, 'a path without annotated records is still served by its index alone');
+});
+
 test('a sort on an indexed path is served by its index in either direction, and the rows left to the evaluator are found through the annotated-rows indexes (EXPLAIN QUERY PLAN)', async ({ backend, store }) => {
   await store.saveMany(tasks(2000));
   const top = { where: { 'owner.name': 'o1' }, sort: { priority: -1 }, limit: 5 } as const;

@@ -59,6 +59,13 @@ export interface SqlDialect {
 export interface CompiledQuery {
   /** SELECT of the rows matching for certain, ordered, limited to skip + limit (or skipped, then limited); or of their count. */
   readonly exact: string;
+  /**
+   * `exact` without the clause that leaves out the rows annotated at the query's paths: the same
+   * answer when `unchecked` finds no row in the same snapshot (the usual case), and cheaper, since
+   * that clause reads every candidate row's content while the rest may be served by an index alone.
+   * Equal to `exact` where the dialect has opaque rows (they must always be left out).
+   */
+  readonly plain: string;
   readonly params: readonly unknown[];
   /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
   readonly unchecked: string;
@@ -107,17 +114,18 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
   const terms = [...new Set(annotated)];
   const unique = dialect.opaque === undefined ? terms : [...terms, dialect.opaque];
   const ofType = `type = ${typeLiteral(type)}`;
-  const plain = unique.length === 0 ? '' : ` AND NOT (${unique.join(' OR ')})`;
-  const where = `${ofType}${plain} AND (${condition})`;
   const limit = skip
     ? ` LIMIT ${query.limit ?? dialect.noLimit} OFFSET ${query.skip}`
     : query.limit === undefined
       ? ''
       : ` LIMIT ${query.skip + query.limit}`;
-  const exact = count
-    ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
-    : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
-  return { exact, params: compiler.params, unchecked: uncheckedSql(dialect, ofType, terms) };
+  const select = (where: string) =>
+    count
+      ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
+      : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
+  const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT (${unique.join(' OR ')}) AND (${condition})`);
+  const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
+  return { exact, plain, params: compiler.params, unchecked: uncheckedSql(dialect, ofType, terms) };
 }
 
 /**

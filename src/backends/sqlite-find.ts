@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { allRows, compileQuery, indexStatements } from './sqlite-query.js';
+import type { CompiledQuery } from './sql-query.js';
 
 type Row = [string, string, RecordKind, string, number, number];
 
@@ -17,29 +18,41 @@ const KEPT = 200;
 export class SqliteFinder {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  /** Runs its callback in one read transaction (a savepoint inside a write transaction). */
+  readonly #snapshot: <T>(work: () => T) => T;
 
   constructor(db: Database.Database) {
     this.#db = db;
+    this.#snapshot = db.transaction((work) => work()) as <T>(work: () => T) => T;
   }
 
-  /** See `StorageBackend.find`. */
+  /**
+   * See `StorageBackend.find`. The rows left to the evaluator are read first, in the same read
+   * transaction as the rest: when there are none (the usual case), the exact rows need no clause
+   * leaving them out, so an indexed count or filter is served by the index alone.
+   */
   find(type: string, query: Query, count: boolean): FindAnswer {
     const compiled = compileQuery(type, query, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []), skipped: 0 };
-    const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
-    if (count) return { records: [], count: this.#statement(compiled.exact).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
-    // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
-    const skipping = unchecked.length === 0 && query.skip > 0;
-    const final = skipping ? compileQuery(type, query, false, true)! : compiled;
-    const records = this.#rows(final.exact, final.params);
-    return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
+    return this.#snapshot(() => {
+      const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
+      const exact = (sql: CompiledQuery) => (unchecked.length === 0 ? sql.plain : sql.exact);
+      if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
+      // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+      const skipping = unchecked.length === 0 && query.skip > 0;
+      const final = skipping ? compileQuery(type, query, false, true)! : compiled;
+      const records = this.#rows(exact(final), final.params);
+      return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
+    });
   }
 
-  /** The plan SQLite chooses for the rows `query` matches for certain (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */
-  explain(type: string, query: Query): string[] | undefined {
-    const compiled = compileQuery(type, query, false);
+  /** The plan SQLite chooses for the rows `query` matches for certain, as {@link find} would run them now (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */
+  explain(type: string, query: Query, count = false): string[] | undefined {
+    const compiled = compileQuery(type, query, count);
     if (compiled === undefined) return undefined;
-    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${compiled.exact}`).all(...compiled.params) as Array<{ detail: string }>;
+    const annotated = compiled.unchecked !== '' && this.#db.prepare(compiled.unchecked).get() !== undefined;
+    const sql = annotated ? compiled.exact : compiled.plain;
+    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...compiled.params) as Array<{ detail: string }>;
     return plan.map((step) => step.detail);
   }
 

@@ -549,11 +549,12 @@ export class SqliteBackend extends StorageBackend {
   /**
    * The steps of SQLite's plan (`EXPLAIN QUERY PLAN`) for the rows of `type` that `query` (a
    * checked query, see `toQuery`) matches in SQL, e.g. `SEARCH objects USING INDEX ...`;
-   * undefined when the query is not compiled (the store then checks every row).
+   * undefined when the query is not compiled (the store then checks every row). `options.count`:
+   * the plan of the count `count(Class, { where })` runs instead.
    */
-  explain(type: string, query: Query): string[] | undefined {
+  explain(type: string, query: Query, options?: { count?: boolean }): string[] | undefined {
     this.#check();
-    return this.#finder.explain(type, query);
+    return this.#finder.explain(type, query, options?.count === true);
   }
 
   /**
