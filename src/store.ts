@@ -881,11 +881,11 @@ export class Store {
    * made from `data` and cached (unless a write overlapped the query). A container loads as `load`
    * does, with its graph.
    */
-  #adopt(info: TypeInfo, record: StoredRecord, data: unknown, mark: number): Serializable | Promise<Serializable | undefined> {
+  #adopt(info: TypeInfo, record: StoredRecord, data: () => unknown, mark: number): Serializable | Promise<Serializable | undefined> {
     if (info.kind === 'container') return this.get(info.Class, record.id);
     const cached = this.#cache.enabled ? (this.#cache.peek(info.name, record.id) as Serializable | undefined) : undefined;
     if (cached !== undefined && cached.id === record.id && this.#versions.get(cached) === record.version) return cached;
-    const obj = this.#codec.construct(info, record.id, data);
+    const obj = this.#codec.construct(info, record.id, data());
     this.#versions.set(obj, record.version);
     if (this.#cache.enabled && mark === this.#writes && !this.#overlaps.busy(info.name, record.id)) this.#cache.set(info.name, record.id, obj, record.content);
     return obj;

@@ -342,13 +342,13 @@ export class Transaction {
   }
 
   /** The instance for a record a query found: this transaction's own when it has one for the id (as `get`), else a new one it keeps. */
-  #adopt(info: TypeInfo, record: StoredRecord, data: unknown): Serializable | Promise<Serializable | undefined> {
+  #adopt(info: TypeInfo, record: StoredRecord, data: () => unknown): Serializable | Promise<Serializable | undefined> {
     const key = objectKey(info.name, record.id);
     const known = this.#attempt.objects.get(key);
     // null: deleted in this transaction, which a backend's query inside it does not find.
     if (known !== undefined) return known ?? Promise.resolve(undefined);
     if (info.kind === 'container') return this.get(info.Class, record.id);
-    const obj = this.#host.codec.construct(info, record.id, data);
+    const obj = this.#host.codec.construct(info, record.id, data());
     this.#loaded(key, obj, record.version);
     return obj;
   }

@@ -16,10 +16,33 @@ import { classVersion } from '../type-versions.js';
 /** Ids per loadMany of a scan, and results per page of `findEach`. */
 const CHUNK = 500;
 
-/** A candidate with the record it was decoded from, and the store's write mark from before it was read. */
-interface Found extends Candidate {
+/**
+ * A record a query found, with the store's write mark from before it was read. It is decoded when
+ * its data is first read (to judge, sort or rank it, or to build its object), so a result the
+ * cache holds at this version, in an order the backend already gave, is never decoded.
+ */
+class Found implements Candidate {
+  readonly id: string;
   readonly record: StoredRecord;
   readonly mark: number;
+  readonly #decode: () => unknown;
+  #data: unknown;
+  #decoded = false;
+
+  constructor(record: StoredRecord, mark: number, decode: () => unknown) {
+    this.id = record.id;
+    this.record = record;
+    this.mark = mark;
+    this.#decode = decode;
+  }
+
+  get data(): unknown {
+    if (!this.#decoded) {
+      this.#data = this.#decode();
+      this.#decoded = true;
+    }
+    return this.#data;
+  }
 }
 
 /**
@@ -37,8 +60,11 @@ export interface FinderContext {
   decode(info: TypeInfo, record: StoredRecord): unknown;
   /** A mark of the store's writes so far, taken before a read: a record read after a later write is not cached. */
   mark(): number;
-  /** The instance for a matching record: the cached one when it is unchanged, else a new one (cached unless a write came after `mark`). */
-  adopt(info: TypeInfo, record: StoredRecord, data: unknown, mark: number): Serializable | Promise<Serializable | undefined>;
+  /**
+   * The instance for a matching record: the cached one when it is unchanged, else a new one from
+   * `data()`, its decoded document (cached unless a write came after `mark`).
+   */
+  adopt(info: TypeInfo, record: StoredRecord, data: () => unknown, mark: number): Serializable | Promise<Serializable | undefined>;
 }
 
 /** Runs queries for one store. */
@@ -135,15 +161,15 @@ export class Finder {
         // The index's matches are ranked from its tokens; only those returned are loaded (one
         // deleted meanwhile is left out, as a scan leaves out one deleted after its listing).
         const matched = answer.ids.map((id, i) => measureText(search, { id }, answer.texts[i]!, answer.lengths[i]!));
-        const ranked = best<{ id: string; data?: unknown }>(search, [...matched, ...unjudged], stats);
-        const toLoad = ranked.filter((doc) => !('data' in doc)).map((doc) => doc.id);
+        const ranked = best<{ id: string } | Found>(search, [...matched, ...unjudged], stats);
+        const toLoad = ranked.filter((doc) => !(doc instanceof Found)).map((doc) => doc.id);
         const loaded = new Map<string, Found>();
         for (let start = 0; start < toLoad.length; start += CHUNK) {
           const loadMark = this.#context.mark();
           const records = await backend.loadMany(info.name, toLoad.slice(start, start + CHUNK));
           for (const record of records) if (record !== undefined) loaded.set(record.id, this.#candidate(info, record, loadMark));
         }
-        const found = ranked.flatMap((doc) => ('data' in doc ? [doc as Found] : loaded.has(doc.id) ? [loaded.get(doc.id)!] : []));
+        const found = ranked.flatMap((doc) => (doc instanceof Found ? [doc] : loaded.has(doc.id) ? [loaded.get(doc.id)!] : []));
         return this.#adoptAll(info, found);
       }
     }
@@ -175,8 +201,10 @@ export class Finder {
       const mark = this.#context.mark();
       const answer = await backend.find(info.name, query);
       found = answer.records.map((record) => this.#candidate(info, record, mark));
-      found.push(...this.#check(info, query.where, answer.unchecked, mark));
       skip -= answer.skipped ?? 0;
+      // The backend's records come in the query's order: only records it left to the evaluator need merging in.
+      if (answer.unchecked.length === 0) return found.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
+      found.push(...this.#check(info, query.where, answer.unchecked, mark));
     }
     found.sort((a, b) => compareCandidates(query.sort, a, b, refOf));
     return found.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
@@ -195,7 +223,7 @@ export class Finder {
   }
 
   #candidate(info: TypeInfo, record: StoredRecord, mark: number): Found {
-    return { id: record.id, data: this.#context.decode(info, record), record, mark };
+    return new Found(record, mark, () => this.#context.decode(info, record));
   }
 
   /** The records of `records` that match `where`, decoded. */
@@ -210,8 +238,8 @@ export class Finder {
 
   async #adoptAll(info: TypeInfo, found: readonly Found[]): Promise<Serializable[]> {
     const objects: Serializable[] = [];
-    for (const { record, data, mark } of found) {
-      const adopted = this.#context.adopt(info, record, data, mark);
+    for (const candidate of found) {
+      const adopted = this.#context.adopt(info, candidate.record, () => candidate.data, candidate.mark);
       const obj = adopted instanceof Promise ? await adopted : adopted;
       // A container deleted between the query and the load of its graph is left out.
       if (obj !== undefined) objects.push(obj);
