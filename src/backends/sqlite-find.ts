@@ -9,7 +9,8 @@ import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { allRows, compileQuery, indexStatements } from './sqlite-query.js';
 import type { CompiledQuery } from './sql-query.js';
 
-type Row = [string, string, RecordKind, string, number, number];
+/** A row as the dialect's `columns` read it: the type is the query's. */
+type Row = [string, RecordKind, string, number, number];
 
 /** Statements kept, by SQL text; the oldest goes past this many. */
 const KEPT = 200;
@@ -33,15 +34,15 @@ export class SqliteFinder {
    */
   find(type: string, query: Query, count: boolean): FindAnswer {
     const compiled = compileQuery(type, query, count);
-    if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(allRows(type), []), skipped: 0 };
+    if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
     return this.#snapshot(() => {
-      const unchecked = compiled.unchecked === '' ? [] : this.#rows(compiled.unchecked, []);
+      const unchecked = compiled.unchecked === '' ? [] : this.#rows(type, compiled.unchecked, []);
       const exact = (sql: CompiledQuery) => (unchecked.length === 0 ? sql.plain : sql.exact);
       if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
       const skipping = unchecked.length === 0 && query.skip > 0;
       const final = skipping ? compileQuery(type, query, false, true)! : compiled;
-      const records = this.#rows(exact(final), final.params);
+      const records = this.#rows(type, exact(final), final.params);
       return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
     });
   }
@@ -65,9 +66,9 @@ export class SqliteFinder {
     }).immediate();
   }
 
-  #rows(sql: string, params: readonly unknown[]): StoredRecord[] {
+  #rows(type: string, sql: string, params: readonly unknown[]): StoredRecord[] {
     const rows = this.#statement(sql).raw().all(...params) as Row[];
-    return rows.map(([type, id, kind, content, version, updatedAt]) => ({ type, id, kind, content, version, updatedAt }));
+    return rows.map(([id, kind, content, version, updatedAt]) => ({ type, id, kind, content, version, updatedAt }));
   }
 
   #statement(sql: string): Database.Statement {
