@@ -35,8 +35,13 @@ export function report(title: string, rows: Measurement[], baseline?: string): v
   console.log(`\n${title}`);
   for (const row of rows) {
     const ratio = base ? `  ${(row.opsPerSec / base.opsPerSec).toFixed(2)}x ${baseline}` : '';
-    console.log(`  ${row.name.padEnd(42)} ${Math.round(row.opsPerSec).toLocaleString('en').padStart(12)} ops/s  ±${(row.spread * 50).toFixed(0)}%${ratio}`);
+    console.log(`  ${row.name.padEnd(42)} ${rate(row.opsPerSec).padStart(12)} ops/s  ±${(row.spread * 50).toFixed(0)}%${ratio}`);
   }
+}
+
+/** A rate for a report: whole numbers, but two decimals under 10/s, where rounding would hide it. */
+function rate(opsPerSec: number): string {
+  return opsPerSec < 10 ? opsPerSec.toFixed(2) : Math.round(opsPerSec).toLocaleString('en');
 }
 
 /** The machine, for the record. */
