@@ -35,6 +35,11 @@ export class SqliteFinder {
   find(type: string, query: Query, count: boolean): FindAnswer {
     const compiled = compileQuery(type, query, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
+    if (count && compiled.unchecked !== '') {
+      // The usual case in one statement: no record annotated at the query's paths, then the plain count.
+      const counted = this.#statement(guardedCount(compiled)).pluck().get(...compiled.params) as number | null;
+      if (counted !== null) return { records: [], count: counted, unchecked: [], skipped: 0 };
+    }
     return this.#snapshot(() => {
       const unchecked = compiled.unchecked === '' ? [] : this.#rows(type, compiled.unchecked, []);
       const exact = (sql: CompiledQuery) => (unchecked.length === 0 ? sql.plain : sql.exact);
@@ -52,7 +57,7 @@ export class SqliteFinder {
     const compiled = compileQuery(type, query, count);
     if (compiled === undefined) return undefined;
     const annotated = compiled.unchecked !== '' && this.#db.prepare(compiled.unchecked).get() !== undefined;
-    const sql = annotated ? compiled.exact : compiled.plain;
+    const sql = annotated ? compiled.exact : count && compiled.unchecked !== '' ? guardedCount(compiled) : compiled.plain;
     const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...compiled.params) as Array<{ detail: string }>;
     return plan.map((step) => step.detail);
   }
@@ -80,4 +85,9 @@ export class SqliteFinder {
     }
     return statement;
   }
+}
+
+/** One statement counting `compiled`'s plain rows, or NULL when some record is annotated at a path it reads (then `unchecked` and `exact` must run). */
+function guardedCount(compiled: CompiledQuery): string {
+  return `SELECT CASE WHEN EXISTS (${compiled.unchecked}) THEN NULL ELSE (${compiled.plain}) END`;
 }
