@@ -63,11 +63,11 @@ function rawRunner(options: FindOptions, count: boolean): () => unknown {
 async function section(label: string): Promise<Measurement[]> {
   const rows: Measurement[] = [];
   for (const [name, options] of Object.entries(queries)) {
-    const ops = label === 'no index' ? scanOps : 50;
+    const ops = label === 'no index' ? scanOps : 500;
     rows.push(await measure(`${name}: cuttle find`, ops, () => store.find(Item, options), rounds));
     rows.push(await measure(`${name}: raw better-sqlite3, same SQL`, ops, rawRunner(options, false), rounds));
   }
-  const countOps = label === 'no index' ? scanOps : 200;
+  const countOps = label === 'no index' ? scanOps : 5000;
   rows.push(await measure('count (equality): cuttle count', countOps, () => store.count(Item, COUNTED), rounds));
   rows.push(await measure('count (equality): raw better-sqlite3, same SQL', countOps, rawRunner(COUNTED, true), rounds));
   return rows;
@@ -103,7 +103,7 @@ const nedbQueries: Record<string, () => Promise<unknown>> = {
   'count (equality)': () => nedb.countAsync({ category: 421 }).execAsync(),
 };
 const peers: Measurement[] = [];
-for (const [name, run] of Object.entries(nedbQueries)) peers.push(await measure(`${name}: nedb, indexed`, name.startsWith('sorted') ? 5 : 100, run, rounds));
+for (const [name, run] of Object.entries(nedbQueries)) peers.push(await measure(`${name}: nedb, indexed`, name.startsWith('sorted') ? 5 : 1000, run, rounds));
 report(`nedb in memory, indexed on category, price, done (N = ${n})`, peers);
 
 const memory = new Store({ backend: new InMemoryBackend() });
