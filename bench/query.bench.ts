@@ -53,7 +53,7 @@ const refOf = () => undefined;
  * the items hold no value annotated at the paths queried, so cuttle runs the plain form.
  */
 function rawRunner(options: FindOptions, count: boolean): () => unknown {
-  const compiled = compileQuery('Item', toQuery(options, refOf), count)!;
+  const compiled = compileQuery('Item', toQuery(options, refOf), 1, count)!;
   if (raw.prepare(compiled.unchecked).get() !== undefined) throw new Error(`the bench's items are annotated at a path of ${JSON.stringify(options)}`);
   const statement = raw.prepare(compiled.plain);
   if (count) return () => statement.pluck().get(...compiled.params);

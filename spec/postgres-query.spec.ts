@@ -36,7 +36,7 @@ test.after.each(async ({ store, schema }) => {
 
 /** The plan PostgreSQL chooses for the rows a query matches in SQL, sequential scans off (so only a usable index can avoid one). */
 async function plan(schema: string, options: Parameters<typeof toQuery>[0]): Promise<string> {
-  const compiled = compileSql(postgresDialect(`"${schema}"."objects"`), 'PgTask', toQuery(options, () => undefined), false)!;
+  const compiled = compileSql(postgresDialect(`"${schema}"."objects"`), 'PgTask', toQuery(options, () => undefined), 1, false)!;
   const client = await adminPool().connect();
   try {
     await client.query('SET enable_seqscan = off');

@@ -11,7 +11,7 @@ import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { decodeContent } from './postgres-sql.js';
-import { allRowsSql, compileSql, isCompilablePath, typeLiteral, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, isCompilablePath, typeLiteral, versionIndexes, type ScalarKind, type SqlDialect } from './sql-query.js';
 
 /** Rows whose content SQL must not parse. */
 const OPAQUE = `(strpos(content, '\\u0000') > 0 OR left(content, 1) = chr(1))`;
@@ -31,6 +31,9 @@ export function postgresDialect(table: string): SqlDialect {
       what === 'present' ? `${at(segments)} IS NOT NULL` : what === 'missing' ? `${at(segments)} IS NULL` : `json_typeof(${at(segments)}) = '${what}'`,
     metaAt: (segments) => `(${DOC} #> '{meta,values,"${segments.join('.')}"}')`,
     hasMeta: `(${DOC} -> 'meta') IS NOT NULL`,
+    // A stamp is `{"typeVersion":N,` (type-versions.ts); 0 when what follows is not a version.
+    stamped: `(left(content, 15) = '{"typeVersion":')`,
+    versionAt: `(CASE WHEN content ~ '^\{"typeVersion":[0-9]{1,15},' THEN split_part(substr(content, 16, 17), ',', 1)::bigint ELSE 0 END)`,
     opaque: OPAQUE,
     arrayHas: (segments, kind, param) => {
       const element = kind === 'null' ? `json_typeof(e.v) = 'null'` : `(CASE WHEN json_typeof(e.v) = '${JSON_TYPES[kind]}' THEN (e.v #>> '{}')${CASTS[kind]} END) = ${param}`;
@@ -71,6 +74,7 @@ export function postgresIndexStatements(dialect: SqlDialect, tableName: string, 
     `CREATE INDEX IF NOT EXISTS ${name('n')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'number')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('t')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'text')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('m')} ON ${dialect.table} (type) ${where} AND (${dialect.metaAt(segments)} IS NOT NULL OR ${OPAQUE})`,
+    ...versionIndexes(dialect, type, (what) => `"${`${tableName}`.slice(0, 40)}_q${what === 'stamped' ? 's' : 'u'}_${hash(type)}"`),
   ];
 }
 
@@ -79,8 +83,9 @@ type Row = [string, string, RecordKind, string, number, number];
 export type RunSql = (text: string, values: readonly unknown[]) => Promise<unknown[][]>;
 
 /** See `StorageBackend.find`, on PostgreSQL. */
-export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean): Promise<FindAnswer> {
-  const compiled = compileSql(dialect, type, query, count);
+export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
+  // Without the class's type version, which records the store upgrades before judging is not known.
+  const compiled = typeVersion === undefined ? undefined : compileSql(dialect, type, query, typeVersion, count);
   const records = async (text: string, values: readonly unknown[]) =>
     ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
   if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
@@ -88,7 +93,7 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, type: strin
   if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
   // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
   const skipping = unchecked.length === 0 && query.skip > 0;
-  const final = skipping ? compileSql(dialect, type, query, false, true)! : compiled;
+  const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
   const found = await records(final.exact, final.params);
   return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
 }

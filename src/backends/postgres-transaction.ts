@@ -65,7 +65,7 @@ export interface PostgresTransactionHost {
   readonly names: Record<Statement, string>;
   now(): number;
   /** Answers a query by running its statements with `run` (on the transaction's connection). */
-  find(run: RunSql, type: string, query: Query, count: boolean): Promise<FindAnswer>;
+  find(run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer>;
   /**
    * Announces committed changes to the feed, with the sequence values the transaction took; no
    * changes with a value: one a transaction took and then rolled back.
@@ -112,7 +112,7 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
       await client.query(`BEGIN ISOLATION LEVEL ${host.isolation.toUpperCase()}`);
       const tx = transactionOn(query, host.now, changes);
       // Queries run on this connection too: they see the transaction's writes, at its isolation.
-      tx.find = (type, checked, options) => host.find((text, values) => run(text, values), type, checked, options?.count === true);
+      tx.find = (type, checked, options) => host.find((text, values) => run(text, values), type, checked, options?.count === true, options?.typeVersion);
       const result = await work(tx);
       open = false;
       if (changes.length > 0) seq = (await client.query({ name: host.names.txBump, text: host.statements.txBump, rowMode: 'array' })).rows[0]![0] as number;

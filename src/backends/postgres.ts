@@ -25,7 +25,7 @@ import { migratePostgres } from './postgres-schema.js';
 import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
 import type { SqlDialect } from './sql-query.js';
 import type { Query as CheckedQuery } from '../query/query.js';
-import type { FindAnswer } from './backend.js';
+import type { BackendFindOptions, FindAnswer } from './backend.js';
 import { batchStatements, channelOf, qualified, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
 
@@ -229,7 +229,7 @@ export class PostgresBackend extends StorageBackend {
       statements: txStatements,
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
-      find: (run, type, query, count) => postgresFind(this.#dialect, run, type, query, count),
+      find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, type, query, count, typeVersion),
       announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
       failure: pgFailure,
@@ -257,8 +257,8 @@ export class PostgresBackend extends StorageBackend {
   }
 
   /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
-  override async find(type: string, query: CheckedQuery, options?: { count?: boolean }): Promise<FindAnswer> {
-    return postgresFind(this.#dialect, (text, values) => this.#run(text, values), type, query, options?.count === true);
+  override async find(type: string, query: CheckedQuery, options?: BackendFindOptions): Promise<FindAnswer> {
+    return postgresFind(this.#dialect, (text, values) => this.#run(text, values), type, query, options?.count === true, options?.typeVersion);
   }
 
   /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */

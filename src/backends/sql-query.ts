@@ -33,6 +33,10 @@ export interface SqlDialect {
   metaAt(segments: readonly string[]): string;
   /** Whether the record has any annotation at all. */
   hasMeta: string;
+  /** Whether the row's content has a type version stamp (type-versions.ts): it was written at a version above 1. */
+  stamped: string;
+  /** The type version of a stamped row's content (0 when the stamp is not a version). */
+  versionAt: string;
   /** Rows whose content SQL cannot read as JSON at all (they are left to the evaluator), if there can be such. */
   opaque?: string;
   /** Whether an element of the array at a path equals an operand of `kind` (given as the placeholder `param`), or is null. */
@@ -92,10 +96,14 @@ type Paths = Map<string, { segments: readonly string[]; whole: boolean }>;
 
 /**
  * Compiles `query` over the rows of `type`, or returns undefined when it must be left to the
- * evaluator whole. `skip`: the exact rows skip `query.skip` in SQL (OFFSET), which is right only
- * when no row is left to the evaluator (else the store must merge them in before it skips).
+ * evaluator whole. `typeVersion`: the querying class's type version; when the query reads a path,
+ * rows written at another version are left to the evaluator too, since the store upgrades them
+ * before it judges them (their stored JSON may not have the class's fields). `skip`: the exact
+ * rows skip `query.skip` in SQL (OFFSET), which is right only when no row is left to the
+ * evaluator (else the store must merge them in before it skips).
  */
-export function compileSql(dialect: SqlDialect, type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
+export function compileSql(dialect: SqlDialect, type: string, query: Query, typeVersion: number, count: boolean, skip = false): CompiledQuery | undefined {
+  if (!Number.isSafeInteger(typeVersion) || typeVersion < 1) throw new TypeError(`compileSql: typeVersion must be a positive integer, got ${typeVersion}`);
   const compiler = new Compiler(dialect);
   let condition: string;
   let order: string;
@@ -111,6 +119,7 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, coun
     if (whole) annotated.push(dialect.hasMeta);
     else for (let i = 1; i <= segments.length; i++) annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
   }
+  if (compiler.paths.size > 0) annotated.push(...otherVersion(dialect, typeVersion));
   const terms = [...new Set(annotated)];
   const unique = dialect.opaque === undefined ? terms : [...terms, dialect.opaque];
   const ofType = `type = ${typeLiteral(type)}`;
@@ -143,6 +152,30 @@ function uncheckedSql(dialect: SqlDialect, ofType: string, terms: readonly strin
   if (terms.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${branch(terms[0]!)}`;
   const ids = terms.map((term) => `SELECT id FROM ${table} WHERE ${ofType} AND ${branch(term)}`).join(' UNION ALL ');
   return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND id IN (${ids})`;
+}
+
+/**
+ * The conditions, one of which holds for a row written at a type version other than
+ * `typeVersion`: each with exactly the condition of one of the type's version indexes
+ * ({@link versionIndexes}), so finding such rows is a seek in a small index (usually an empty one).
+ */
+function otherVersion(dialect: SqlDialect, typeVersion: number): string[] {
+  const { stamped, versionAt } = dialect;
+  if (typeVersion === 1) return [stamped];
+  return [`NOT ${stamped}`, `${stamped} AND ${versionAt} < ${typeVersion}`, `${stamped} AND ${versionAt} > ${typeVersion}`];
+}
+
+/**
+ * The indexes that find a type's rows of other type versions: its unstamped rows (version 1) and
+ * its stamped rows by version, partial to the type and to each kind of row.
+ * @param name the name of an index, from what it holds (`unstamped` or `stamped`).
+ */
+export function versionIndexes(dialect: SqlDialect, type: string, name: (what: 'unstamped' | 'stamped') => string): string[] {
+  const ofType = `type = ${typeLiteral(type)}`;
+  return [
+    `CREATE INDEX IF NOT EXISTS ${name('unstamped')} ON ${dialect.table} (type) WHERE ${ofType} AND NOT ${dialect.stamped}`,
+    `CREATE INDEX IF NOT EXISTS ${name('stamped')} ON ${dialect.table} (type, ${dialect.versionAt}) WHERE ${ofType} AND ${dialect.stamped}`,
+  ];
 }
 
 /** The SELECT of every row of `type`, for a query left to the evaluator whole. */

@@ -32,8 +32,9 @@ export class SqliteFinder {
    * transaction as the rest: when there are none (the usual case), the exact rows need no clause
    * leaving them out, so an indexed count or filter is served by the index alone.
    */
-  find(type: string, query: Query, count: boolean): FindAnswer {
-    const compiled = compileQuery(type, query, count);
+  find(type: string, query: Query, count: boolean, typeVersion: number | undefined): FindAnswer {
+    // Without the class's type version, which records the store upgrades before judging is not known.
+    const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
     if (count && compiled.unchecked !== '') {
       // The usual case in one statement: no record annotated at the query's paths, then the plain count.
@@ -46,15 +47,15 @@ export class SqliteFinder {
       if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
       const skipping = unchecked.length === 0 && query.skip > 0;
-      const final = skipping ? compileQuery(type, query, false, true)! : compiled;
+      const final = skipping ? compileQuery(type, query, typeVersion!, false, true)! : compiled;
       const records = this.#rows(type, exact(final), final.params);
       return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
     });
   }
 
   /** The plan SQLite chooses for the rows `query` matches for certain, as {@link find} would run them now (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */
-  explain(type: string, query: Query, count = false): string[] | undefined {
-    const compiled = compileQuery(type, query, count);
+  explain(type: string, query: Query, count = false, typeVersion = 1): string[] | undefined {
+    const compiled = compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return undefined;
     const annotated = compiled.unchecked !== '' && this.#db.prepare(compiled.unchecked).get() !== undefined;
     const sql = annotated ? compiled.exact : count && compiled.unchecked !== '' ? guardedCount(compiled) : compiled.plain;

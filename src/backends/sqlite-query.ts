@@ -6,7 +6,7 @@
  */
 import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
-import { allRowsSql, compileSql, isCompilablePath, sortTerms, typeLiteral, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, isCompilablePath, sortTerms, typeLiteral, versionIndexes, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
 
 const path = (segments: readonly string[]) => `'$.json.${segments.join('.')}'`;
 const typeAt = (segments: readonly string[]) => `json_type(content, ${path(segments)})`;
@@ -19,6 +19,9 @@ export const SQLITE_DIALECT: SqlDialect = {
     what === 'present' ? `${typeAt(segments)} IS NOT NULL` : what === 'missing' ? `${typeAt(segments)} IS NULL` : `${typeAt(segments)} = '${what}'`,
   metaAt: (segments) => `json_extract(content, '$.meta.values."${segments.join('.')}"')`,
   hasMeta: `json_type(content, '$.meta') IS NOT NULL`,
+  // A stamp is `{"typeVersion":N,` (type-versions.ts); CAST reads the digits before the comma, 0 when there are none.
+  stamped: `(substr(content, 1, 15) = '{"typeVersion":')`,
+  versionAt: `CAST(substr(content, 16, 16) AS INTEGER)`,
   arrayHas: (segments, kind, param) =>
     `${typeAt(segments)} = 'array' AND EXISTS (SELECT 1 FROM json_each(content, ${path(segments)}) AS j WHERE ` +
     (kind === 'null' ? `j.type = 'null')` : `j.type ${JSON_TYPES[kind]} AND j.value = ${param})`),
@@ -34,8 +37,8 @@ export const SQLITE_DIALECT: SqlDialect = {
 };
 
 /** See {@link compileSql}, on SQLite. */
-export function compileQuery(type: string, query: Query, count: boolean, skip = false): CompiledQuery | undefined {
-  return compileSql(SQLITE_DIALECT, type, query, count, skip);
+export function compileQuery(type: string, query: Query, typeVersion: number, count: boolean, skip = false): CompiledQuery | undefined {
+  return compileSql(SQLITE_DIALECT, type, query, typeVersion, count, skip);
 }
 
 /** Every row of `type`. */
@@ -48,12 +51,14 @@ export function indexName(type: string, segments: readonly string[], what: 'numb
   return `"cuttle_${what}_${type}_${segments.join('.')}"`;
 }
 
+
+
 /**
  * The statements that index `segments` of `type`: the number and the string at the path (the very
  * expressions the compiler emits), the rows annotated there (usually none, so finding the rows
  * left to the evaluator is a seek), and the sort on the path in each direction (its ORDER BY
  * terms, then id ascending, the tie-break), so a sorted top-N reads N rows in order instead of
- * sorting every match. All partial to the type, so saves of other types pay nothing.
+ * sorting every match; and the type's indexes of its rows' type versions. All partial to the type, so saves of other types pay nothing.
  * @throws InvalidQueryError for a path the compiler does not compile.
  */
 export function indexStatements(type: string, segments: readonly string[]): string[] {
@@ -70,5 +75,6 @@ export function indexStatements(type: string, segments: readonly string[]): stri
       const terms = sortTerms(SQLITE_DIALECT, segments).map((term) => `${term} ${direction.toUpperCase()}`);
       return `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, direction)} ON objects (type, ${terms.join(', ')}, id) ${where}`;
     }),
+    ...versionIndexes(SQLITE_DIALECT, type, (what) => `"cuttle_${what}_${type}"`),
   ];
 }

@@ -22,7 +22,7 @@ export interface SqliteTransactionSteps {
   write(write: RecordWrite): StoredRecord;
   delete(type: string, id: string, expectedVersion: number | undefined): boolean;
   /** A query on the writer connection, so it sees the transaction's own writes. */
-  find(type: string, query: Query, count: boolean): FindAnswer;
+  find(type: string, query: Query, count: boolean, typeVersion: number | undefined): FindAnswer;
   /** Wraps an error the driver threw (a damaged file becomes CorruptDataError). */
   wrap(error: unknown): unknown;
 }
@@ -53,7 +53,7 @@ export async function runSqliteTransaction<T>(
     load: (type, id) => step(() => steps.load(type, id)),
     loadMany: (type, ids) => step(() => steps.loadMany(type, ids)),
     exists: (type, id) => step(() => steps.exists(type, id)),
-    find: (type, query, options) => step(() => steps.find(type, query, options?.count === true)),
+    find: (type, query, options) => step(() => steps.find(type, query, options?.count === true, options?.typeVersion)),
     write: (write) =>
       step(() => {
         writes++;

@@ -14,7 +14,7 @@ import { SqliteChangeLog } from './sqlite-changes.js';
 import { checkSchema, migrate } from './sqlite-schema.js';
 import { SqliteFinder } from './sqlite-find.js';
 import { createSearchIndex, explainSearch, registerSearchFunctions, searchIndexed } from './sqlite-search.js';
-import type { FindAnswer } from './backend.js';
+import type { BackendFindOptions, FindAnswer } from './backend.js';
 import type { Query } from '../query/query.js';
 import type { SearchTerm } from '../query/search.js';
 import { backupDatabase } from './sqlite-backup.js';
@@ -509,10 +509,10 @@ export class SqliteBackend extends StorageBackend {
   }
 
   /** Compiled to SQL where the query reads plain JSON, the rest left to the store's evaluator (see sqlite-query.ts). */
-  override async find(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer> {
+  override async find(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer> {
     this.#check();
     while (this.#importing) await this.#importing;
-    return this.#run(() => this.#finder.find(type, query, options?.count === true));
+    return this.#run(() => this.#finder.find(type, query, options?.count === true, options?.typeVersion));
   }
 
   /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */
@@ -550,11 +550,12 @@ export class SqliteBackend extends StorageBackend {
    * The steps of SQLite's plan (`EXPLAIN QUERY PLAN`) for the rows of `type` that `query` (a
    * checked query, see `toQuery`) matches in SQL, e.g. `SEARCH objects USING INDEX ...`;
    * undefined when the query is not compiled (the store then checks every row). `options.count`:
-   * the plan of the count `count(Class, { where })` runs instead.
+   * the plan of the count `count(Class, { where })` runs instead. `options.typeVersion`: the
+   * querying class's `static version` (default 1).
    */
-  explain(type: string, query: Query, options?: { count?: boolean }): string[] | undefined {
+  explain(type: string, query: Query, options?: { count?: boolean; typeVersion?: number }): string[] | undefined {
     this.#check();
-    return this.#finder.explain(type, query, options?.count === true);
+    return this.#finder.explain(type, query, options?.count === true, options?.typeVersion);
   }
 
   /**
@@ -593,7 +594,7 @@ export class SqliteBackend extends StorageBackend {
           return { type: write.type, id: write.id, kind: write.kind, content: write.content, version: this.#writeOne(write, now), updatedAt: now };
         }),
       delete: (type, id, expectedVersion) => checked(() => this.#deleteOne(type, id, expectedVersion)),
-      find: (type, query, count) => checked(() => this.#finder.find(type, query, count)),
+      find: (type, query, count, typeVersion) => checked(() => this.#finder.find(type, query, count, typeVersion)),
       wrap: (error) => this.#wrap(error),
     };
   }

@@ -35,6 +35,21 @@ class Text extends Serializable {
   body = '';
   tags: string[] = [];
 }
+
+/** A class at type version 1, then 2 (below), which keeps the points as `score`, ten times bigger. */
+class ScoreV1 extends Serializable {
+  static override typeName = 'QueryScore';
+  points = 0;
+}
+class ScoreV2 extends Serializable {
+  static override typeName = 'QueryScore';
+  static version = 2;
+  static upgrade(data: { points: number }): { score: number } {
+    return { score: data.points * 10 };
+  }
+  score = 0;
+}
+
 const TEXTS = [
   ['a', 'Buy milk', 'and eggs and bread for the week', []],
   ['b', 'Milk chocolate', '', []],
@@ -277,6 +292,22 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     const loaded = await store.load(Item, data.items[3]!.id);
     const [found] = await store.find(Item, { where: { id: loaded.id } });
     assert.is(found, loaded);
+  });
+
+  test('records of an older type version are judged after their upgrade, indexed or not', async ({ backend }) => {
+    // Two stores on the suite's backend, one per version of the class (closing one would close the backend).
+    const old = new Store({ backend });
+    await old.saveMany([1, 2, 3].map((points) => Object.assign(new ScoreV1(`old-${points}`), { points })));
+    const current = new Store({ backend });
+    await current.saveMany([5, 20].map((score) => Object.assign(new ScoreV2(`new-${score}`), { score })));
+    const ids = async (options: FindOptions) => (await current.find(ScoreV2, options)).map((score) => `${score.id}=${score.score}`);
+    for (const indexed of [false, true]) {
+      if (indexed) await current.index(ScoreV2, 'score');
+      assert.equal(await ids({ where: { score: { $gte: 20 } }, sort: { score: -1 } }), ['old-3=30', 'new-20=20', 'old-2=20'], `indexed: ${indexed}`);
+      assert.equal(await ids({ sort: { score: 1 }, limit: 2 }), ['new-5=5', 'old-1=10'], `indexed: ${indexed}`);
+      assert.is(await current.count(ScoreV2, { where: { score: 10 } }), 1, `indexed: ${indexed}`);
+      assert.is(await current.count(ScoreV2, { where: { points: { $exists: true } } }), 0, 'the stored field the upgrade renamed is not there');
+    }
   });
 
   test('search: every term in the searchable fields, ranked, with prefixes, phrases and folded case and accents', async ({ store }) => {
