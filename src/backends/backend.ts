@@ -79,6 +79,19 @@ export interface FindAnswer {
   readonly skipped?: number;
 }
 
+/** Options of {@link StorageBackend.find}. */
+export interface BackendFindOptions {
+  /** Count the matching records instead of returning them (see {@link FindAnswer}). */
+  readonly count?: boolean;
+  /**
+   * The type version of the querying class (`static version`, 1 when it sets none): records
+   * written at another version are upgraded by the store before it judges them, so a backend that
+   * judges stored documents leaves those to it. Unset: not known (a backend that needs it
+   * returns every record unchecked). The memory backend reads it; SQLite and PostgreSQL do not.
+   */
+  readonly typeVersion?: number;
+}
+
 /**
  * What a backend's {@link StorageBackend.transaction} hands its callback: reads and writes that are
  * all part of one transaction, reads seeing the transaction's own writes. Valid only until the
@@ -104,7 +117,7 @@ export interface BackendTransaction {
    * saves and deletes included, and the isolation the transaction has). A transaction with neither
    * `find` nor `list` has no queries: `tx.find` throws `UnsupportedError`.
    */
-  find?(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer>;
+  find?(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer>;
 }
 
 /** Options of {@link StorageBackend.transaction}. */
@@ -242,7 +255,7 @@ export abstract class StorageBackend {
    * {@link FindAnswer}); with `options.count`, counts instead. Without it the store scans the
    * records (list and loadMany) and evaluates the query itself.
    */
-  find?(type: string, query: Query, options?: { count?: boolean }): Promise<FindAnswer>;
+  find?(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer>;
 
   /**
    * Optional: makes `find` fast on `path` (segments of a field path) for `type`, building the index

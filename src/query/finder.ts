@@ -82,7 +82,7 @@ export class Finder {
       for await (const chunk of this.#scan(info, where)) counted += chunk.length;
       return counted;
     }
-    const answer = await backend.find(info.name, query, { count: true });
+    const answer = await backend.find(info.name, query, { count: true, typeVersion: classVersion(info.Class) });
     return answer.count + this.#check(info, where, answer.unchecked, 0).length;
   }
 
@@ -173,7 +173,7 @@ export class Finder {
       for await (const chunk of this.#scan(info, query.where)) found.push(...chunk);
     } else {
       const mark = this.#context.mark();
-      const answer = await backend.find(info.name, query);
+      const answer = await backend.find(info.name, query, { typeVersion: classVersion(info.Class) });
       found = answer.records.map((record) => this.#candidate(info, record, mark));
       found.push(...this.#check(info, query.where, answer.unchecked, mark));
       skip -= answer.skipped ?? 0;
