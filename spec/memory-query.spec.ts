@@ -45,6 +45,25 @@ test('memory answers find itself: plain records judged and ordered, records anno
   await store.close();
 });
 
+test('the pages after the first are slices of one answer, which a change makes again', async () => {
+  const backend = new InMemoryBackend();
+  const store = new Store({ backend });
+  await store.saveMany(['b', 'c', 'd', 'e'].map((id, i) => Object.assign(new Note(id), { rank: i })));
+  // findEach asks for its pages with the same filter and sort objects: so does this.
+  const query = toQuery({ where: { rank: { $gte: 0 } }, skip: 1, limit: 2 }, noRefs);
+  const page = async () => (await backend.find('MemNote', query, { typeVersion: 1 })).records.map((record) => record.id);
+  assert.equal(await page(), ['c', 'd']);
+  assert.equal(await page(), ['c', 'd']);
+  await store.save(Object.assign(new Note('a'), { rank: 9 }));
+  assert.equal(await page(), ['b', 'c']);
+  await store.delete(Note, 'b');
+  assert.equal(await page(), ['c', 'd']);
+  const each: string[] = [];
+  for await (const note of store.findEach(Note, { where: { rank: { $gte: 0 } }, sort: { rank: -1 } })) each.push(note.id);
+  assert.equal(each, ['a', 'e', 'd', 'c']);
+  await store.close();
+});
+
 class ScoreV1 extends Serializable {
   static override typeName = 'MemScore';
   points = 0;

@@ -1,6 +1,7 @@
 /**
  * How the memory backend answers `find`: it narrows the type's records with an index where the
- * query's top-level conditions allow it, then judges each candidate with the reference evaluator
+ * query's top-level conditions allow it, or walks the index of its first sort key in order until
+ * it has enough (a sorted query with a limit), then judges each candidate with the reference evaluator
  * on the record's parsed JSON where that is provably what the store would decode (written at the
  * class's type version, not annotated at the paths the query reads: see memory-parsed.ts), and
  * hands the rest back `unchecked` for the store to decode and judge. The evaluator is the last
@@ -25,13 +26,36 @@ interface Judged extends Candidate {
 }
 
 /**
+ * The whole answer of the last query that asked for a page past the first, kept so the next pages
+ * of the same query (`findEach` asks for page after page of one filter and sort) are slices of it,
+ * not the query again. It holds while the table has not changed.
+ */
+export interface PageCache {
+  last?: {
+    readonly table: MemoryTable;
+    readonly changes: number;
+    readonly where: QueryNode;
+    readonly sort: Query['sort'];
+    readonly version: number;
+    readonly exact: readonly StoredRecord[];
+    readonly unchecked: readonly StoredRecord[];
+  };
+}
+
+/**
  * Answers `query` over `table` (see `StorageBackend.find`). Without `options.typeVersion` it
  * cannot tell which records the store would upgrade, so every record goes back unchecked.
  */
-export function findIn(table: MemoryTable | undefined, query: Query, options: BackendFindOptions = {}): FindAnswer {
+export function findIn(table: MemoryTable | undefined, query: Query, options: BackendFindOptions = {}, pages?: PageCache): FindAnswer {
   if (table === undefined) return NOTHING;
   const version = options.typeVersion;
   if (version === undefined) return { records: [], count: 0, unchecked: [...table.records()], skipped: 0 };
+  if (pages !== undefined && !options.count && query.limit !== undefined && query.skip > 0) {
+    const { last } = pages;
+    const same = last !== undefined && last.table === table && last.changes === table.changes && last.where === query.where && last.sort === query.sort && last.version === version;
+    const whole = same ? last : (pages.last = { table, changes: table.changes, where: query.where, sort: query.sort, version, ...wholeAnswer(table, query, version) });
+    return page(whole.exact, whole.unchecked, query);
+  }
   const paths = pathsOf(query)
     .filter((segments) => !isId(segments))
     .map(annotationPath);
@@ -46,15 +70,38 @@ export function findIn(table: MemoryTable | undefined, query: Query, options: Ba
     const candidate: Judged = { id: record.id, data: parsed.json, record };
     if (matches(query.where, candidate, noRefs)) exact.push(candidate);
   };
-  for (const record of narrow(table, query.where, version) ?? table.records()) judge(record);
+  const end = query.limit === undefined ? Infinity : query.skip + query.limit;
+  const narrowed = narrow(table, query.where, version);
+  const sorted = options.count || query.sort.length === 0 ? undefined : table.index(query.sort[0]!.segments);
+  if (sorted !== undefined && worthWalking(narrowed?.size ?? table.size, end, table.size)) {
+    // In the order of the first sort key, a group of equal values at a time, until `end` records
+    // match for certain: every record after those sorts after them. Records of other versions and
+    // those the index cannot place are all handed back, unchecked.
+    for (const group of sorted.groups(query.sort[0]!.direction)) {
+      for (const record of group) if (parsedRecord(record).version === version) judge(record);
+      if (exact.length >= end) break;
+    }
+    for (const record of sorted.left.values()) if (parsedRecord(record).version === version) judge(record);
+    unchecked.push(...table.otherVersions(version));
+  } else {
+    for (const record of narrowed?.records() ?? table.records()) judge(record);
+  }
   if (options.count) return { records: [], count: exact.length, unchecked, skipped: 0 };
+  return page(first(query.sort, exact, end).map((judged) => judged.record), unchecked, query);
+}
+
+/** The answer to `query` of the records matching for certain (`exact`, in order, at least the first skip + limit) and the unchecked ones. */
+function page(exact: readonly StoredRecord[], unchecked: readonly StoredRecord[], query: Query): FindAnswer {
   // With nothing to merge in, the skip is done here, so a page of findEach costs only its own records.
   const skipped = unchecked.length === 0 ? query.skip : 0;
-  const end = query.limit === undefined ? exact.length : query.skip + query.limit;
-  const records = first(query.sort, exact, end)
-    .slice(skipped)
-    .map((judged) => judged.record);
+  const records = exact.slice(skipped, query.limit === undefined ? undefined : query.skip + query.limit);
   return { records, count: records.length, unchecked, skipped };
+}
+
+/** Every record matching `query`'s filter for certain, in its order, and the unchecked ones. */
+function wholeAnswer(table: MemoryTable, query: Query, version: number): { exact: StoredRecord[]; unchecked: readonly StoredRecord[] } {
+  const { records, unchecked } = findIn(table, { ...query, skip: 0, limit: undefined }, { typeVersion: version });
+  return { exact: [...records], unchecked };
 }
 
 /** A judged record with its sort keys' values, read once (the order is `compareCandidates`'s). */
@@ -70,6 +117,7 @@ interface Keyed {
  */
 function first(sort: Query['sort'], judged: readonly Judged[], end: number): Judged[] {
   if (end <= 0) return [];
+  if (sort.length === 0) return pick([...judged], (a, b) => compareIds(a.id, b.id), end);
   const keyed: Keyed[] = judged.map((item) => ({ judged: item, keys: sort.map((key) => valueAt(item, key.segments)) }));
   const compare = (a: Keyed, b: Keyed): number => {
     for (let i = 0; i < sort.length; i++) {
@@ -78,9 +126,14 @@ function first(sort: Query['sort'], judged: readonly Judged[], end: number): Jud
     }
     return compareIds(a.judged.id, b.judged.id);
   };
-  if (end * 8 >= keyed.length) return keyed.sort(compare).slice(0, end).map((item) => item.judged);
-  const kept: Keyed[] = [];
-  for (const item of keyed) {
+  return pick(keyed, compare, end).map((item) => item.judged);
+}
+
+/** The first `end` of `items` (which it may reorder) by `compare`. */
+function pick<T>(items: T[], compare: (a: T, b: T) => number, end: number): T[] {
+  if (end * 8 >= items.length) return items.sort(compare).slice(0, end);
+  const kept: T[] = [];
+  for (const item of items) {
     if (kept.length === end && compare(item, kept[end - 1]!) >= 0) continue;
     let low = 0;
     let high = kept.length;
@@ -92,7 +145,7 @@ function first(sort: Query['sort'], judged: readonly Judged[], end: number): Jud
     kept.splice(low, 0, item);
     if (kept.length > end) kept.pop();
   }
-  return kept.map((item) => item.judged);
+  return kept;
 }
 
 /**
@@ -113,13 +166,28 @@ export function findStaged(table: MemoryTable | undefined, staged: ReadonlyMap<s
 const isId = (segments: readonly string[]) => segments.length === 1 && segments[0] === 'id';
 
 /**
+ * Whether walking the sort index until `end` matches beats judging the `candidates` the filter
+ * leaves: the walk reads about `end` / (candidates / total) records, if the candidates match and
+ * are spread evenly over the order.
+ */
+function worthWalking(candidates: number, end: number, total: number): boolean {
+  return end !== Infinity && candidates * candidates > end * total;
+}
+
+/** The records a filter may match, and how many there are. */
+interface Narrowed {
+  readonly size: number;
+  records(): Iterable<StoredRecord>;
+}
+
+/**
  * The records that may match `where`, each once, from the most selective usable condition of its
  * top-level AND (equality, `$in` or a range on an indexed path with an operand the index serves;
  * equality or `$in` on `id`); undefined when there is none or it would keep the whole type.
  */
-function narrow(table: MemoryTable, where: QueryNode, version: number): Iterable<StoredRecord> | undefined {
+function narrow(table: MemoryTable, where: QueryNode, version: number): Narrowed | undefined {
   const byPath = new Map<string, { index: PathIndex; intervals: Intervals }>();
-  let best: { size: number; records: () => Iterable<StoredRecord> } | undefined;
+  let best: Narrowed | undefined;
   const consider = (size: number, records: () => Iterable<StoredRecord>) => {
     if (size < (best?.size ?? table.size)) best = { size, records };
   };
@@ -149,7 +217,7 @@ function narrow(table: MemoryTable, where: QueryNode, version: number): Iterable
     };
     consider(index.count(intervals) + others.length, records);
   }
-  return best?.records();
+  return best;
 }
 
 /** The conditions that must all hold: `where` itself, or the children of its (nested) ANDs. */

@@ -5,7 +5,8 @@
  * index cannot place by its JSON (annotated at, above or below the path: a Date, BigInt, NaN,
  * undefined, a Map, a reference, shared objects...; or content it cannot read) is kept in a set
  * of its own, which every lookup returns, for the evaluator to judge. A record that holds nothing
- * there, or an array or an object, is in neither: no plain operand equals it or ranges over it.
+ * there, or an array or an object, is kept apart by that rank: no plain operand equals it or ranges
+ * over it, but a sort on the path puts it in its place ({@link PathIndex.groups}).
  * @module
  */
 import { compareIds } from '../ids.js';
@@ -93,6 +94,10 @@ export class PathIndex {
   readonly #byId = new Map<string, Entry>();
   /** The records the index cannot place, by id: the evaluator judges them on every lookup. */
   readonly #left = new Map<string, StoredRecord>();
+  /** The plain records holding nothing, an array, or an object at the path, by id. */
+  readonly #missing = new Map<string, StoredRecord>();
+  readonly #arrays = new Map<string, StoredRecord>();
+  readonly #objects = new Map<string, StoredRecord>();
 
   constructor(segments: readonly string[]) {
     this.segments = [...segments];
@@ -109,7 +114,10 @@ export class PathIndex {
     }
     const value = valueAt({ id: record.id, data: parsed.json }, this.segments);
     const rank = scalarRank(value);
-    if (rank === undefined) return;
+    if (rank === undefined) {
+      (Array.isArray(value) ? this.#arrays : typeof value === 'object' ? this.#objects : this.#missing).set(record.id, record);
+      return;
+    }
     const entry: Entry = { rank, value: value as Scalar, id: record.id, record };
     this.#entries.insert(entry);
     this.#byId.set(record.id, entry);
@@ -122,8 +130,42 @@ export class PathIndex {
       this.#entries.remove(entry);
       this.#byId.delete(id);
     } else {
-      this.#left.delete(id);
+      for (const held of [this.#left, this.#missing, this.#arrays, this.#objects]) held.delete(id);
     }
+  }
+
+  /** The records the index cannot place (those {@link lookup} always adds). */
+  get left(): ReadonlyMap<string, StoredRecord> {
+    return this.#left;
+  }
+
+  /**
+   * Every record the index places, in the order of a sort on its path (`direction` 1 ascending,
+   * -1 descending), in groups of records whose values there sort as equal: nothing, then each
+   * plain value, then arrays, then objects (the evaluator's type order; within a group the
+   * order is not given). Records left to the evaluator are not among them (see {@link left}).
+   */
+  *groups(direction: 1 | -1): IterableIterator<StoredRecord[]> {
+    const ranked = [[...this.#missing.values()], undefined, [...this.#arrays.values()], [...this.#objects.values()]];
+    if (direction === -1) ranked.reverse();
+    for (const group of ranked) {
+      if (group === undefined) yield* this.#valueGroups(direction);
+      else if (group.length > 0) yield group;
+    }
+  }
+
+  *#valueGroups(direction: 1 | -1): IterableIterator<StoredRecord[]> {
+    let group: StoredRecord[] = [];
+    let last: Entry | undefined;
+    for (const entry of this.#entries.all(direction)) {
+      if (last !== undefined && compareTo(entry, last.rank, last.value) !== 0) {
+        yield group;
+        group = [];
+      }
+      group.push(entry.record);
+      last = entry;
+    }
+    if (group.length > 0) yield group;
   }
 
   /** How many ids {@link lookup} gives for `intervals`, without making the list. */

@@ -70,6 +70,18 @@ export class SortedList<T> {
     }
   }
 
+  /** Every item, in order (`1`) or in reverse (`-1`). */
+  *all(direction: 1 | -1): IterableIterator<T> {
+    if (direction === 1) {
+      for (const items of this.#chunks) yield* items;
+      return;
+    }
+    for (let chunk = this.#chunks.length - 1; chunk >= 0; chunk--) {
+      const items = this.#chunks[chunk]!;
+      for (let offset = items.length - 1; offset >= 0; offset--) yield items[offset]!;
+    }
+  }
+
   /** How many items {@link range} would give, without walking them. */
   count(beforeStart: (item: T) => boolean, beforeEnd: (item: T) => boolean): number {
     const start = this.#seek(beforeStart);

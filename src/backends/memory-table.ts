@@ -16,10 +16,16 @@ export class MemoryTable {
   /** type version -> the records written at it, by id (only versions that some record has). */
   readonly #versions = new Map<number, Map<string, StoredRecord>>();
   #sorted: string[] | undefined;
+  #changes = 0;
 
   /** A table with an (empty) index on each of `paths`. */
   constructor(paths: Iterable<readonly string[]> = []) {
     for (const segments of paths) this.#indexes.set(pathKey(segments), new PathIndex(segments));
+  }
+
+  /** A count of the changes made to the table: an answer computed at one count holds until the next. */
+  get changes(): number {
+    return this.#changes;
   }
 
   get size(): number {
@@ -72,6 +78,7 @@ export class MemoryTable {
   }
 
   set(record: StoredRecord): void {
+    this.#changes++;
     const previous = this.#records.get(record.id);
     if (previous === undefined) this.#sorted = undefined;
     else this.#forgetVersion(previous);
@@ -87,6 +94,7 @@ export class MemoryTable {
   delete(id: string): boolean {
     const previous = this.#records.get(id);
     if (previous === undefined) return false;
+    this.#changes++;
     this.#records.delete(id);
     this.#forgetVersion(previous);
     this.#sorted = undefined;

@@ -4,7 +4,7 @@ import type { Query } from '../query/query.js';
 import { StorageBackend, type BackendCapabilities, type BackendFindOptions, type BackendTransaction, type FindAnswer, type RecordWrite, type StoredRecord } from './backend.js';
 import { sortIds } from '../ids.js';
 import { Exclusive } from './exclusive.js';
-import { findIn, findStaged } from './memory-find.js';
+import { findIn, findStaged, type PageCache } from './memory-find.js';
 import { MemoryTable, pathKey } from './memory-table.js';
 
 /** Options of {@link InMemoryBackend}. */
@@ -28,6 +28,8 @@ export class InMemoryBackend extends StorageBackend {
   readonly #types = new Map<string, MemoryTable>();
   /** type -> the indexed paths (by their dotted key): kept when the type's records all go, until `close`. */
   readonly #indexed = new Map<string, Map<string, readonly string[]>>();
+  /** The last whole answer a page past the first needed, for the next pages of that query. */
+  readonly #pages: PageCache = {};
   readonly #now: () => number;
   /** Held by a transaction: changes from outside it wait (reads need not: nothing shows before the commit). */
   readonly #gate = new Exclusive();
@@ -72,7 +74,7 @@ export class InMemoryBackend extends StorageBackend {
 
   override async find(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer> {
     this.#check();
-    return findIn(this.#types.get(type), query, options);
+    return findIn(this.#types.get(type), query, options, this.#pages);
   }
 
   /** Indexes `path` of `type` over what is stored, kept in step with every change from now on; idempotent. `id` needs none. */
@@ -234,6 +236,7 @@ export class InMemoryBackend extends StorageBackend {
     this.#closed = true;
     this.#types.clear();
     this.#indexed.clear();
+    this.#pages.last = undefined;
   }
 
   #write(write: RecordWrite): StoredRecord {
