@@ -26,11 +26,14 @@ interface Judged extends Candidate {
 }
 
 /**
- * The whole answer of the last query that asked for a page past the first, kept so the next pages
- * of the same query (`findEach` asks for page after page of one filter and sort) are slices of it,
- * not the query again. It holds while the table has not changed.
+ * The whole answer of the last query that asked for a page past the first after an earlier page
+ * of the same query, kept so its next pages (`findEach` asks for page after page of one filter
+ * and sort objects) are slices of it, not the query again. It holds while the table has not
+ * changed. A query asked once is answered as it is, only its first skip + limit sorted.
  */
 export interface PageCache {
+  /** The filter of the last query asked. */
+  seen?: QueryNode;
   last?: {
     readonly table: MemoryTable;
     readonly changes: number;
@@ -50,7 +53,9 @@ export function findIn(table: MemoryTable | undefined, query: Query, options: Ba
   if (table === undefined) return NOTHING;
   const version = options.typeVersion;
   if (version === undefined) return { records: [], count: 0, unchecked: [...table.records()], skipped: 0 };
-  if (pages !== undefined && !options.count && query.limit !== undefined && query.skip > 0) {
+  const again = pages?.seen === query.where;
+  if (pages !== undefined) pages.seen = query.where;
+  if (pages !== undefined && again && !options.count && query.limit !== undefined && query.skip > 0) {
     const { last } = pages;
     const same = last !== undefined && last.table === table && last.changes === table.changes && last.where === query.where && last.sort === query.sort && last.version === version;
     const whole = same ? last : (pages.last = { table, changes: table.changes, where: query.where, sort: query.sort, version, ...wholeAnswer(table, query, version) });
@@ -82,7 +87,7 @@ export function findIn(table: MemoryTable | undefined, query: Query, options: Ba
       if (exact.length >= end) break;
     }
     for (const record of sorted.left.values()) if (parsedRecord(record).version === version) judge(record);
-    unchecked.push(...table.otherVersions(version));
+    for (const record of table.otherVersions(version)) unchecked.push(record);
   } else {
     for (const record of narrowed?.records() ?? table.records()) judge(record);
   }

@@ -73,7 +73,7 @@ export class MemoryTable {
   /** The records written at a type version other than `version`. */
   otherVersions(version: number): StoredRecord[] {
     const records: StoredRecord[] = [];
-    for (const [written, held] of this.#versions) if (written !== version) records.push(...held.values());
+    for (const [written, held] of this.#versions) if (written !== version) for (const record of held.values()) records.push(record);
     return records;
   }
 

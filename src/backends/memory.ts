@@ -237,6 +237,7 @@ export class InMemoryBackend extends StorageBackend {
     this.#types.clear();
     this.#indexed.clear();
     this.#pages.last = undefined;
+    this.#pages.seen = undefined;
   }
 
   #write(write: RecordWrite): StoredRecord {
