@@ -146,12 +146,11 @@ export class PathIndex {
    * order is not given). Records left to the evaluator are not among them (see {@link left}).
    */
   *groups(direction: 1 | -1): IterableIterator<StoredRecord[]> {
-    const ranked = [[...this.#missing.values()], undefined, [...this.#arrays.values()], [...this.#objects.values()]];
-    if (direction === -1) ranked.reverse();
-    for (const group of ranked) {
-      if (group === undefined) yield* this.#valueGroups(direction);
-      else if (group.length > 0) yield group;
-    }
+    const before = direction === 1 ? [this.#missing] : [this.#objects, this.#arrays];
+    const after = direction === 1 ? [this.#arrays, this.#objects] : [this.#missing];
+    for (const held of before) if (held.size > 0) yield [...held.values()];
+    yield* this.#valueGroups(direction);
+    for (const held of after) if (held.size > 0) yield [...held.values()];
   }
 
   *#valueGroups(direction: 1 | -1): IterableIterator<StoredRecord[]> {

@@ -272,6 +272,16 @@ function indexQueries(random: () => number): FindOptions[] {
     }
   }
   queries.push({ where: { id: 'ix-001' } }, { where: { id: { $in: ['ix-002', 'ix-404', 'new-003', 7] }, v: { $exists: true } } });
+  // Sorted on an indexed path holding every type (missing, arrays and objects in their place), with limits.
+  for (const limit of [1, 10, 40, 200]) {
+    for (const direction of [1, -1] as const) {
+      queries.push({ sort: { v: direction }, limit }, { where: { k: { $gte: 1 } }, sort: { v: direction, k: -direction }, limit, skip: 3 });
+      queries.push({ where: { k: { $in: [0, 2, '1'] } }, sort: { 'w.x': direction }, limit }, { where: { v: { $exists: true } }, sort: { 'w.x': direction, v: 1 }, limit });
+    }
+  }
+  // Only arrays and objects match: the walk must reach them in the type order (arrays, then objects).
+  const containers = { $or: [{ v: [] }, { v: [1] }, { v: ['a'] }, { v: {} }, { v: { $eq: { x: 1 } } }] };
+  for (const limit of [1, 2, 3, 5]) queries.push({ where: containers, sort: { v: 1 }, limit }, { where: containers, sort: { v: -1 }, limit });
   return queries;
 }
 
