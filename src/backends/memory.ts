@@ -252,9 +252,9 @@ export class InMemoryBackend extends StorageBackend {
   }
 
   #remove(type: string, id: string): boolean {
-    const ids = this.#types.get(type);
-    if (!ids?.delete(id)) return false;
-    if (ids.size === 0) this.#types.delete(type);
+    const table = this.#types.get(type);
+    if (!table?.delete(id)) return false;
+    if (table.size === 0) this.#types.delete(type);
     return true;
   }
 

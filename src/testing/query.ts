@@ -275,7 +275,7 @@ function indexQueries(random: () => number): FindOptions[] {
   // Sorted on an indexed path holding every type (missing, arrays and objects in their place), with limits.
   for (const limit of [1, 10, 40, 200]) {
     for (const direction of [1, -1] as const) {
-      queries.push({ sort: { v: direction }, limit }, { where: { k: { $gte: 1 } }, sort: { v: direction, k: -direction }, limit, skip: 3 });
+      queries.push({ sort: { v: direction }, limit }, { where: { k: { $gte: 1 } }, sort: { v: direction, k: direction === 1 ? -1 : 1 }, limit, skip: 3 });
       queries.push({ where: { k: { $in: [0, 2, '1'] } }, sort: { 'w.x': direction }, limit }, { where: { v: { $exists: true } }, sort: { 'w.x': direction, v: 1 }, limit });
     }
   }
