@@ -42,6 +42,7 @@ export {
   type RecordWrite,
   type RecordKind,
   type FindAnswer,
+  type BackendFindOptions,
   type BackendTransaction,
   type BackendTransactionOptions,
 } from './backends/backend.js';

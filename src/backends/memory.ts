@@ -1,8 +1,11 @@
 import { ClosedError, ConflictError, TransactionError } from '../errors.js';
 import { checkOptions } from '../options.js';
-import { StorageBackend, type BackendCapabilities, type BackendTransaction, type RecordWrite, type StoredRecord } from './backend.js';
+import type { Query } from '../query/query.js';
+import { StorageBackend, type BackendCapabilities, type BackendFindOptions, type BackendTransaction, type FindAnswer, type RecordWrite, type StoredRecord } from './backend.js';
 import { sortIds } from '../ids.js';
 import { Exclusive } from './exclusive.js';
+import { findIn, findStaged, type PageCache } from './memory-find.js';
+import { MemoryTable, pathKey } from './memory-table.js';
 
 /** Options of {@link InMemoryBackend}. */
 export interface InMemoryBackendOptions {
@@ -11,13 +14,22 @@ export interface InMemoryBackendOptions {
 }
 
 /**
- * Keeps records in a Map of Maps. It stores the serialized record, never the live object, so it
- * behaves like the persistent backends: mutating an object after saving it changes nothing stored.
- * Everything is lost when the process ends.
+ * Keeps records in a Map of tables, one per type (memory-table.ts). It stores the serialized record,
+ * never the live object, so it behaves like the persistent backends: mutating an object after saving
+ * it changes nothing stored. Everything is lost when the process ends.
+ *
+ * It answers queries itself (memory-find.ts): `createIndex` keeps a sorted index of a path in step
+ * with every change, which narrows the records a query reads; records are judged on their parsed
+ * JSON (parsed once per stored record and kept, never handed out) where that is what the store
+ * would decode, and left to the store otherwise.
  */
 export class InMemoryBackend extends StorageBackend {
   readonly name = 'memory';
-  readonly #types = new Map<string, Map<string, StoredRecord>>();
+  readonly #types = new Map<string, MemoryTable>();
+  /** type -> the indexed paths (by their dotted key): kept when the type's records all go, until `close`. */
+  readonly #indexed = new Map<string, Map<string, readonly string[]>>();
+  /** The last whole answer a page past the first needed, for the next pages of that query. */
+  readonly #pages: PageCache = {};
   readonly #now: () => number;
   /** Held by a transaction: changes from outside it wait (reads need not: nothing shows before the commit). */
   readonly #gate = new Exclusive();
@@ -57,7 +69,22 @@ export class InMemoryBackend extends StorageBackend {
 
   /** Batches and imports are all or nothing: nothing changes until every record has been read. */
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, query: true };
+  }
+
+  override async find(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer> {
+    this.#check();
+    return findIn(this.#types.get(type), query, options, this.#pages);
+  }
+
+  /** Indexes `path` of `type` over what is stored, kept in step with every change from now on; idempotent. `id` needs none. */
+  override async createIndex(type: string, path: readonly string[]): Promise<void> {
+    this.#check();
+    if (path.length === 1 && path[0] === 'id') return;
+    let paths = this.#indexed.get(type);
+    if (paths === undefined) this.#indexed.set(type, (paths = new Map()));
+    paths.set(pathKey(path), [...path]);
+    this.#types.get(type)?.addIndex(path);
   }
 
   /**
@@ -95,7 +122,7 @@ export class InMemoryBackend extends StorageBackend {
         },
         list: async (type) => {
           check();
-          const ids = new Set(this.#types.get(type)?.keys());
+          const ids = new Set(this.#types.get(type)?.ids());
           for (const [id, record] of staged.get(type) ?? []) {
             if (record) ids.add(id);
             else ids.delete(id);
@@ -105,6 +132,10 @@ export class InMemoryBackend extends StorageBackend {
         exists: async (type, id) => {
           check();
           return current(type, id) !== undefined;
+        },
+        find: async (type, query, options) => {
+          check();
+          return findStaged(this.#types.get(type), staged.get(type), query, options);
         },
         write: async (write) => {
           check();
@@ -177,7 +208,7 @@ export class InMemoryBackend extends StorageBackend {
 
   async list(type: string): Promise<string[]> {
     this.#check();
-    return sortIds([...(this.#types.get(type)?.keys() ?? [])]);
+    return this.#types.get(type)?.ids() ?? [];
   }
 
   async listTypes(): Promise<string[]> {
@@ -195,8 +226,8 @@ export class InMemoryBackend extends StorageBackend {
   override async *records(): AsyncIterableIterator<StoredRecord> {
     this.#check();
     const snapshot = sortIds([...this.#types.keys()]).map((type) => {
-      const ids = this.#types.get(type)!;
-      return sortIds([...ids.keys()]).map((id) => ids.get(id)!);
+      const table = this.#types.get(type)!;
+      return table.ids().map((id) => table.get(id)!);
     });
     for (const records of snapshot) yield* records;
   }
@@ -204,6 +235,9 @@ export class InMemoryBackend extends StorageBackend {
   async close(): Promise<void> {
     this.#closed = true;
     this.#types.clear();
+    this.#indexed.clear();
+    this.#pages.last = undefined;
+    this.#pages.seen = undefined;
   }
 
   #write(write: RecordWrite): StoredRecord {
@@ -218,9 +252,9 @@ export class InMemoryBackend extends StorageBackend {
   }
 
   #remove(type: string, id: string): boolean {
-    const ids = this.#types.get(type);
-    if (!ids?.delete(id)) return false;
-    if (ids.size === 0) this.#types.delete(type);
+    const table = this.#types.get(type);
+    if (!table?.delete(id)) return false;
+    if (table.size === 0) this.#types.delete(type);
     return true;
   }
 
@@ -234,9 +268,9 @@ export class InMemoryBackend extends StorageBackend {
   }
 
   #put(record: StoredRecord): void {
-    let ids = this.#types.get(record.type);
-    if (!ids) this.#types.set(record.type, (ids = new Map()));
-    ids.set(record.id, record);
+    let table = this.#types.get(record.type);
+    if (!table) this.#types.set(record.type, (table = new MemoryTable(this.#indexed.get(record.type)?.values())));
+    table.set(record);
   }
 
   #check(): void {

@@ -220,6 +220,89 @@ function expected(store: Store, objects: readonly Serializable[], options: FindO
 
 const QUERIES = 400;
 
+/** The class of the index test: every indexed path holds values of every type, or nothing. */
+class Indexed extends Serializable {
+  static override typeName = 'QIndexed';
+  static indexes = ['v', 'w.x', 'k'];
+  [field: string]: unknown;
+}
+
+/** What an indexed field holds: each type, the edge values of numbers, and nothing (`MISSING`). */
+const MISSING = Symbol('missing');
+const INDEXED_VALUES: readonly unknown[] = [
+  0, -0, 1, -1, 2, 1.5, 1e21, -1e-7, Number.MAX_SAFE_INTEGER, NaN, Infinity, -Infinity,
+  '', 'a', 'ab', 'B', 'é', 'e\u0301', '😀', '\uffff', '10', '9', 'true', 'null', '1',
+  true, false, null, undefined, MISSING,
+  new Date(0), new Date('2020-01-01T00:00:00Z'), new Date(NaN), 0n, 5n, 1n, -(2n ** 70n),
+  [1], ['a'], [], [null], { x: 1 }, {}, new Map([['a', 1]]), new Set([1]),
+];
+const isIndexOperand = (value: unknown) => value !== MISSING && isOperand(value);
+
+/** The index test's objects, from a seeded PRNG: `v`, `w.x` and `k` of every kind. */
+function indexedObjects(random: () => number, count: number, prefix: string): Indexed[] {
+  return Array.from({ length: count }, (_, i) => {
+    const obj = new Indexed(`${prefix}-${String(i).padStart(3, '0')}`);
+    setIndexed(random, obj);
+    return obj;
+  });
+}
+
+/** Gives `obj` new values at the indexed paths (`w` sometimes a Map, an array or a string, so `w.x` is not there to index). */
+function setIndexed(random: () => number, obj: Indexed): void {
+  for (const key of ['v', 'w', 'k']) delete obj[key];
+  const value = () => {
+    const picked = pick(random, INDEXED_VALUES);
+    return picked instanceof Date ? new Date(picked.getTime()) : Array.isArray(picked) ? [...picked] : picked;
+  };
+  const v = value();
+  if (v !== MISSING) obj.v = v;
+  const w = random();
+  const x = value();
+  if (w < 0.6) obj.w = x === MISSING ? {} : { x, y: 1 };
+  else if (w < 0.7) obj.w = new Map([['x', 1]]);
+  else if (w < 0.8) obj.w = [{ x: 1 }];
+  else if (w < 0.9) obj.w = 'x';
+  const k = Math.floor(random() * 4);
+  obj.k = random() < 0.1 ? String(k) : k;
+}
+
+/** Queries that an index may serve (equality, ranges, $in, alone and with other conditions) and some it must not narrow. */
+function indexQueries(random: () => number): FindOptions[] {
+  const operands = INDEXED_VALUES.filter(isIndexOperand).concat(['b', 3, new Date(1), 2n]);
+  const queries: FindOptions[] = [];
+  for (const path of ['v', 'w.x']) {
+    for (const value of operands) {
+      const other = pick(random, operands);
+      const same = operands.filter((candidate) => typeof candidate === typeof value && candidate instanceof Date === value instanceof Date);
+      queries.push({ where: { [path]: value } }, { where: { [path]: { $ne: value } } }, { where: { [path]: { $in: [value, other, value] } } });
+      queries.push({ where: { [path]: { $nin: [value] }, k: 1 } }, { where: { [path]: value, k: { $gte: 1 } }, sort: { k: -1 }, limit: 3 });
+      queries.push({ where: { $or: [{ [path]: value }, { k: 2 }] } }, { where: { [path]: { $exists: true }, k: pick(random, [0, 1, 2, 3, '1']) } });
+      if (!isOrdered(value)) continue;
+      const bound = pick(random, same);
+      queries.push({ where: { [path]: { $gt: value } } }, { where: { [path]: { $gte: value } }, sort: { [path]: 1 }, limit: 5, skip: 1 });
+      queries.push({ where: { [path]: { $lt: value } }, sort: { [path]: -1 } }, { where: { [path]: { $lte: value }, k: { $in: [1, 3] } } });
+      queries.push({ where: { [path]: { $gte: value, $lt: bound } } }, { where: { $and: [{ [path]: { $gt: bound } }, { [path]: { $lte: value } }] }, sort: { v: 1, k: -1 } });
+      queries.push({ where: { [path]: { $not: { $gt: value } } } }, { where: { v: { $gte: value }, 'w.x': { $lte: bound } } });
+      queries.push({ where: { [path]: { $gte: value, $lte: value } } }, { where: { $and: [{ [path]: { $in: [value, bound] } }, { [path]: { $lte: bound } }] } });
+    }
+  }
+  queries.push({ where: { id: 'ix-001' } }, { where: { id: { $in: ['ix-002', 'ix-404', 'new-003', 7] }, v: { $exists: true } } });
+  // Sorted on an indexed path holding every type (missing, arrays and objects in their place), with limits.
+  for (const limit of [1, 10, 40, 200]) {
+    for (const direction of [1, -1] as const) {
+      queries.push({ sort: { v: direction }, limit }, { where: { k: { $gte: 1 } }, sort: { v: direction, k: direction === 1 ? -1 : 1 }, limit, skip: 3 });
+      queries.push({ where: { k: { $in: [0, 2, '1'] } }, sort: { 'w.x': direction }, limit }, { where: { v: { $exists: true } }, sort: { 'w.x': direction, v: 1 }, limit });
+    }
+  }
+  // Only arrays and objects match: the walk must reach them in the type order (arrays, then objects).
+  const containers = { $or: [{ v: [] }, { v: [1] }, { v: ['a'] }, { v: {} }, { v: { $eq: { x: 1 } } }] };
+  for (const limit of [1, 2, 3, 5]) queries.push({ where: containers, sort: { v: 1 }, limit }, { where: containers, sort: { v: -1 }, limit });
+  return queries;
+}
+
+/** The objects whose stored state a test knows, by id: what the oracle judges. */
+type Model = Map<string, Indexed>;
+
 export function querySuite(name: string, makeBackend: () => StorageBackend | Promise<StorageBackend>, options: BackendSuiteOptions = {}): void {
   const test = suite<Context>(`conformance: ${name} queries`, {} as Context);
   const data = dataSet();
@@ -349,6 +432,120 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     await rejects(() => store.find(Item, { sort: { n: 2 as never } }), InvalidQueryError, /sort "n"/);
     await rejects(() => store.find(Item, { limit: -1 }), InvalidQueryError, /limit/);
     await rejects(() => store.count(Item, { where: { $nor: [] } }), InvalidQueryError, /\$nor/);
+  });
+
+  test('indexed paths holding every type give the evaluator\'s answers, before and after saves, deletes, batches, transactions, imports and clear', async ({ backend, store }) => {
+    const random = seededRandom(4242);
+    const queries = indexQueries(random);
+    const model: Model = new Map();
+    const remember = (objects: readonly Indexed[]) => objects.forEach((obj) => model.set(obj.id, obj));
+    const cold = new Store({ backend, cache: false, registry: store.registry });
+    let phase = 0;
+    const check = async (label: string) => {
+      phase++;
+      let found = 0;
+      for (let i = phase % 2; i < queries.length; i += 2) {
+        const query = queries[i]!;
+        const want = expected(store, [...model.values()], query);
+        found += want.length;
+        const what = `${label}, query ${i}: ${describeQuery(query)}`;
+        assert.equal((await (i % 4 < 2 ? store : cold).find(Indexed, query)).map((obj) => obj.id), want, what);
+        assert.is(await store.count(Indexed, { where: query.where }), expected(store, [...model.values()], { where: query.where }).length, `count of ${what}`);
+      }
+      assert.ok(found > 0, `${label}: no query found anything`);
+    };
+
+    const first = indexedObjects(random, 90, 'ix');
+    await store.saveMany(first);
+    remember(first);
+    await check('saved before the first query (the index is built over them)');
+
+    for (const obj of first.filter((_, i) => i % 3 === 0)) {
+      setIndexed(random, obj);
+      await store.save(obj);
+    }
+    for (const obj of first.filter((_, i) => i % 7 === 1)) {
+      await store.delete(obj);
+      model.delete(obj.id);
+    }
+    const added = indexedObjects(random, 30, 'new');
+    await store.saveMany(added);
+    remember(added);
+    await check('after saves changing the indexed values\' types, deletes and a batch');
+
+    if (backend.capabilities.transactions) {
+      const changed = [...model.values()].filter((_, i) => i % 5 === 2);
+      const gone = [...model.keys()][0]!;
+      const where = { v: { $gte: 0 } };
+      await store.transaction(async (tx) => {
+        const inside = new Map(model);
+        for (const obj of changed) {
+          const mine = await tx.load(Indexed, obj.id);
+          setIndexed(random, mine);
+          await tx.save(mine);
+          inside.set(mine.id, mine);
+        }
+        await tx.delete(Indexed, gone);
+        inside.delete(gone);
+        const created = indexedObjects(random, 5, 'tx');
+        await tx.saveMany(created);
+        for (const obj of created) inside.set(obj.id, obj);
+        const staged = (await tx.find(Indexed, { where, sort: { v: 1 } })).map((obj) => obj.id);
+        assert.equal(staged, expected(store, [...inside.values()], { where, sort: { v: 1 } }), 'a query in the transaction sees its writes');
+        assert.is(await tx.count(Indexed, { where }), expected(store, [...inside.values()], { where }).length, 'a count in the transaction sees its writes');
+      });
+      model.delete(gone);
+      for (const obj of await store.find(Indexed, { where: { id: { $startsWith: 'tx' } } })) model.set(obj.id, obj);
+      for (const obj of changed) model.set(obj.id, await store.load(Indexed, obj.id));
+      await rejects(
+        () =>
+          store.transaction(async (tx) => {
+            for (const obj of [...model.values()].slice(0, 10)) {
+              const mine = await tx.load(Indexed, obj.id);
+              mine.v = 'rolled back';
+              await tx.save(mine);
+            }
+            throw new RangeError('roll back');
+          }),
+        RangeError,
+        /roll back/,
+      );
+      await check('after a committed transaction and a rolled-back one');
+    }
+
+    const elsewhere = new Store({ registry: store.registry });
+    const imported = [...indexedObjects(random, 10, 'ix'), ...indexedObjects(random, 5, 'imp')];
+    await elsewhere.saveMany(imported);
+    await store.importData(await elsewhere.exportData());
+    await elsewhere.close();
+    remember(imported);
+    await check('after an import replacing some objects');
+
+    await store.clear();
+    model.clear();
+    assert.equal(await store.find(Indexed, { where: { v: 1 } }), []);
+    const again = indexedObjects(random, 60, 'again');
+    await store.saveMany(again);
+    remember(again);
+    await check('after clear, with objects saved since');
+  });
+
+  test('what find returns shares nothing with what is stored: changing it, or a saved object, changes no answer', async ({ backend, store }) => {
+    const cold = new Store({ backend, cache: false, registry: store.registry });
+    const obj = Object.assign(new Indexed('shared-1'), { v: 7, w: { x: [1, 2] }, k: 1 });
+    await store.save(obj);
+    obj.v = 8;
+    (obj.w as { x: number[] }).x.push(3);
+    assert.equal((await cold.find(Indexed, { where: { v: 8 } })).map((found) => found.id), []);
+    const [found] = await cold.find(Indexed, { where: { v: 7 } });
+    assert.ok(found !== undefined && found !== obj);
+    assert.equal(found!.w, { x: [1, 2] });
+    found!.v = 9;
+    (found!.w as { x: number[] }).x.push(4);
+    const [again] = await cold.find(Indexed, { where: { v: 7, 'w.x': { $eq: [1, 2] } } });
+    assert.ok(again !== undefined && again !== found);
+    assert.equal([again!.v, again!.w], [7, { x: [1, 2] }]);
+    assert.equal(await cold.find(Indexed, { where: { v: 9 } }), []);
   });
 
   test.run();
