@@ -73,6 +73,17 @@ export interface CompiledQuery {
   readonly params: readonly unknown[];
   /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
   readonly unchecked: string;
+  /**
+   * One SELECT of both, in the query's order and not limited: the rows SQL cannot judge and those
+   * matching for certain, a last column `unjudged` telling them apart; '' when `unchecked` is ''.
+   * A single pass over the type where no index finds the unjudged rows (else `unchecked` is a
+   * seek and `exact` or `plain` reads only what it returns).
+   */
+  readonly onePass: string;
+  /** The paths, prefixes included, where an annotation leaves a row to the evaluator (each is found by that path's annotated-rows index, where there is one). */
+  readonly annotatedAt: readonly (readonly string[])[];
+  /** Whether any annotation in a row leaves it to the evaluator (`$contains` looks inside a value): no index finds those rows. */
+  readonly anyAnnotation: boolean;
 }
 
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -115,9 +126,18 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
     throw error;
   }
   const annotated: string[] = [];
+  const annotatedAt = new Map<string, readonly string[]>();
+  let anyAnnotation = false;
   for (const { segments, whole } of compiler.paths.values()) {
-    if (whole) annotated.push(dialect.hasMeta);
-    else for (let i = 1; i <= segments.length; i++) annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
+    if (whole) {
+      annotated.push(dialect.hasMeta);
+      anyAnnotation = true;
+    } else {
+      for (let i = 1; i <= segments.length; i++) {
+        annotated.push(`${dialect.metaAt(segments.slice(0, i))} IS NOT NULL`);
+        annotatedAt.set(segments.slice(0, i).join('.'), segments.slice(0, i));
+      }
+    }
   }
   if (compiler.paths.size > 0) annotated.push(...otherVersion(dialect, typeVersion));
   const terms = [...new Set(annotated)];
@@ -132,9 +152,15 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
     count
       ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
       : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
-  const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT (${unique.join(' OR ')}) AND (${condition})`);
+  const unjudged = `(${unique.join(' OR ')})`;
+  const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
-  return { exact, plain, params: compiler.params, unchecked: uncheckedSql(dialect, ofType, terms) };
+  const unchecked = uncheckedSql(dialect, ofType, terms);
+  const onePass =
+    unchecked === ''
+      ? ''
+      : `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition})) ORDER BY ${order === '' ? '' : `${order}, `}id`;
+  return { exact, plain, params: compiler.params, unchecked, onePass, annotatedAt: [...annotatedAt.values()], anyAnnotation };
 }
 
 /**

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
-import { allRows, compileQuery, indexStatements } from './sqlite-query.js';
+import { allRows, compileQuery, indexStatements, uncheckedIndexes } from './sqlite-query.js';
 import type { CompiledQuery } from './sql-query.js';
 
 /** A row as the dialect's `columns` read it: the type is the query's. */
@@ -19,6 +19,11 @@ const KEPT = 200;
 export class SqliteFinder {
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
+  /** The indexes that find a query's unjudged rows (null: none can), by its `unchecked` SQL. */
+  readonly #needed = new Map<string, readonly string[] | null>();
+  /** The file's cuttle indexes, as of {@link #schemaVersion}. */
+  #indexes = new Set<string>();
+  #schemaVersion = -1;
   /** Runs its callback in one read transaction (a savepoint inside a write transaction). */
   readonly #snapshot: <T>(work: () => T) => T;
 
@@ -36,6 +41,7 @@ export class SqliteFinder {
     // Without the class's type version, which records the store upgrades before judging is not known.
     const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
+    if (this.#onePass(type, query, compiled)) return this.#unjudgedApart(type, compiled, count);
     if (count && compiled.unchecked !== '') {
       // The usual case in one statement: no record annotated at the query's paths, then the plain count.
       const counted = this.#statement(guardedCount(compiled)).pluck().get(...compiled.params) as number | null;
@@ -53,14 +59,56 @@ export class SqliteFinder {
     });
   }
 
-  /** The plan SQLite chooses for the rows `query` matches for certain, as {@link find} would run them now (EXPLAIN QUERY PLAN's details), or undefined when it is not compiled. */
+  /** The plans SQLite chooses for the statements {@link find} would run now, in order (EXPLAIN QUERY PLAN's details), or undefined when the query is not compiled. */
   explain(type: string, query: Query, count = false, typeVersion = 1): string[] | undefined {
     const compiled = compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return undefined;
-    const annotated = compiled.unchecked !== '' && this.#db.prepare(compiled.unchecked).get() !== undefined;
-    const sql = annotated ? compiled.exact : count && compiled.unchecked !== '' ? guardedCount(compiled) : compiled.plain;
-    const plan = this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...compiled.params) as Array<{ detail: string }>;
-    return plan.map((step) => step.detail);
+    const steps = (sql: string, params: readonly unknown[]) =>
+      (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
+    if (this.#onePass(type, query, compiled)) return steps(compiled.onePass, compiled.params);
+    if (compiled.unchecked === '') return steps(compiled.plain, compiled.params);
+    const annotated = this.#db.prepare(compiled.unchecked).get() !== undefined;
+    if (count && !annotated) return steps(guardedCount(compiled), compiled.params);
+    return [...steps(compiled.unchecked, []), ...steps(annotated ? compiled.exact : compiled.plain, compiled.params)];
+  }
+
+  /**
+   * Whether to read `compiled` in one pass ({@link CompiledQuery.onePass}): when some index that
+   * would find its unjudged rows is missing, so that finding them is a scan of the type anyway,
+   * and the query has no limit (one pass reads every match, where a limit stops early).
+   */
+  #onePass(type: string, query: Query, compiled: CompiledQuery): boolean {
+    if (compiled.onePass === '' || query.limit !== undefined) return false;
+    let needed = this.#needed.get(compiled.unchecked);
+    if (needed === undefined) {
+      needed = uncheckedIndexes(type, compiled) ?? null;
+      if (this.#needed.size >= KEPT) this.#needed.clear();
+      this.#needed.set(compiled.unchecked, needed);
+    }
+    if (needed === null) return true;
+    // The names known suffice when they have every index (cuttle never drops one); when one seems
+    // missing, another connection may have made it since: read them again if the schema changed.
+    return needed.some((name) => !this.#indexes.has(name)) && needed.some((name) => !this.#indexNames().has(name));
+  }
+
+  /** Runs `compiled.onePass`, the unjudged rows apart from the matching ones. */
+  #unjudgedApart(type: string, compiled: CompiledQuery, count: boolean): FindAnswer {
+    const rows = this.#statement(compiled.onePass).raw().all(...compiled.params) as Array<[...Row, number]>;
+    const records: StoredRecord[] = [];
+    const unchecked: StoredRecord[] = [];
+    for (const [id, kind, content, version, updatedAt, unjudged] of rows) (unjudged ? unchecked : records).push({ type, id, kind, content, version, updatedAt });
+    return count ? { records: [], count: records.length, unchecked, skipped: 0 } : { records, count: records.length, unchecked, skipped: 0 };
+  }
+
+  /** The names of the file's cuttle indexes, read again when its schema changes (this or another connection made one). */
+  #indexNames(): Set<string> {
+    const version = this.#statement('PRAGMA schema_version').pluck().get() as number;
+    if (version !== this.#schemaVersion) {
+      const names = this.#statement(`SELECT name FROM sqlite_schema WHERE type = 'index' AND substr(name, 1, 7) = 'cuttle_'`).pluck().all() as string[];
+      this.#indexes = new Set(names);
+      this.#schemaVersion = version;
+    }
+    return this.#indexes;
   }
 
   /** Creates the indexes of (type, path), building them over the stored rows; idempotent. */

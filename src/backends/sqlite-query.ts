@@ -54,8 +54,21 @@ export function indexName(type: string, segments: readonly string[], what: 'numb
 
 
 /**
+ * The indexes that find the rows `compiled` leaves to the evaluator with seeks (the annotated-rows
+ * index of each path and prefix it reads, the type's version indexes), or undefined when no index
+ * can (an annotation anywhere counts).
+ */
+export function uncheckedIndexes(type: string, compiled: CompiledQuery): string[] | undefined {
+  if (compiled.anyAnnotation) return undefined;
+  const names = compiled.annotatedAt.map((segments) => indexName(type, segments, 'meta'));
+  return [...names, ...(['unstamped', 'stamped'] as const).map((what) => versionIndexName(type, what))].map((name) => name.slice(1, -1));
+}
+
+const versionIndexName = (type: string, what: 'unstamped' | 'stamped') => `"cuttle_${what}_${type}"`;
+
+/**
  * The statements that index `segments` of `type`: the number and the string at the path (the very
- * expressions the compiler emits), the rows annotated there (usually none, so finding the rows
+ * expressions the compiler emits), the rows annotated there or at a path above it (usually none, so finding the rows
  * left to the evaluator is a seek), and the sort on the path in each direction (its ORDER BY
  * terms, then id ascending, the tie-break), so a sorted top-N reads N rows in order instead of
  * sorting every match; and the type's indexes of its rows' type versions. All partial to the type, so saves of other types pay nothing.
@@ -70,11 +83,15 @@ export function indexStatements(type: string, segments: readonly string[]): stri
   return [
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'number')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'number')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'text')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'text')}, id) ${where}`,
-    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'meta')} ON objects (type) ${where} AND ${SQLITE_DIALECT.metaAt(segments)} IS NOT NULL`,
+    // An annotation at a path above this one (a Map or Date at `owner` of `owner.name`) counts too.
+    ...segments.map((_, i) => {
+      const above = segments.slice(0, i + 1);
+      return `CREATE INDEX IF NOT EXISTS ${indexName(type, above, 'meta')} ON objects (type) ${where} AND ${SQLITE_DIALECT.metaAt(above)} IS NOT NULL`;
+    }),
     ...(['asc', 'desc'] as const).map((direction) => {
       const terms = sortTerms(SQLITE_DIALECT, segments).map((term) => `${term} ${direction.toUpperCase()}`);
       return `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, direction)} ON objects (type, ${terms.join(', ')}, id) ${where}`;
     }),
-    ...versionIndexes(SQLITE_DIALECT, type, (what) => `"cuttle_${what}_${type}"`),
+    ...versionIndexes(SQLITE_DIALECT, type, (what) => versionIndexName(type, what)),
   ];
 }

@@ -547,8 +547,9 @@ export class SqliteBackend extends StorageBackend {
   }
 
   /**
-   * The steps of SQLite's plan (`EXPLAIN QUERY PLAN`) for the rows of `type` that `query` (a
-   * checked query, see `toQuery`) matches in SQL, e.g. `SEARCH objects USING INDEX ...`;
+   * The steps of SQLite's plans (`EXPLAIN QUERY PLAN`) for the statements that `find` runs now for
+   * `query` (a checked query, see `toQuery`) over `type`, in order: the rows left to the evaluator
+   * (where those are found apart) and the rows it matches in SQL, e.g. `SEARCH objects USING INDEX ...`;
    * undefined when the query is not compiled (the store then checks every row). `options.count`:
    * the plan of the count `count(Class, { where })` runs instead. `options.typeVersion`: the
    * querying class's `static version` (default 1).
