@@ -90,6 +90,16 @@ async function sameStats(context: Context, texts: readonly string[]): Promise<nu
   return unjudged;
 }
 
+/** How many stored objects the index cannot read (shared references): those, and only those, it leaves unjudged when this backend wrote everything. */
+async function unreadable(context: Context): Promise<number> {
+  return (await context.scan.find(Doc)).filter((doc) => doc.extra !== undefined).length;
+}
+
+/** Asserts the backend's own writes left every readable object judged. */
+async function allJudged(context: Context, step: string): Promise<void> {
+  assert.is(await sameStats(context, ['milk']), await unreadable(context), `unjudged after ${step}`);
+}
+
 /** The plan of the matching rows' statement, with sequential scans off (so only a usable index avoids one). */
 async function matchPlan(context: Context, text: string): Promise<string> {
   const { sql, values } = context.backend.searchStatements('Doc', toSearch(text, undefined, Doc.searchable, 'Doc').terms);
@@ -155,11 +165,13 @@ test('the index is built over rows stored before it, and kept by saves, deletes,
     await context.scan.delete(Doc, id);
   }
   await saveBoth(context, [Object.assign(new Doc('d61'), { title: 'milk milk milk', body: 'café' })]);
+  await allJudged(context, 'saves');
   // A checked save (expectedVersion) takes its own statement.
   const checked = await context.store.load(Doc, 'd5');
   checked.title = 'milk checked';
   await context.store.save(checked, { expectedVersion: context.store.versionOf(checked) });
   await context.scan.save(Object.assign(new Doc('d5'), checked));
+  await allJudged(context, 'a checked save');
   await sameAnswers(context, queries(8, 60));
   const ids = ['d1', 'd2', 'd3', 'd170', 'nothing'];
   await context.backend.deleteMany('Doc', ids);
@@ -183,6 +195,7 @@ test('the index is built over rows stored before it, and kept by saves, deletes,
       })
       .catch(() => undefined);
   }
+  await allJudged(context, 'transactions');
   await sameAnswers(context, ['milk', ...queries(10, 60)]);
   // Records put as they are (one, and a batch), then a replacing import.
   const dump = await context.scan.exportData();
@@ -192,15 +205,17 @@ test('the index is built over rows stored before it, and kept by saves, deletes,
   await context.backend.putMany(rest.map((record) => ({ ...record, id: `p${record.id}` })));
   await context.scan.backend.putMany(rest.map((record) => ({ ...record, id: `p${record.id}` })));
   context.scan.cache.clear(); // written under its cache
+  await allJudged(context, 'put and putMany');
   await sameAnswers(context, ['milk', ...queries(11, 40)]);
   await context.store.importData(await context.scan.exportData(), { mode: 'replace' });
+  await allJudged(context, 'an import');
   await sameAnswers(context, queries(12, 60));
   await context.store.clear();
   await context.scan.clear();
   assert.equal(await context.store.search(Doc, 'milk'), []);
   assert.is((await searchRows(context.schema)).size, 0);
   await saveBoth(context, docs(next, 50));
-  assert.is(await sameStats(context, ['milk']), (await context.scan.find(Doc)).filter((doc) => doc.extra !== undefined).length);
+  await allJudged(context, 'clear and saves');
   await sameAnswers(context, queries(13, 40));
   assert.equal(context.listed, []);
 });
@@ -212,9 +227,7 @@ test('writes that do not maintain the index (a backend opened before it, SQL) le
   try {
     await saveBoth(context, docs(random(20), 150));
     await sameAnswers(context, queries(21, 10));
-    /** The objects the index cannot read (shared references): always unjudged. */
-    const unreadable = async () => (await context.scan.find(Doc)).filter((doc) => doc.extra !== undefined).length;
-    assert.is(await sameStats(context, ['milk']), await unreadable());
+    await allJudged(context, 'saves');
     // Saves, a batch and a delete by the unaware backend; an update, an insert and a delete in SQL.
     const changed = docs(random(22), 12);
     await other.saveMany(changed.slice(0, 8));
@@ -239,14 +252,14 @@ test('writes that do not maintain the index (a backend opened before it, SQL) le
     await sameAnswers(context, ['milk', 'milk sql', '"milk sql"', ...queries(24, 80)]);
     const written = new Set([...changed.map((doc) => doc.id), 'd30', 'd31', 'sql1']);
     const readable = (await context.scan.find(Doc)).filter((doc) => written.has(doc.id) && doc.extra === undefined).length;
-    assert.is(unjudged, (await unreadable()) + readable, 'unjudged: the unreadable ones, and the readable ones written around the index');
+    assert.is(unjudged, (await unreadable(context)) + readable, 'unjudged: the unreadable ones, and the readable ones written around the index');
     // Every object still has exactly one row.
     assert.is((await searchRows(context.schema)).size, (await context.scan.find(Doc)).length);
     // A store's first search builds (here: keeps) the index and judges those rows again.
     const fresh = new Store({ backend: await open(context.schema) });
     await fresh.search(Doc, 'milk');
     await fresh.close();
-    assert.is(await sameStats(context, ['milk']), await unreadable());
+    await allJudged(context, 'a new build');
     await sameAnswers(context, ['milk', ...queries(25, 40)]);
   } finally {
     await other.close();
