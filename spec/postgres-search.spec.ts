@@ -266,6 +266,23 @@ test('writes that do not maintain the index (a backend opened before it, SQL) le
   }
 });
 
+test('the statistics, a row per change, are added up into one by a search that sums many, and stay exact', async (context) => {
+  await saveBoth(context, docs(random(40), 100));
+  await context.store.search(Doc, 'milk');
+  // One row of statistics per save: more than a search sums before it adds them up.
+  for (const doc of docs(random(41), 1100, 's')) await saveBoth(context, [doc]);
+  const statsRows = async () => Number((await adminPool().query(`SELECT count(*) AS n FROM "${context.schema}"."objects_search_stats" WHERE type = 'Doc'`)).rows[0].n);
+  assert.ok((await statsRows()) > 1000, `${await statsRows()} rows of statistics`);
+  await allJudged(context, 'many saves');
+  assert.is(await statsRows(), 1);
+  await sameAnswers(context, ['milk', ...queries(42, 20)]);
+  for (const id of ['s1', 's2', 'd3']) {
+    await context.store.delete(Doc, id);
+    await context.scan.delete(Doc, id);
+  }
+  await sameAnswers(context, ['milk', ...queries(43, 20)]);
+});
+
 test('TRUNCATE of the objects table empties the search rows', async (context) => {
   await saveBoth(context, docs(random(30), 40));
   assert.ok((await context.store.search(Doc, 'milk')).length > 0);

@@ -11,6 +11,10 @@
  *   like the objects: `hash` is md5 of the object's stored content when the row was judged, `body`
  *   its tokens (search-text.ts), `len` their count, `tsv` the distinct tokens as lexemes
  *   (`array_to_tsvector`, which takes them as given), with a GIN index per type on `tsv`.
+ * - `T_search_stats` (type, documents, length): the judged rows' count and token total, as rows
+ *   of changes that a statement-level trigger on `T_search` adds in the changing transaction (a
+ *   single counter row would make every writer of the type wait for the one before), summed by a
+ *   search and added up into one row now and then.
  * - Triggers on `T`, one set per searchable type (`WHEN (NEW.type = '...')`, so other types' writes
  *   do not even call them), and the function they call. They do not tokenize: whoever writes the
  *   object (another process, an older cuttle that knows nothing of the index, psql), a row whose
@@ -43,6 +47,8 @@ export interface SearchEntry {
 /** Longest lexeme PostgreSQL takes in a tsvector (bytes), and about the most lexeme text one holds. */
 const MAX_LEXEME = 2047;
 const MAX_LEXEMES = 1_000_000;
+/** Rows of statistics a search sums before it adds them up into one. */
+const COMPACT_AT = 1000;
 /** Rows judged per transaction while an index is built (their objects locked meanwhile). */
 const FILL_CHUNK = 2000;
 
@@ -52,8 +58,10 @@ export function searchTables({ schema, table }: TableNames) {
   return {
     side: name('_search'),
     types: name('_search_types'),
+    stats: name('_search_stats'),
     mark: name('_search_mark'),
-    fits: Buffer.byteLength(`${table}_search_types`) <= 63 && Buffer.byteLength(`${table}_search_mark`) <= 63,
+    count: name('_search_count'),
+    fits: Buffer.byteLength(`${table}_search_types`) <= 63,
   };
 }
 
@@ -248,7 +256,7 @@ export class PostgresSearch {
 
   /** The tables, indexes, function and truncate trigger every searchable type shares; idempotent. */
   #tablesSql(): string {
-    const { side, types, mark } = this.#tables;
+    const { side, types, stats, mark, count } = this.#tables;
     const { objects } = qualified(this.#names);
     const table = this.#names.table.slice(0, 40);
     const name = (what: string) => quote(`${table}_search_${what}`);
@@ -263,7 +271,8 @@ export class PostgresSearch {
         tsv  tsvector,
         PRIMARY KEY (type, id)
       );
-      CREATE INDEX IF NOT EXISTS ${name('judged')} ON ${side} (type, len) WHERE body IS NOT NULL;
+      CREATE TABLE IF NOT EXISTS ${stats} (type text COLLATE "C" NOT NULL, documents bigint NOT NULL, length bigint NOT NULL);
+      CREATE INDEX IF NOT EXISTS ${name('stats_type')} ON ${stats} (type);
       CREATE INDEX IF NOT EXISTS ${name('unjudged')} ON ${side} (type, id) WHERE body IS NULL;
       CREATE INDEX IF NOT EXISTS ${name('stale')} ON ${side} (type, id) WHERE hash IS NULL;
       CREATE OR REPLACE FUNCTION ${mark}() RETURNS trigger LANGUAGE plpgsql AS $cuttle$
@@ -286,6 +295,29 @@ export class PostgresSearch {
         END IF;
         RETURN NULL;
       END $cuttle$;
+      CREATE OR REPLACE FUNCTION ${count}() RETURNS trigger LANGUAGE plpgsql AS $cuttle$
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          INSERT INTO ${stats} (type, documents, length)
+            SELECT type, count(len), coalesce(sum(len), 0) FROM added GROUP BY type HAVING count(len) > 0;
+        ELSIF TG_OP = 'UPDATE' THEN
+          INSERT INTO ${stats} (type, documents, length)
+            SELECT type, sum(d), sum(l) FROM (
+              SELECT type, count(len) AS d, coalesce(sum(len), 0) AS l FROM added GROUP BY type
+              UNION ALL SELECT type, -count(len), -coalesce(sum(len), 0) FROM removed GROUP BY type) AS x
+            GROUP BY type HAVING sum(d) <> 0 OR sum(l) <> 0;
+        ELSE
+          INSERT INTO ${stats} (type, documents, length)
+            SELECT type, -count(len), -coalesce(sum(len), 0) FROM removed GROUP BY type HAVING count(len) > 0;
+        END IF;
+        RETURN NULL;
+      END $cuttle$;
+      DROP TRIGGER IF EXISTS ${name('added')} ON ${side};
+      DROP TRIGGER IF EXISTS ${name('changed')} ON ${side};
+      DROP TRIGGER IF EXISTS ${name('removed')} ON ${side};
+      CREATE TRIGGER ${name('added')} AFTER INSERT ON ${side} REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${count}();
+      CREATE TRIGGER ${name('changed')} AFTER UPDATE ON ${side} REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${count}();
+      CREATE TRIGGER ${name('removed')} AFTER DELETE ON ${side} REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ${count}();
       DROP TRIGGER IF EXISTS ${name('truncate')} ON ${objects};
       CREATE TRIGGER ${name('truncate')} AFTER TRUNCATE ON ${objects} FOR EACH STATEMENT EXECUTE FUNCTION ${mark}();`;
   }
@@ -341,24 +373,28 @@ export class PostgresSearch {
   /**
    * Answers a search of `type` from its index, or undefined when the registry has none for exactly
    * these `fields` and `typeVersion` (the store then scans). One REPEATABLE READ transaction, so
-   * the statistics, the matches and the unjudged rows are of one snapshot.
+   * the statistics, the matches and the unjudged rows are of one snapshot. The statistics are the
+   * sum of the rows the search rows' triggers add (one per statement that changes them), added up
+   * into one row after a search that summed more than {@link COMPACT_AT}.
    */
   async answer(client: PoolClient, type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined> {
     if (!this.usable) return undefined;
     const { types } = this.#tables;
     const run = async (text: string, values: unknown[] = []) => (await client.query({ text, values, rowMode: 'array' })).rows as unknown[][];
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    let compact = false;
     try {
       if ((await run(`SELECT to_regclass($1) IS NOT NULL`, [types]))[0]![0] !== true) return undefined;
       const { sql, values } = this.searchSql(type, terms);
       const [stats] = await run(sql.stats, values);
       if (stats === undefined || stats[0] !== fieldsKey(fields) || stats[1] !== typeVersion) return undefined;
+      compact = (stats[4] as number) > COMPACT_AT;
       const matches = (await run(sql.matches, values)) as Array<[string, string, number]>;
       const unjudged = (await run(sql.unjudged)) as Array<[string, string, RecordKind, string, number, number]>;
       return {
         documents: stats[2] as number,
         length: stats[3] as number,
-        having: terms.map((_, t) => stats[4 + t] as number),
+        having: terms.map((_, t) => stats[5 + t] as number),
         ids: matches.map((row) => row[0]),
         texts: matches.map((row) => row[1]),
         lengths: matches.map((row) => row[2]),
@@ -366,6 +402,7 @@ export class PostgresSearch {
       };
     } finally {
       await client.query('COMMIT');
+      if (compact) await client.query(this.#compactSql(type));
     }
   }
 
@@ -374,8 +411,19 @@ export class PostgresSearch {
    * and a phrase's needle): the registry row with the statistics (`stats`), the matching rows
    * (`matches`: id, body, len) and the unjudged objects (`unjudged`, no parameters).
    */
+  /**
+   * Adds `type`'s statistics rows up into one. Under READ COMMITTED (autocommit): rows other
+   * transactions add meanwhile are not seen, so not deleted, and still count.
+   */
+  #compactSql(type: string): string {
+    const { stats } = this.#tables;
+    const literal = typeLiteral(type);
+    return `WITH d AS (DELETE FROM ${stats} WHERE type = ${literal} RETURNING documents, length)
+      INSERT INTO ${stats} (type, documents, length) SELECT ${literal}, coalesce(sum(documents), 0), coalesce(sum(length), 0) FROM d`;
+  }
+
   searchSql(type: string, terms: readonly SearchTerm[]) {
-    const { side, types } = this.#tables;
+    const { side, types, stats } = this.#tables;
     const { objects } = qualified(this.#names);
     const literal = typeLiteral(type);
     const values: string[] = [];
@@ -392,8 +440,8 @@ export class PostgresSearch {
     });
     const having = conditions.map((condition) => `, (SELECT count(*) FROM ${side} WHERE type = ${literal} AND ${condition})::float8`).join('');
     const sql = {
-      stats: `SELECT r.fields, r.type_version, j.documents, j.length${having}
-        FROM ${types} r, (SELECT count(*)::float8 AS documents, coalesce(sum(len), 0)::float8 AS length FROM ${side} WHERE type = ${literal} AND body IS NOT NULL) j
+      stats: `SELECT r.fields, r.type_version, j.documents, j.length, j.rows${having}
+        FROM ${types} r, (SELECT coalesce(sum(documents), 0)::float8 AS documents, coalesce(sum(length), 0)::float8 AS length, count(*)::float8 AS rows FROM ${stats} WHERE type = ${literal}) j
         WHERE r.type = ${literal}`,
       // One GIN lookup for all the terms (tsquery && tsquery), then the phrases' exact tests.
       matches: `SELECT id, body, len::float8 FROM ${side} WHERE type = ${literal} AND tsv @@ (${queries.join(' && ')})${phrases.map((needle) => ` AND strpos(' ' || body || ' ', ${needle}) > 0`).join('')}`,
