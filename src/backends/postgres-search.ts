@@ -276,6 +276,9 @@ export class PostgresSearch {
       CREATE INDEX IF NOT EXISTS ${name('unjudged')} ON ${side} (type, id) WHERE body IS NULL;
       CREATE INDEX IF NOT EXISTS ${name('stale')} ON ${side} (type, id) WHERE hash IS NULL;
       CREATE OR REPLACE FUNCTION ${mark}() RETURNS trigger LANGUAGE plpgsql AS $cuttle$
+      DECLARE
+        stored text;
+        written text;
       BEGIN
         IF TG_OP = 'TRUNCATE' THEN
           DELETE FROM ${side};
@@ -288,9 +291,16 @@ export class PostgresSearch {
         END IF;
         IF TG_OP <> 'DELETE' THEN
           IF NEW.type = TG_ARGV[0] THEN
-            INSERT INTO ${side} AS s (type, id) VALUES (NEW.type, NEW.id)
-              ON CONFLICT (type, id) DO UPDATE SET hash = NULL, body = NULL, len = NULL, tsv = NULL
-              WHERE s.hash IS DISTINCT FROM md5(NEW.content);
+            -- A read first: after this backend's own writes the row is right, and nothing is written.
+            written := md5(NEW.content);
+            SELECT hash INTO stored FROM ${side} WHERE type = NEW.type AND id = NEW.id;
+            IF NOT FOUND THEN
+              INSERT INTO ${side} AS s (type, id) VALUES (NEW.type, NEW.id)
+                ON CONFLICT (type, id) DO UPDATE SET hash = NULL, body = NULL, len = NULL, tsv = NULL WHERE s.hash IS DISTINCT FROM written;
+            ELSIF stored IS DISTINCT FROM written THEN
+              UPDATE ${side} SET hash = NULL, body = NULL, len = NULL, tsv = NULL
+                WHERE type = NEW.type AND id = NEW.id AND hash IS DISTINCT FROM written;
+            END IF;
           END IF;
         END IF;
         RETURN NULL;
