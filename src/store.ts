@@ -476,8 +476,9 @@ export class Store {
   /**
    * The objects of `Class` whose fields (`options.fields`, else `static searchable`) hold every
    * term of `text` (words, `prefix*`, `"a phrase"`), best first (BM25), at most `options.limit`.
-   * SQLite serves a search of the `static searchable` fields from an FTS5 index; other backends
-   * and other fields scan the type's objects, with the same answer (docs/query.md, "Full-text search").
+   * SQLite (FTS5) and PostgreSQL (GIN) serve a search of the `static searchable` fields from an
+   * index; other backends and other fields scan the type's objects, with the same answer
+   * (docs/query.md, "Full-text search").
    * @throws InvalidQueryError for a text without words or no fields to search.
    */
   async search<T extends Serializable>(Class: SerializableClass<T>, text: string, options?: SearchOptions): Promise<T[]> {

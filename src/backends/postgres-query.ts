@@ -50,8 +50,8 @@ export function postgresDialect(table: string): SqlDialect {
   };
 }
 
-/** FNV-1a, for index names within PostgreSQL's 63 bytes. */
-function hash(text: string): string {
+/** FNV-1a, for index and trigger names within PostgreSQL's 63 bytes. */
+export function nameHash(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
@@ -67,14 +67,14 @@ export function postgresIndexStatements(dialect: SqlDialect, tableName: string, 
   if (!isCompilablePath(segments)) {
     throw new InvalidQueryError(`cannot index "${segments.join('.')}" on PostgreSQL: only paths of field names ([A-Za-z_][A-Za-z0-9_]*) are compiled to SQL`, segments.join('.'));
   }
-  const key = hash(`${type}\u0000${segments.join('.')}`);
+  const key = nameHash(`${type}\u0000${segments.join('.')}`);
   const name = (what: string) => `"${`${tableName}`.slice(0, 40)}_q${what}_${key}"`;
   const where = `WHERE type = ${typeLiteral(type)}`;
   return [
     `CREATE INDEX IF NOT EXISTS ${name('n')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'number')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('t')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'text')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('m')} ON ${dialect.table} (type) ${where} AND (${dialect.metaAt(segments)} IS NOT NULL OR ${OPAQUE})`,
-    ...versionIndexes(dialect, type, (what) => `"${`${tableName}`.slice(0, 40)}_q${what === 'stamped' ? 's' : 'u'}_${hash(type)}"`),
+    ...versionIndexes(dialect, type, (what) => `"${`${tableName}`.slice(0, 40)}_q${what === 'stamped' ? 's' : 'u'}_${nameHash(type)}"`),
   ];
 }
 

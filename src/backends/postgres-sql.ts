@@ -100,15 +100,15 @@ export function batchStatements(names: TableNames) {
   const rows = (count: number, width: number, row: (p: (k: number) => string, i: number) => string) =>
     Array.from({ length: count }, (_, i) => row((k) => `$${i * width + k}`, i)).join(', ');
   return {
-    /** Parameters: type, id, kind, content per row, then the time. */
-    writeRows: (count: number) => `INSERT INTO ${objects} AS o (type, id, kind, content, version, created_at, updated_at)
+    /** Parameters: type, id, kind, content per row, then the time. `returning`: what each row returns. */
+    writeRows: (count: number, returning = 'type, id, version::float8') => `INSERT INTO ${objects} AS o (type, id, kind, content, version, created_at, updated_at)
         VALUES ${rows(count, 4, (p) => `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, 1, $${count * 4 + 1}::int8, $${count * 4 + 1}::int8)`)}
       ON CONFLICT (type, id) DO UPDATE SET ${set}, version = o.version + 1, updated_at = excluded.updated_at
-      RETURNING type, id, version::float8`,
-    /** Parameters: type, id, kind, content, version, updatedAt per row. */
-    putRows: (count: number) => `INSERT INTO ${objects} AS o (type, id, kind, content, version, created_at, updated_at)
+      RETURNING ${returning}`,
+    /** Parameters: type, id, kind, content, version, updatedAt per row. `returning`: what each row returns, if anything. */
+    putRows: (count: number, returning?: string) => `INSERT INTO ${objects} AS o (type, id, kind, content, version, created_at, updated_at)
         VALUES ${rows(count, 6, (p) => `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::int8, ${p(6)}::int8, ${p(6)}::int8)`)}
-      ON CONFLICT (type, id) DO UPDATE SET ${set}, version = excluded.version, updated_at = excluded.updated_at`,
+      ON CONFLICT (type, id) DO UPDATE SET ${set}, version = excluded.version, updated_at = excluded.updated_at${returning === undefined ? '' : ` RETURNING ${returning}`}`,
   };
 }
 

@@ -17,6 +17,7 @@ import type { Query } from '../query/query.js';
 import type { BackendTransaction, FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import type { RunSql } from './postgres-query.js';
 import { decodeContent, encodeContent, qualified, type TableNames } from './postgres-sql.js';
+import { searchVariants, type PostgresSearch } from './postgres-search.js';
 
 /** A change to announce once the transaction committed (the feed's Change). */
 interface Change {
@@ -28,6 +29,13 @@ interface Change {
 
 /** The statements a transaction runs besides the backend's own reads, none taking a change sequence value. */
 export function transactionStatements(names: TableNames) {
+  const base = baseStatements(names);
+  const { txWrite, txCreate, txUpdate } = base;
+  // A searchable type's writes carry its tokens, written in the same statement (postgres-search.ts).
+  return { ...base, ...searchVariants(names, { txWrite, txCreate, txUpdate }, { txWrite: 5, txCreate: 5, txUpdate: 6 }) };
+}
+
+function baseStatements(names: TableNames) {
   const { objects, sequence } = qualified(names);
   return {
     txWrite: `INSERT INTO ${objects} AS o (type, id, kind, content, version, created_at, updated_at)
@@ -66,6 +74,8 @@ export interface PostgresTransactionHost {
   now(): number;
   /** Answers a query by running its statements with `run` (on the transaction's connection). */
   find(run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer>;
+  /** The search registry: which types' writes carry their tokens. */
+  readonly search: Pick<PostgresSearch, 'values' | 'forget'>;
   /**
    * Announces committed changes to the feed, with the sequence values the transaction took; no
    * changes with a value: one a transaction took and then rolled back.
@@ -110,7 +120,7 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
     let seq = 0;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${host.isolation.toUpperCase()}`);
-      const tx = transactionOn(query, host.now, changes);
+      const tx = transactionOn(query, host.now, changes, host.search);
       // Queries run on this connection too: they see the transaction's writes, at its isolation.
       tx.find = (type, checked, options) => host.find((text, values) => run(text, values), type, checked, options?.count === true, options?.typeVersion);
       const result = await work(tx);
@@ -145,7 +155,7 @@ export async function runPostgresTransaction<T>(host: PostgresTransactionHost, w
 }
 
 /** The `tx` of one attempt: statements on its connection, collecting the changes to announce. */
-function transactionOn(query: (key: Statement, values: unknown[]) => Promise<Row[]>, now: () => number, changes: Change[]): BackendTransaction {
+function transactionOn(query: (key: Statement, values: unknown[]) => Promise<Row[]>, now: () => number, changes: Change[], search: PostgresTransactionHost['search']): BackendTransaction {
   const versionOf = async (type: string, id: string) => ((await query('txVersion', [type, id]))[0]?.[0] as number | undefined) ?? 0;
   return {
     async load(type, id) {
@@ -168,12 +178,19 @@ function transactionOn(query: (key: Statement, values: unknown[]) => Promise<Row
       const at = now();
       const content = encodeContent(write.content);
       const expected = write.expectedVersion;
+      const side = search.values(write.type, write.id, write.content);
+      const run = async (key: 'txWrite' | 'txCreate' | 'txUpdate', values: unknown[]) => {
+        if (side === undefined) return query(key, values);
+        const rows = await query(`${key}Search`, [...values, ...side]);
+        if (rows.length > 0 && rows[0]![1] === 0) search.forget(write.type);
+        return rows;
+      };
       const rows =
         expected === undefined
-          ? await query('txWrite', [write.type, write.id, write.kind, content, at])
+          ? await run('txWrite', [write.type, write.id, write.kind, content, at])
           : expected === 0
-            ? await query('txCreate', [write.type, write.id, write.kind, content, at])
-            : await query('txUpdate', [write.type, write.id, write.kind, content, at, expected]);
+            ? await run('txCreate', [write.type, write.id, write.kind, content, at])
+            : await run('txUpdate', [write.type, write.id, write.kind, content, at, expected]);
       // Refused: in a serializable transaction nothing changes under it, so the stored version is why.
       if (rows.length === 0) throw new ConflictError(write.type, write.id, expected!, await versionOf(write.type, write.id));
       const version = rows[0]![0] as number;

@@ -11,6 +11,7 @@ import {
   type StoredRecord,
   type BackendTransaction,
   type BackendTransactionOptions,
+  type SearchAnswer,
 } from './backend.js';
 import { loadPg, pgFailure } from './postgres-driver.js';
 import { runPostgresTransaction, transactionStatements, type PostgresTransactionHost } from './postgres-transaction.js';
@@ -25,8 +26,10 @@ import { migratePostgres } from './postgres-schema.js';
 import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
 import type { SqlDialect } from './sql-query.js';
 import type { Query as CheckedQuery } from '../query/query.js';
+import type { SearchTerm } from '../query/search.js';
+import { batchWithSide, PostgresSearch, searchVariants } from './postgres-search.js';
 import type { BackendFindOptions, FindAnswer } from './backend.js';
-import { batchStatements, channelOf, qualified, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type Statements, type TableNames } from './postgres-sql.js';
+import { batchStatements, channelOf, qualified, Chunker, decodeContent, encodeContent, IDENTIFIER, statements, type TableNames } from './postgres-sql.js';
 import type { PoolStatus } from './sqlite-reader.js';
 
 /**
@@ -122,12 +125,16 @@ export class PostgresBackend extends StorageBackend {
   readonly table: string;
   readonly #pool: Pool;
   readonly #ownPool: boolean;
-  readonly #sql: Statements;
+  readonly #sql: AllStatements;
   readonly #batch: ReturnType<typeof batchStatements>;
+  /** The batches' statements with the search rows of their searchable objects. */
+  readonly #searchBatch: ReturnType<typeof searchBatchStatements>;
+  /** The search indexes' registry as last read, builds and searches (postgres-search.ts). */
+  readonly #search: PostgresSearch;
   readonly #where: TableNames;
   readonly #dialect: SqlDialect;
   /** The prepared statements' names: the table's, so that backends on one pool never mix theirs. */
-  readonly #names: Record<keyof Statements, string>;
+  readonly #names: Record<keyof AllStatements, string>;
   readonly #now: () => number;
   readonly #origin = randomUUID().slice(0, 13);
   readonly #notifier: Notifier;
@@ -185,9 +192,11 @@ export class PostgresBackend extends StorageBackend {
     this.#where = names;
     this.#dialect = postgresDialect(qualified(names).objects);
     this.#now = given.now ?? Date.now;
-    this.#sql = statements(names);
+    this.#sql = allStatements(names);
     this.#batch = batchStatements(names);
-    this.#names = Object.fromEntries(Object.keys(this.#sql).map((key) => [key, `cuttle ${this.table} ${key}`])) as Record<keyof Statements, string>;
+    this.#searchBatch = searchBatchStatements(names);
+    this.#search = new PostgresSearch(names);
+    this.#names = Object.fromEntries(Object.keys(this.#sql).map((key) => [key, `cuttle ${this.table} ${key}`])) as Record<keyof AllStatements, string>;
     this.#ownPool = given.pool === undefined;
     if (given.pool) {
       this.#pool = given.pool as unknown as Pool;
@@ -230,6 +239,7 @@ export class PostgresBackend extends StorageBackend {
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
       find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, type, query, count, typeVersion),
+      search: this.#search,
       announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
       failure: pgFailure,
@@ -253,7 +263,30 @@ export class PostgresBackend extends StorageBackend {
   }
 
   override get capabilities(): BackendCapabilities {
-    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, changeFeed: true, query: true };
+    return { ...super.capabilities, atomicBatch: true, atomicImport: true, transactions: true, changeFeed: true, query: true, search: this.#search.usable };
+  }
+
+  /**
+   * A GIN index over the tokens of `fields` (postgres-search.ts), kept in step by every write of
+   * this backend in the write's own statement, and by triggers that mark what other writers change;
+   * built now (and rows others left unjudged judged again).
+   */
+  override async createSearchIndex(type: string, fields: readonly (readonly string[])[], typeVersion: number): Promise<void> {
+    if (!this.#search.usable) return;
+    await this.#withClient((client) => this.#search.create(client, type, fields, typeVersion));
+  }
+
+  /** Answered from the index of exactly `fields` and `typeVersion`, if there is one (see postgres-search.ts). */
+  override async search(type: string, fields: readonly (readonly string[])[], terms: readonly SearchTerm[], typeVersion: number): Promise<SearchAnswer | undefined> {
+    return this.#withClient((client) => this.#search.answer(client, type, fields, terms, typeVersion));
+  }
+
+  /**
+   * The statements of a search of `type` for `terms` and their parameters (see
+   * `PostgresSearch.searchSql`), to EXPLAIN them.
+   */
+  searchStatements(type: string, terms: readonly SearchTerm[]): { sql: { stats: string; matches: string; unjudged: string }; values: string[] } {
+    return this.#search.searchSql(type, terms);
   }
 
   /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
@@ -351,7 +384,9 @@ export class PostgresBackend extends StorageBackend {
         const values: unknown[] = [];
         for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content));
         values.push(now);
-        const result = await run(this.#batch.writeRows(rows.length), values);
+        const side = this.#sideRows(rows);
+        const result = side === undefined ? await run(this.#batch.writeRows(rows.length), values) : await run(this.#searchBatch.writeRows(rows.length), [...values, ...side.arrays]);
+        if (side !== undefined) this.#checkSide(side, result[0]![3] as number);
         const versions = new Map<string, number>();
         for (const [type, id, version] of result as Array<[string, string, number]>) versions.set(`${type}\u0000${id}`, version);
         for (const row of rows) stored[row.slot] = this.#stored(row, versions.get(`${row.type}\u0000${row.id}`)!, now);
@@ -394,7 +429,10 @@ export class PostgresBackend extends StorageBackend {
   }
 
   async put(record: StoredRecord): Promise<void> {
-    const rows = await this.#query('put', [record.type, record.id, record.kind, encodeContent(record.content), record.version, record.updatedAt]);
+    const values = [record.type, record.id, record.kind, encodeContent(record.content), record.version, record.updatedAt];
+    const side = this.#search.values(record.type, record.id, record.content);
+    const rows = side === undefined ? await this.#query('put', values) : await this.#query('putSearch', [...values, ...side]);
+    if (side !== undefined && rows[0]![1] === 0) this.#search.forget(record.type);
     await this.#announce([{ type: record.type, id: record.id, version: record.version, deleted: false }], [rows[0]![0] as number]);
   }
 
@@ -557,12 +595,19 @@ export class PostgresBackend extends StorageBackend {
   async #writeOne(query: Query, write: RecordWrite, now: number): Promise<[version: number, seq: number]> {
     const content = encodeContent(write.content);
     const expected = write.expectedVersion;
-    if (expected === undefined) return (await query('write', [write.type, write.id, write.kind, content, now]))[0] as [number, number];
+    // A searchable type's write carries its tokens, written in the same statement (postgres-search.ts).
+    const side = this.#search.values(write.type, write.id, write.content);
+    const written = (rows: Row[]) => {
+      if (side !== undefined && rows.length > 0 && rows[0]![2] === 0) this.#search.forget(write.type);
+      return rows;
+    };
+    const run = (key: 'write' | 'create' | 'update', values: unknown[]) => (side === undefined ? query(key, values) : query(`${key}Search`, [...values, ...side]).then(written));
+    if (expected === undefined) return (await run('write', [write.type, write.id, write.kind, content, now]))[0] as [number, number];
     for (let attempt = 0; ; attempt++) {
       const rows =
         expected === 0
-          ? await query('create', [write.type, write.id, write.kind, content, now])
-          : await query('update', [write.type, write.id, write.kind, content, now, expected]);
+          ? await run('create', [write.type, write.id, write.kind, content, now])
+          : await run('update', [write.type, write.id, write.kind, content, now, expected]);
       if (rows.length > 0) return rows[0] as [number, number];
       // Refused: the version now stored decides. Equal to the expected one, the object changed and
       // changed back since the statement looked: try again.
@@ -580,7 +625,9 @@ export class PostgresBackend extends StorageBackend {
       if (rows.length === 0) return;
       const values: unknown[] = [];
       for (const row of rows) values.push(row.type, row.id, row.kind, encodeContent(row.content), row.version, row.updatedAt);
-      await run(this.#batch.putRows(rows.length), values);
+      const side = this.#sideRows(rows);
+      if (side === undefined) await run(this.#batch.putRows(rows.length), values);
+      else this.#checkSide(side, (await run(this.#searchBatch.putRows(rows.length), [...values, ...side.arrays]))[0]![1] as number);
       if (changes) for (const row of rows) changes.push({ type: row.type, id: row.id, version: row.version, deleted: false });
     };
     for (const record of records) {
@@ -593,12 +640,49 @@ export class PostgresBackend extends StorageBackend {
     return count;
   }
 
+  /**
+   * The search rows of a batch's searchable records, as the six arrays of `batchWithSide`, with
+   * their types; undefined when none is searchable (the batch runs as without an index).
+   */
+  #sideRows(rows: ReadonlyArray<{ readonly type: string; readonly id: string; readonly content: string }>): { arrays: unknown[][]; types: Set<string> } | undefined {
+    let arrays: unknown[][] | undefined;
+    const types = new Set<string>();
+    for (const row of rows) {
+      const side = this.#search.values(row.type, row.id, row.content);
+      if (side === undefined) continue;
+      arrays ??= [[], [], [], [], [], []];
+      for (const [i, value] of [row.type, row.id, ...side].entries()) arrays[i]!.push(value);
+      types.add(row.type);
+    }
+    return arrays && { arrays, types };
+  }
+
+  /** Forgets the batch's searchable types when fewer search rows were written than sent (a type's index was rebuilt by another backend). */
+  #checkSide(side: { arrays: unknown[][]; types: Set<string> }, written: number): void {
+    if (written < side.arrays[0]!.length) for (const type of side.types) this.#search.forget(type);
+  }
+
+  /** Runs `work` with a pooled connection, released after (destroyed when it failed at the connection level). */
+  async #withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#connect();
+    try {
+      const result = await work(client);
+      client.release();
+      return result;
+    } catch (error) {
+      // The connection may be left inside a transaction: not given back to the pool.
+      client.release(error as Error);
+      this.#check();
+      throw pgFailure(error);
+    }
+  }
+
   #stored(write: RecordWrite, version: number, updatedAt: number): StoredRecord {
     return { type: write.type, id: write.id, kind: write.kind, content: write.content, version, updatedAt };
   }
 
   /** One prepared statement on any pooled connection. @returns its rows as arrays. */
-  async #query(key: keyof Statements, values: unknown[]): Promise<Row[]> {
+  async #query(key: keyof AllStatements, values: unknown[]): Promise<Row[]> {
     this.#check();
     if (!this.#migrated) await this.#ensureReady();
     try {
@@ -660,6 +744,8 @@ export class PostgresBackend extends StorageBackend {
       const client = await this.#pool.connect();
       try {
         await migratePostgres(client, this.#where);
+        // Which types are searchable, so their writes carry their tokens from the first one.
+        await this.#search.load(client);
         client.release();
       } catch (error) {
         client.release(error as Error);
@@ -678,7 +764,24 @@ export class PostgresBackend extends StorageBackend {
   }
 }
 
-type Query = (key: keyof Statements, values: unknown[]) => Promise<Row[]>;
+type Query = (key: keyof AllStatements, values: unknown[]) => Promise<Row[]>;
+
+/** The backend's statements with the search variants of its one-object writes (see postgres-search.ts). */
+function allStatements(names: TableNames) {
+  const base = statements(names);
+  const { write, create, update, put } = base;
+  return { ...base, ...searchVariants(names, { write, create, update, put }, { write: 5, create: 5, update: 6, put: 6 }) };
+}
+type AllStatements = ReturnType<typeof allStatements>;
+
+/** The batch statements with their searchable rows' search rows (see `batchWithSide`). */
+function searchBatchStatements(names: TableNames) {
+  const batch = batchStatements(names);
+  return {
+    writeRows: (count: number) => batchWithSide(names, batch.writeRows(count, 'type, id, version::float8 AS version, md5(content) AS hash'), count * 4 + 1, 'type, id, version'),
+    putRows: (count: number) => batchWithSide(names, batch.putRows(count, 'type, id, md5(content) AS hash'), count * 6, '1'),
+  };
+}
 type Run = (text: string, values: unknown[]) => Promise<Row[]>;
 
 /** host:port/database, never the password, for the backend's name. */

@@ -17,29 +17,14 @@
  * @module
  */
 import type Database from 'better-sqlite3';
-import { searchableDocument } from '../codec.js';
-import { fieldTokens, type SearchTerm } from '../query/search.js';
+import type { SearchTerm } from '../query/search.js';
 import type { SearchAnswer, StoredRecord } from './backend.js';
+import { fieldsKey, searchLength, searchText as documentText } from './search-text.js';
 import { typeLiteral } from './sql-query.js';
 
-/** Between fields and array items: not a letter or digit, so never a token nor a term. */
-const APART = '§';
-
-/** The stored search text of a document, or null when it is unjudged (see the module's doc). */
+/** The stored search text of a document, or null when it is unjudged (see the module's doc); `fieldsJson` is the fields as JSON. */
 export function searchText(id: string, content: string, fieldsJson: string, typeVersion: number): string | null {
-  const data = searchableDocument(content, typeVersion);
-  if (data === undefined) return null;
-  const fields = JSON.parse(fieldsJson) as string[][];
-  const tokens = fieldTokens({ id, data }, fields);
-  return tokens.map((field) => field.map((token) => (token === '\u0000' ? APART : token)).join(' ')).join(` ${APART} `);
-}
-
-/** The number of tokens of a search text (its separators aside). */
-function searchLength(text: string | null): number | null {
-  if (text === null) return null;
-  let count = 0;
-  for (const token of text.split(' ')) if (token !== '' && token !== APART) count++;
-  return count;
+  return documentText(id, content, JSON.parse(fieldsJson) as string[][], typeVersion);
 }
 
 /** Registers the functions the search triggers call, on a connection that may write. */
@@ -55,11 +40,6 @@ const docsTable = (type: string) => quote(`cuttle_search_docs_${type}`);
 const ftsTable = (type: string) => quote(`cuttle_search_fts_${type}`);
 const statsTable = (type: string) => quote(`cuttle_search_stats_${type}`);
 const trigger = (type: string, what: string) => quote(`cuttle_search_${what}_${type}`);
-
-/** The key an index's fields are compared by: their paths, sorted. */
-export function fieldsKey(fields: readonly (readonly string[])[]): string {
-  return JSON.stringify(fields.map((segments) => segments.join('.')).sort());
-}
 
 function ensureRegistry(db: Database.Database): void {
   db.exec(`CREATE TABLE IF NOT EXISTS cuttle_search (type TEXT PRIMARY KEY, fields TEXT NOT NULL, type_version INTEGER NOT NULL) STRICT`);

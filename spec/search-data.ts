@@ -1,0 +1,69 @@
+// Generated documents and search texts for the full-text index specs: words that tokenize in every
+// tricky way (accents, compatibility forms, case, non-Latin scripts, hyphens), seeded so a failure repeats.
+import { Serializable } from '../src/index.js';
+
+/** A searchable document; some carry values the index cannot read as strings (Dates, BigInts, shared references). */
+export class Doc extends Serializable {
+  static override typeName = 'Doc';
+  static searchable = ['title', 'body', 'tags'];
+  title = '';
+  body = '';
+  tags: unknown[] = [];
+  when?: Date;
+  big?: bigint;
+  extra?: unknown;
+}
+
+export const WORDS = ['milk', 'Milch', 'café', 'cafe', 'CAFÉ', 'naïve', 'naive', 'e\u0301te', 'été', '日本', 'テキスト', 'ｆｕｌｌ', 'full', 'straße', 'strasse', 'İstanbul', 'ﬁne', 'fine', 'Ωmega', 'ωmega', 'x2', '2x', 'co-op', 'coop', 'mil', 'milky', 'Ǆemal', 'ǆ', 'ἀλφα', 'alpha', 'ar\u0645\u0631\u062d\u0628\u0627'];
+const SEPARATORS = [' ', ' ', ', ', '. ', ' - ', '\n', ' 😀 ', '/'];
+
+/** A seeded generator. */
+export function random(seed: number): () => number {
+  return () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+}
+const pick = <T>(next: () => number, values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
+
+/** `words` words drawn from {@link WORDS}. */
+export function text(next: () => number, words: number): string {
+  let out = '';
+  for (let i = 0; i < words; i++) out += (i === 0 ? '' : pick(next, SEPARATORS)) + pick(next, WORDS);
+  return out;
+}
+
+/** `count` documents `${prefix}0`...: some with tags (strings and other values), a Date, a BigInt, or shared references. */
+export function docs(next: () => number, count: number, prefix = 'd'): Doc[] {
+  return Array.from({ length: count }, (_, i) => {
+    const doc = Object.assign(new Doc(`${prefix}${i}`), { title: text(next, Math.floor(next() * 4)), body: text(next, Math.floor(next() * 12)) });
+    const kind = next();
+    if (kind < 0.3) doc.tags = [text(next, 2), text(next, 1)];
+    else if (kind < 0.35) doc.tags = [text(next, 1), 7, null, text(next, 2)];
+    else if (kind < 0.4) doc.tags = [text(next, 1), new Date(0)];
+    else if (kind < 0.5) doc.when = new Date(1e12);
+    else if (kind < 0.55) doc.big = 10n;
+    else if (kind < 0.6) {
+      const shared = { note: text(next, 1) };
+      doc.extra = [shared, shared]; // superjson's shared references: the store decodes this one
+    }
+    return doc;
+  });
+}
+
+/** A search text of 1-3 terms: words, prefixes and phrases of {@link WORDS}. */
+export function query(next: () => number): string {
+  const terms: string[] = [];
+  const n = 1 + Math.floor(next() * 3);
+  for (let i = 0; i < n; i++) {
+    const kind = next();
+    const word = pick(next, WORDS);
+    if (kind < 0.5) terms.push(word);
+    else if (kind < 0.75) terms.push(`${[...word].slice(0, 1 + Math.floor(next() * 3)).join('')}*`);
+    else terms.push(`"${word} ${pick(next, WORDS)}"`);
+  }
+  return terms.join(' ');
+}
+
+/** `count` search texts from `seed`. */
+export const queries = (seed: number, count: number): string[] => {
+  const next = random(seed);
+  return Array.from({ length: count }, () => query(next));
+};
