@@ -6,11 +6,11 @@ import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InMemoryBackend } from '../src/backends/memory.js';
-import { measure, statsOf, toSearch } from '../src/query/search.js';
-import { Serializable, Store, type StorageBackend } from '../src/index.js';
+import { toSearch } from '../src/query/search.js';
+import { Serializable, Store } from '../src/index.js';
 import { PostgresBackend } from '../src/postgres.js';
 import { adminPool, dropSchema, freshSchema, listening, PG_URL } from './postgres-server.js';
-import { Doc, docs, queries, random } from './search-data.js';
+import { countLists, Doc, docs, queries, random, sameSearches, sameStats as sameIndexStats, saveBoth } from './search-data.js';
 
 interface Context {
   schema: string;
@@ -20,15 +20,6 @@ interface Context {
   listed: string[];
 }
 const test = suite<Context>('postgres full-text search', {} as Context);
-
-/** Counts the listings of `backend` (a scan lists the type; the index does not). */
-function countLists(backend: StorageBackend, listed: string[]): void {
-  const list = backend.list.bind(backend);
-  backend.list = (type) => {
-    listed.push(type);
-    return list(type);
-  };
-}
 
 const open = (schema: string, more: { pool?: pg.Pool } = {}) =>
   listening(new PostgresBackend({ ...(more.pool ? { pool: more.pool } : { connectionString: PG_URL }), schema }));
@@ -47,47 +38,15 @@ test.after.each(async ({ store, scan, schema }) => {
   await dropSchema(schema);
 });
 
-/** Saves `objs` in both stores (copies, so each store has its own instances). */
-async function saveBoth(context: Context, objs: readonly Doc[]): Promise<void> {
-  await context.store.saveMany(objs);
-  await context.scan.saveMany(objs.map((doc) => Object.assign(new Doc(doc.id), doc)));
-}
-
-/** Asserts the two stores answer `texts` alike, in order; returns how many answers were not empty. */
+/** Asserts the index answers `texts` as the scan does, its statistics too. */
 async function sameAnswers(context: Context, texts: readonly string[], options?: { fields?: string[]; limit?: number }): Promise<number> {
   if (options === undefined) await sameStats(context, texts.slice(0, 10));
-  let found = 0;
-  for (const q of texts) {
-    const indexed = (await context.store.search(Doc, q, options)).map((doc) => doc.id);
-    const scanned = (await context.scan.search(Doc, q, options)).map((doc) => doc.id);
-    assert.equal(indexed, scanned, `search ${JSON.stringify(q)} ${JSON.stringify(options ?? {})}`);
-    if (indexed.length > 0) found++;
-  }
-  return found;
+  return sameSearches(context, texts, options);
 }
 
-/**
- * Asserts the index's statistics (documents, tokens, documents per term) and matches are those of
- * the objects stored, once the unjudged records are counted in: what ranking reads, so an index out
- * of step shows here first. @returns how many records the index left unjudged.
- */
+/** See search-data.ts: @returns how many records the index left unjudged. */
 async function sameStats(context: Context, texts: readonly string[]): Promise<number> {
-  await context.store.search(Doc, 'x'); // makes the index, before the type's first search
-  const all = new Map((await context.scan.find(Doc)).map((doc) => [doc.id, { id: doc.id, data: { ...doc } }]));
-  let unjudged = 0;
-  for (const q of texts) {
-    const search = toSearch(q, undefined, Doc.searchable, 'Doc');
-    const answer = (await context.backend.search('Doc', search.fields, search.terms, 1))!;
-    assert.ok(answer !== undefined, 'the index answers');
-    const expected = statsOf(search, [...all.values()].map((candidate) => measure(search, candidate)));
-    const left = statsOf(search, answer.unjudged.map((record) => measure(search, all.get(record.id)!)));
-    const actual = { documents: answer.documents + left.documents, length: answer.length + left.length, having: answer.having.map((n, t) => n + left.having[t]!) };
-    assert.equal(actual, expected, `statistics of ${JSON.stringify(q)}`);
-    const judgedMatches = [...all.values()].filter((candidate) => measure(search, candidate).counts.every((n) => n > 0) && !answer.unjudged.some((record) => record.id === candidate.id));
-    assert.equal([...answer.ids].sort(), judgedMatches.map((candidate) => candidate.id).sort(), `matches of ${JSON.stringify(q)}`);
-    unjudged = answer.unjudged.length;
-  }
-  return unjudged;
+  return (await sameIndexStats(context, texts)).unjudged;
 }
 
 /** How many stored objects the index cannot read (shared references): those, and only those, it leaves unjudged when this backend wrote everything. */

@@ -1,6 +1,9 @@
 // Generated documents and search texts for the full-text index specs: words that tokenize in every
-// tricky way (accents, compatibility forms, case, non-Latin scripts, hyphens), seeded so a failure repeats.
-import { Serializable } from '../src/index.js';
+// tricky way (accents, compatibility forms, case, non-Latin scripts, hyphens), seeded so a failure
+// repeats; and the checks those specs share: a store with the index against a scanning one.
+import * as assert from 'uvu/assert';
+import { measure, statsOf, toSearch } from '../src/query/search.js';
+import { Serializable, type StorageBackend, type Store } from '../src/index.js';
 
 /** A searchable document; some carry values the index cannot read as strings (Dates, BigInts, shared references). */
 export class Doc extends Serializable {
@@ -67,3 +70,62 @@ export const queries = (seed: number, count: number): string[] => {
   const next = random(seed);
   return Array.from({ length: count }, () => query(next));
 };
+
+/** A store on a backend with a full-text index, and a store that scans (memory), to compare. */
+export interface SearchPair {
+  readonly backend: StorageBackend;
+  readonly store: Store;
+  readonly scan: Store;
+}
+
+/** Counts the listings of `backend` (a scan lists the type; the index does not). */
+export function countLists(backend: StorageBackend, listed: string[]): void {
+  const list = backend.list.bind(backend);
+  backend.list = (type) => {
+    listed.push(type);
+    return list(type);
+  };
+}
+
+/** Saves `objs` in both stores (copies, so each store has its own instances). */
+export async function saveBoth(pair: SearchPair, objs: readonly Doc[]): Promise<void> {
+  await pair.store.saveMany(objs);
+  await pair.scan.saveMany(objs.map((doc) => Object.assign(new Doc(doc.id), doc)));
+}
+
+/** Asserts the two stores answer `texts` alike, in order; returns how many answers were not empty. */
+export async function sameSearches(pair: SearchPair, texts: readonly string[], options?: { fields?: string[]; limit?: number }): Promise<number> {
+  let found = 0;
+  for (const q of texts) {
+    const indexed = (await pair.store.search(Doc, q, options)).map((doc) => doc.id);
+    const scanned = (await pair.scan.search(Doc, q, options)).map((doc) => doc.id);
+    assert.equal(indexed, scanned, `search ${JSON.stringify(q)} ${JSON.stringify(options ?? {})}`);
+    if (indexed.length > 0) found++;
+  }
+  return found;
+}
+
+/**
+ * Asserts the index's statistics (documents, tokens, documents per term) and matches are those of
+ * the objects stored, once the unjudged records are counted in: what ranking reads, so an index out
+ * of step shows here first.
+ * @returns how many records the index left unjudged (at the last text), and how many there are.
+ */
+export async function sameStats(pair: SearchPair, texts: readonly string[]): Promise<{ unjudged: number; documents: number }> {
+  await pair.store.search(Doc, 'x'); // makes the index, before the type's first search
+  const all = new Map((await pair.scan.find(Doc)).map((doc) => [doc.id, { id: doc.id, data: { ...doc } }]));
+  let unjudged = 0;
+  for (const q of texts) {
+    const search = toSearch(q, undefined, Doc.searchable, 'Doc');
+    const answer = await pair.backend.search!('Doc', search.fields, search.terms, 1);
+    assert.ok(answer !== undefined, 'the index answers');
+    const expected = statsOf(search, [...all.values()].map((candidate) => measure(search, candidate)));
+    const left = statsOf(search, answer.unjudged.map((record) => measure(search, all.get(record.id)!)));
+    const actual = { documents: answer.documents + left.documents, length: answer.length + left.length, having: answer.having.map((n, t) => n + left.having[t]!) };
+    assert.equal(actual, expected, `statistics of ${JSON.stringify(q)}`);
+    const judgedMatches = [...all.values()].filter((candidate) => measure(search, candidate).counts.every((n) => n > 0) && !answer.unjudged.some((record) => record.id === candidate.id));
+    assert.equal([...answer.ids].sort(), judgedMatches.map((candidate) => candidate.id).sort(), `matches of ${JSON.stringify(q)}`);
+    unjudged = answer.unjudged.length;
+  }
+  return { unjudged, documents: all.size };
+}
