@@ -13,13 +13,8 @@ import { tokenize } from '../src/query/search.js';
 import { Serializable, Store } from '../src/index.js';
 import { PostgresBackend } from '../src/postgres.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
+import { makeNotes, Note, WORDS, words } from './search-data.js';
 
-class Note extends Serializable {
-  static override typeName = 'Note';
-  static searchable = ['title', 'body'];
-  title = '';
-  body = '';
-}
 /** The same notes without `searchable`: what a save costs without the index. */
 class PlainNote extends Serializable {
   static override typeName = 'PlainNote';
@@ -35,20 +30,7 @@ const raw = new pg.Pool({ connectionString: url, max: 2 });
 console.log(`${machine()}; PostgreSQL ${(await raw.query('SHOW server_version')).rows[0].server_version}; N = ${n}${quick ? ' (--quick)' : ''}`);
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 
-let seed = 11;
-const random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-// 20,000 words, drawn Zipf-like (word k about 1/k as often), a few with accents.
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'zé', 'po', 'da', 'fi', 'gu', 'hè', 'jo'];
-const WORDS = Array.from({ length: 20_000 }, (_, k) => {
-  let word = '';
-  for (let x = k + 1; x > 0; x = Math.floor(x / SYLLABLES.length)) word += SYLLABLES[x % SYLLABLES.length];
-  return word;
-});
-const word = () => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(random() * Math.log(WORDS.length))) - 1)]!;
-const words = (count: number) => Array.from({ length: count }, word).join(' ');
-const notes = Array.from({ length: n }, (_, i) =>
-  Object.assign(new Note(`note-${String(i).padStart(6, '0')}`), { title: words(3 + Math.floor(random() * 4)), body: words(20 + Math.floor(random() * 21)) }),
-);
+const notes = makeNotes(n);
 
 const backend = new PostgresBackend({ connectionString: url, schema, max: 4 });
 const store = new Store({ backend });
