@@ -139,8 +139,8 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
       }
     }
   }
-  if (compiler.paths.size > 0) annotated.push(...otherVersion(dialect, typeVersion));
-  const terms = [...new Set(annotated)];
+  const versions = compiler.paths.size > 0 ? otherVersion(dialect, typeVersion) : [];
+  const terms = [...new Set(annotated), ...versions];
   const unique = dialect.opaque === undefined ? terms : [...terms, dialect.opaque];
   const ofType = `type = ${typeLiteral(type)}`;
   const limit = skip
@@ -155,7 +155,7 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
   const unjudged = `(${unique.join(' OR ')})`;
   const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
-  const unchecked = uncheckedSql(dialect, ofType, terms);
+  const unchecked = uncheckedSql(dialect, ofType, [...new Set(annotated)], versions);
   const onePass =
     unchecked === ''
       ? ''
@@ -165,18 +165,22 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
 
 /**
  * The SELECT of the rows of one type (`ofType`) that SQL cannot judge: those annotated at a path
- * the query reads (`terms`, one per path) and, where the dialect has them, the opaque rows. With
+ * the query reads (`annotated`, one per path) and, where the dialect has them, the opaque rows, and
+ * those written at another type version (`versions`). With
  * several paths there is one branch per path, joined by UNION ALL inside an `id IN (...)` (which
  * drops repeats). Each branch has exactly the condition of that path's annotated-rows index, so
  * where the path is indexed it is a seek in a small index. (SQLite planned the plain OR of the
  * conditions as a scan of the whole type.)
  */
-function uncheckedSql(dialect: SqlDialect, ofType: string, terms: readonly string[]): string {
+function uncheckedSql(dialect: SqlDialect, ofType: string, annotated: readonly string[], versions: readonly string[]): string {
   const { columns, table, opaque } = dialect;
-  const branch = (term: string) => (opaque === undefined ? term : `(${term} OR ${opaque})`);
-  if (terms.length === 0) return opaque === undefined ? '' : `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${opaque}`;
-  if (terms.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${branch(terms[0]!)}`;
-  const ids = terms.map((term) => `SELECT id FROM ${table} WHERE ${ofType} AND ${branch(term)}`).join(' UNION ALL ');
+  // The opaque rows come with the annotated ones (that index holds both); the version branches
+  // have exactly their own indexes' conditions. There are annotation terms whenever a path is read.
+  const withOpaque = (term: string) => (opaque === undefined ? term : `(${term} OR ${opaque})`);
+  const branches = [...annotated.map(withOpaque), ...versions];
+  if (branches.length === 0) return opaque === undefined ? '' : `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${opaque}`;
+  if (branches.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${branches[0]!}`;
+  const ids = branches.map((branch) => `SELECT id FROM ${table} WHERE ${ofType} AND ${branch}`).join(' UNION ALL ');
   return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND id IN (${ids})`;
 }
 
