@@ -11,7 +11,7 @@ import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { decodeContent } from './postgres-sql.js';
-import { allRowsSql, compileSql, isCompilablePath, typeLiteral, versionIndexes, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, isCompilablePath, typeLiteral, versionIndexes, type ScalarKind, type SqlDialect } from './sql-query.js';
 
 /** Rows whose content SQL must not parse. */
 const OPAQUE = `(strpos(content, '\\u0000') > 0 OR left(content, 1) = chr(1))`;
@@ -67,60 +67,28 @@ export function postgresIndexStatements(dialect: SqlDialect, tableName: string, 
   if (!isCompilablePath(segments)) {
     throw new InvalidQueryError(`cannot index "${segments.join('.')}" on PostgreSQL: only paths of field names ([A-Za-z_][A-Za-z0-9_]*) are compiled to SQL`, segments.join('.'));
   }
-  const name = (what: 'n' | 't' | 'm') => `"${queryIndexName(tableName, type, segments, what)}"`;
+  const key = nameHash(`${type}\u0000${segments.join('.')}`);
+  const name = (what: string) => `"${`${tableName}`.slice(0, 40)}_q${what}_${key}"`;
   const where = `WHERE type = ${typeLiteral(type)}`;
   return [
     `CREATE INDEX IF NOT EXISTS ${name('n')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'number')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('t')} ON ${dialect.table} (type, ${dialect.scalar(segments, 'text')}, id) ${where}`,
     `CREATE INDEX IF NOT EXISTS ${name('m')} ON ${dialect.table} (type) ${where} AND (${dialect.metaAt(segments)} IS NOT NULL OR ${OPAQUE})`,
-    ...versionIndexes(dialect, type, (what) => `"${versionIndexName(tableName, type, what)}"`),
+    ...versionIndexes(dialect, type, (what) => `"${`${tableName}`.slice(0, 40)}_q${what === 'stamped' ? 's' : 'u'}_${nameHash(type)}"`),
   ];
-}
-
-/** The name of a path's index: `n` numbers, `t` strings, `m` the annotated and opaque rows. */
-function queryIndexName(tableName: string, type: string, segments: readonly string[], what: 'n' | 't' | 'm'): string {
-  return `${tableName.slice(0, 40)}_q${what}_${nameHash(`${type}\u0000${segments.join('.')}`)}`;
-}
-
-/** The name of one of a type's version indexes. */
-function versionIndexName(tableName: string, type: string, what: 'stamped' | 'unstamped'): string {
-  return `${tableName.slice(0, 40)}_q${what === 'stamped' ? 's' : 'u'}_${nameHash(type)}`;
-}
-
-/**
- * The indexes that find the rows `compiled` leaves to the evaluator with seeks (the annotated-rows
- * index of each path it reads, the type's version indexes), or undefined when no index can (an
- * annotation anywhere counts, and a path above a nested one has no such index here).
- */
-export function postgresUncheckedIndexes(tableName: string, type: string, compiled: CompiledQuery): string[] | undefined {
-  if (compiled.anyAnnotation) return undefined;
-  const full = compiled.annotatedAt.filter((segments) => !compiled.annotatedAt.some((other) => other.length > segments.length && segments.every((s, i) => other[i] === s)));
-  if (full.length !== compiled.annotatedAt.length) return undefined;
-  return [...full.map((segments) => queryIndexName(tableName, type, segments, 'm')), versionIndexName(tableName, type, 'stamped'), versionIndexName(tableName, type, 'unstamped')];
 }
 
 type Row = [string, string, RecordKind, string, number, number];
 /** Runs one statement, rows as arrays. */
 export type RunSql = (text: string, values: readonly unknown[]) => Promise<unknown[][]>;
 
-/**
- * See `StorageBackend.find`, on PostgreSQL. `seekable`: whether the indexes that find the rows left
- * to the evaluator are all there; when not (and the query has no limit), one statement reads the
- * type once ({@link CompiledQuery.onePass}) instead of one for those rows and one for the rest.
- */
-export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined, seekable: (compiled: CompiledQuery) => Promise<boolean>): Promise<FindAnswer> {
+/** See `StorageBackend.find`, on PostgreSQL. */
+export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
   // Without the class's type version, which records the store upgrades before judging is not known.
   const compiled = typeVersion === undefined ? undefined : compileSql(dialect, type, query, typeVersion, count);
   const records = async (text: string, values: readonly unknown[]) =>
     ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
   if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
-  if (compiled.onePass !== '' && query.limit === undefined && !(await seekable(compiled))) {
-    const rows = (await run(compiled.onePass, compiled.params)) as Array<[...Row, boolean]>;
-    const exact: StoredRecord[] = [];
-    const unchecked: StoredRecord[] = [];
-    for (const [type, id, kind, content, version, updatedAt, unjudged] of rows) (unjudged ? unchecked : exact).push({ type, id, kind, content: decodeContent(content), version, updatedAt });
-    return { records: count ? [] : exact, count: exact.length, unchecked, skipped: 0 };
-  }
   const unchecked = compiled.unchecked === '' ? [] : await records(compiled.unchecked, []);
   if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
   // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.

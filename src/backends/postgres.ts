@@ -23,8 +23,8 @@ export type { FeedStatus } from './postgres-status.js';
 /** The isolation levels of {@link PostgresBackend.transaction}; see {@link PostgresBackendOptions.isolation}. */
 export type PostgresIsolation = 'serializable' | 'repeatable read';
 import { migratePostgres } from './postgres-schema.js';
-import { postgresDialect, postgresFind, postgresIndexStatements, postgresUncheckedIndexes } from './postgres-query.js';
-import type { CompiledQuery, SqlDialect } from './sql-query.js';
+import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
+import type { SqlDialect } from './sql-query.js';
 import type { Query as CheckedQuery } from '../query/query.js';
 import type { SearchTerm } from '../query/search.js';
 import { batchWithSide, PostgresSearch, searchVariants } from './postgres-search.js';
@@ -132,8 +132,6 @@ export class PostgresBackend extends StorageBackend {
   /** The search indexes' registry as last read, builds and searches (postgres-search.ts). */
   readonly #search: PostgresSearch;
   readonly #where: TableNames;
-  /** The table's index names, for {@link #seekable}; unset until read, and after this backend makes one. */
-  #indexNames: Promise<Set<string>> | undefined;
   readonly #dialect: SqlDialect;
   /** The prepared statements' names: the table's, so that backends on one pool never mix theirs. */
   readonly #names: Record<keyof AllStatements, string>;
@@ -240,7 +238,7 @@ export class PostgresBackend extends StorageBackend {
       statements: txStatements,
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
-      find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, type, query, count, typeVersion, (compiled) => this.#seekable(type, compiled)),
+      find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, type, query, count, typeVersion),
       search: this.#search,
       announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
@@ -293,41 +291,19 @@ export class PostgresBackend extends StorageBackend {
 
   /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
   override async find(type: string, query: CheckedQuery, options?: BackendFindOptions): Promise<FindAnswer> {
-    return postgresFind(this.#dialect, (text, values) => this.#run(text, values), type, query, options?.count === true, options?.typeVersion, (compiled) => this.#seekable(type, compiled));
-  }
-
-  /**
-   * Whether every index that finds the rows `compiled` leaves to the evaluator exists. The table's
-   * index names are read once, and again when one seems missing after this backend made an index;
-   * one another process makes is seen after a restart (it changes only how a query is read).
-   */
-  async #seekable(type: string, compiled: CompiledQuery): Promise<boolean> {
-    const needed = postgresUncheckedIndexes(this.#where.table, type, compiled);
-    if (needed === undefined) return false;
-    this.#indexNames ??= this.#run(`SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = $1 AND tablename = $2`, [this.#where.schema, this.#where.table]).then(
-      (rows) => new Set(rows.map((row) => row[0] as string)),
-    );
-    const names = await this.#indexNames.catch((error) => {
-      this.#indexNames = undefined;
-      throw error;
-    });
-    return needed.every((name) => names.has(name));
+    return postgresFind(this.#dialect, (text, values) => this.#run(text, values), type, query, options?.count === true, options?.typeVersion);
   }
 
   /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */
   override async createIndex(type: string, path: readonly string[]): Promise<void> {
-    try {
-      for (const text of postgresIndexStatements(this.#dialect, this.#where.table, type, path)) {
-        try {
-          await this.#run(text, []);
-        } catch (error) {
-          // Another backend made it at the same moment (IF NOT EXISTS is not atomic): it exists.
-          const code = (error as { code?: unknown }).code;
-          if (code !== '23505' && code !== '42P07') throw error;
-        }
+    for (const text of postgresIndexStatements(this.#dialect, this.#where.table, type, path)) {
+      try {
+        await this.#run(text, []);
+      } catch (error) {
+        // Another backend made it at the same moment (IF NOT EXISTS is not atomic): it exists.
+        const code = (error as { code?: unknown }).code;
+        if (code !== '23505' && code !== '42P07') throw error;
       }
-    } finally {
-      this.#indexNames = undefined;
     }
   }
 
