@@ -129,3 +129,21 @@ export async function sameStats(pair: SearchPair, texts: readonly string[]): Pro
   }
   return { unjudged, documents: all.size };
 }
+
+/**
+ * The scenario both index specs run: 400 generated documents, 300 generated searches, then with a
+ * limit and with other fields (the scan), each compared by `same` (the spec's own check, which may
+ * look at the statistics too); only the searches of other fields may list the type.
+ */
+export async function generatedSearches(
+  pair: SearchPair & { readonly listed: readonly string[] },
+  same: (texts: readonly string[], options?: { fields?: string[]; limit?: number }) => Promise<number>,
+): Promise<void> {
+  await saveBoth(pair, docs(random(2), 400));
+  const found = await same(queries(3, 300));
+  assert.ok(found > 100, `only ${found} queries found anything`);
+  await same(queries(4, 50), { limit: 3 });
+  await same(queries(5, 30), { fields: ['body', 'tags'] });
+  assert.equal(await same(['milk'], { fields: ['tags', 'body', 'title'] }), 1);
+  assert.is(pair.listed.length, 30, 'only the searches of other fields scanned');
+}
