@@ -420,14 +420,10 @@ export function searchableDocument(content: string, typeVersion: number): unknow
   if (envelope === null || typeof envelope !== 'object' || !('json' in envelope)) return undefined;
   const { json, meta } = envelope as { json: unknown; meta?: unknown };
   if (!('meta' in envelope)) return json;
-  if (meta === null || typeof meta !== 'object') return undefined;
-  for (const key in meta) if (key !== 'values' && key !== 'v') return undefined;
-  const { values, v } = meta as { values?: unknown; v?: unknown };
-  if (v !== undefined && v !== 1) return undefined;
-  if (values === undefined) return json;
-  if (values === null || typeof values !== 'object' || Array.isArray(values)) return undefined;
+  const values = metaAnnotations(meta);
+  if (values === undefined) return undefined;
   for (const path in values) {
-    const annotation = (values as Record<string, unknown>)[path];
+    const annotation = values[path];
     if (!Array.isArray(annotation) || path.includes('\\')) return undefined;
     const [kind, name] = annotation as unknown[];
     if (!(typeof kind === 'string' && OPAQUE.has(kind)) && !(kind === 'custom' && typeof name === 'string' && OPAQUE_CUSTOM.has(name))) return undefined;
@@ -443,16 +439,28 @@ export function searchableDocument(content: string, typeVersion: number): unknow
 }
 
 /**
+ * The annotations by path of a superjson `meta` that says nothing else (no shared references,
+ * `v` absent or 1): `{}` when it has none; undefined when it says more, or something unknown.
+ */
+export function metaAnnotations(meta: unknown): Readonly<Record<string, unknown>> | undefined {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return undefined;
+  for (const key in meta) if (key !== 'values' && key !== 'v') return undefined;
+  const { values, v } = meta as { values?: unknown; v?: unknown };
+  if (v !== undefined && v !== 1) return undefined;
+  if (values === undefined) return {};
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return undefined;
+  return values as Record<string, unknown>;
+}
+
+/**
  * Applies a superjson `meta` that only says where Dates are (what `encode` writes for
  * {@link Shape.PlainAndDates}: `{"values":{"a.0.when":["Date"]},"v":1}`) to `json` in place, as
  * superjson would, without superjson's walk. Checks every path before changing anything.
  * @returns false, having changed nothing, when `meta` says anything else: superjson applies it.
  */
 function reviveDates(json: unknown, meta: unknown): boolean {
-  if (meta === null || typeof meta !== 'object') return false;
-  for (const key in meta) if (key !== 'values' && key !== 'v') return false;
-  const { values, v } = meta as { values?: unknown; v?: unknown };
-  if ((v !== undefined && v !== 1) || values === null || typeof values !== 'object' || Array.isArray(values)) return false;
+  const values = metaAnnotations(meta);
+  if (values === undefined) return false;
   const holders: Array<Record<string, unknown>> = [];
   const keys: string[] = [];
   for (const path in values) {

@@ -10,6 +10,7 @@
  * it on the JSON. Everywhere else the store decodes and judges the record itself.
  * @module
  */
+import { metaAnnotations } from '../codec.js';
 import { storedVersion } from '../type-versions.js';
 import type { StoredRecord } from './backend.js';
 
@@ -51,17 +52,8 @@ function parse(content: string): ParsedRecord {
   if (envelope === null || typeof envelope !== 'object' || !('json' in envelope)) return { annotated: undefined, version };
   const { json, meta } = envelope as { json: unknown; meta?: unknown };
   if (!('meta' in envelope)) return { json, annotated: NONE, version };
-  return { json, annotated: annotatedPaths(meta), version };
-}
-
-/** The paths `meta.values` annotates, or undefined when `meta` says more than that (or something unknown). */
-function annotatedPaths(meta: unknown): string[] | undefined {
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return undefined;
-  for (const key of Object.keys(meta)) if (key !== 'values' && key !== 'v') return undefined;
-  const { values } = meta as { values?: unknown };
-  if (values === undefined) return [];
-  if (values === null || typeof values !== 'object' || Array.isArray(values)) return undefined;
-  return Object.keys(values);
+  const values = metaAnnotations(meta);
+  return { json, annotated: values && Object.keys(values), version };
 }
 
 /** A path as superjson writes it in `meta.values`: keys escaped (`\` and `.` get a `\`), joined by dots. */

@@ -33,10 +33,7 @@ export function textTokens(text: string): string[] {
 
 /** The number of tokens of a search text (its separators aside), null for null. */
 export function searchLength(text: string | null): number | null {
-  if (text === null) return null;
-  let count = 0;
-  for (const token of text.split(' ')) if (token !== '' && token !== APART) count++;
-  return count;
+  return text === null ? null : textTokens(text).length;
 }
 
 /** The key an index's fields are compared by: their paths, sorted. */
