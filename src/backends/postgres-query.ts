@@ -11,7 +11,8 @@ import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { decodeContent } from './postgres-sql.js';
-import { allRowsSql, compileSql, isCompilablePath, typeLiteral, versionIndexes, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, typeLiteral, versionIndexes, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { isCompilablePath } from './sql-shape.js';
 
 /** Rows whose content SQL must not parse. */
 const OPAQUE = `(strpos(content, '\\u0000') > 0 OR left(content, 1) = chr(1))`;
@@ -39,7 +40,7 @@ export function postgresDialect(table: string): SqlDialect {
       const element = kind === 'null' ? `json_typeof(e.v) = 'null'` : `(CASE WHEN json_typeof(e.v) = '${JSON_TYPES[kind]}' THEN (e.v #>> '{}')${CASTS[kind]} END) = ${param}`;
       return `EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(${at(segments)}) = 'array' THEN ${at(segments)} END) AS e(v) WHERE ${element})`;
     },
-    startsWith: (value, prefix, bind) => `starts_with(${value}, ${bind(prefix)})`,
+    startsWith: (value, param) => `starts_with(${value}, ${param('text')})`,
     includes: (value, param) => `strpos(${value}, ${param}) > 0`,
     param: (n) => `$${n}`,
     noLimit: 'ALL',

@@ -19,6 +19,7 @@
  * @module
  */
 import type { Query, QueryNode, QueryValue, SortKey } from '../query/query.js';
+import { isCompilablePath, operandsOf, shapeOf } from './sql-shape.js';
 
 /** The kinds of plain JSON scalar a compiled operand may be. */
 export type ScalarKind = 'text' | 'number' | 'boolean';
@@ -41,8 +42,11 @@ export interface SqlDialect {
   opaque?: string;
   /** Whether an element of the array at a path equals an operand of `kind` (given as the placeholder `param`), or is null. */
   arrayHas(segments: readonly string[], kind: ScalarKind | 'null', param: string): string;
-  /** Whether text `value` starts with `prefix`; `bind` makes a placeholder for a value (call it in the order the placeholders appear). */
-  startsWith(value: string, prefix: string, bind: (value: string | number) => string): string;
+  /**
+   * Whether text `value` starts with the prefix operand; `param` makes a placeholder for the prefix
+   * (`'text'`) or for its length in code points (`'length'`): call it in the order the placeholders appear.
+   */
+  startsWith(value: string, param: (form: 'text' | 'length') => string): string;
   /** Whether text `value` contains the text `param`. */
   includes(value: string, param: string): string;
   /** The `n`th parameter's placeholder (1-based). */
@@ -80,17 +84,15 @@ export interface CompiledQuery {
    * seek and `exact` or `plain` reads only what it returns).
    */
   readonly onePass: string;
+  /**
+   * For a count with `unchecked`: one SELECT of the `plain` count, or of NULL when some row is left
+   * to the evaluator (then `unchecked` and `exact` must run); else ''.
+   */
+  readonly guarded: string;
   /** The paths, prefixes included, where an annotation leaves a row to the evaluator (each is found by that path's annotated-rows index, where there is one). */
   readonly annotatedAt: readonly (readonly string[])[];
   /** Whether any annotation in a row leaves it to the evaluator (`$contains` looks inside a value): no index finds those rows. */
   readonly anyAnnotation: boolean;
-}
-
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Whether a path can be compiled: field names only (or `id`). */
-export function isCompilablePath(segments: readonly string[]): boolean {
-  return segments.every((segment) => FIELD.test(segment));
 }
 
 /** A type name as an SQL literal (type names have no quote: `[A-Za-z_][A-Za-z0-9_.-]*`; escaped anyway). */
@@ -112,9 +114,51 @@ type Paths = Map<string, { segments: readonly string[]; whole: boolean }>;
  * before it judges them (their stored JSON may not have the class's fields). `skip`: the exact
  * rows skip `query.skip` in SQL (OFFSET), which is right only when no row is left to the
  * evaluator (else the store must merge them in before it skips).
+ *
+ * The SQL of each query shape (sql-shape.ts) is compiled once per dialect and kept: a query of a
+ * shape seen before costs only its shape and its parameters, and its SQL strings are the very
+ * objects of the first, which keeps the lookups of prepared statements by SQL text cheap.
  */
 export function compileSql(dialect: SqlDialect, type: string, query: Query, typeVersion: number, count: boolean, skip = false): CompiledQuery | undefined {
   if (!Number.isSafeInteger(typeVersion) || typeVersion < 1) throw new TypeError(`compileSql: typeVersion must be a positive integer, got ${typeVersion}`);
+  const shape = shapeOf(query);
+  if (shape === undefined) return undefined;
+  let templates = compiledShapes.get(dialect);
+  if (templates === undefined) compiledShapes.set(dialect, (templates = new Map()));
+  const key = `${type}\u0000${typeVersion}\u0000${count ? 'count' : 'rows'}\u0000${skip ? 'offset' : ''}\u0000${shape.key}`;
+  let template = templates.get(key);
+  if (template === undefined) {
+    template = compileShape(dialect, type, query, typeVersion, count, skip) ?? null;
+    if (templates.size >= KEPT_SHAPES) templates.clear();
+    templates.set(key, template);
+  }
+  if (template === null) return undefined;
+  const { operands } = shape;
+  const params = template.slots.map(({ operand, form }) => {
+    const value = operands[operand] as string | number | boolean;
+    return dialect.bind(form === 'length' ? [...(value as string)].length : value);
+  });
+  return { ...template.sql, params };
+}
+
+/** The shapes compiled, per dialect (null: not compiled), cleared when they reach {@link KEPT_SHAPES}. */
+const compiledShapes = new WeakMap<SqlDialect, Map<string, Template | null>>();
+const KEPT_SHAPES = 500;
+
+/** Which operand (by its index in the shape's list) a parameter binds, and as what. */
+interface Slot {
+  readonly operand: number;
+  readonly form: 'value' | 'length';
+}
+
+/** A query shape's compiled SQL and how its parameters are bound. */
+interface Template {
+  readonly sql: Omit<CompiledQuery, 'params'>;
+  readonly slots: readonly Slot[];
+}
+
+/** Compiles the shape of `query` (see {@link compileSql}). */
+function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersion: number, count: boolean, skip: boolean): Template | undefined {
   const compiler = new Compiler(dialect);
   let condition: string;
   let order: string;
@@ -160,7 +204,8 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
     unchecked === ''
       ? ''
       : `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition})) ORDER BY ${order === '' ? '' : `${order}, `}id`;
-  return { exact, plain, params: compiler.params, unchecked, onePass, annotatedAt: [...annotatedAt.values()], anyAnnotation };
+  const guarded = count && unchecked !== '' ? `SELECT CASE WHEN EXISTS (${unchecked}) THEN NULL ELSE (${plain}) END` : '';
+  return { sql: { exact, plain, unchecked, onePass, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
 }
 
 /**
@@ -225,18 +270,26 @@ function kindOf(value: QueryValue): ScalarKind | 'null' {
   throw new NotCompiled();
 }
 
+/**
+ * Compiles one query shape. Parameters bind operands by their index in the shape's list
+ * (sql-shape.ts `shapeOf`), which numbers them in the same order: the field conditions in
+ * pre-order, each taking `operandsOf` it.
+ */
 class Compiler {
-  readonly params: unknown[] = [];
+  readonly slots: Slot[] = [];
   readonly paths: Paths = new Map();
   readonly #dialect: SqlDialect;
+  /** The index of the next field condition's first operand. */
+  #next = 0;
 
   constructor(dialect: SqlDialect) {
     this.#dialect = dialect;
   }
 
-  #bind(value: string | number | boolean): string {
-    this.params.push(this.#dialect.bind(value));
-    return this.#dialect.param(this.params.length);
+  /** A placeholder for operand `operand` (as a `length` of text: its code points). */
+  #bind(operand: number, form: Slot['form'] = 'value'): string {
+    this.slots.push({ operand, form });
+    return this.#dialect.param(this.slots.length);
   }
 
   #note(segments: readonly string[], whole: boolean): void {
@@ -254,20 +307,25 @@ class Compiler {
       case 'not':
         // A condition on a missing field is NULL in SQL, false for the evaluator: its negation is true.
         return `NOT coalesce((${this.node(node.negated)}), 1 = 0)`;
-      case 'field':
-        if (isId(node.segments)) return this.#id(node);
+      case 'field': {
+        const first = this.#next;
+        this.#next += operandsOf(node).length;
+        if (isId(node.segments)) return this.#id(node, first);
         this.#note(node.segments, node.op === 'contains');
-        return this.#field(node);
+        return this.#field(node, first);
+      }
     }
   }
 
-  #compare(segments: readonly string[], op: keyof typeof OPERATORS, operand: QueryValue): string {
+  /** `operand` is the value of operand number `index`. */
+  #compare(segments: readonly string[], op: keyof typeof OPERATORS, operand: QueryValue, index: number): string {
     const kind = kindOf(operand);
     if (kind === 'null') return op === 'eq' ? this.#dialect.is(segments, 'null') : '1 = 0';
-    return `${this.#dialect.scalar(segments, kind)} ${OPERATORS[op]} ${this.#bind(operand as string | number | boolean)}`;
+    return `${this.#dialect.scalar(segments, kind)} ${OPERATORS[op]} ${this.#bind(index)}`;
   }
 
-  #field(node: FieldNode): string {
+  /** A field condition whose operands are numbered from `first`. */
+  #field(node: FieldNode, first: number): string {
     const { segments } = node;
     const dialect = this.#dialect;
     switch (node.op) {
@@ -276,30 +334,30 @@ class Compiler {
       case 'gte':
       case 'lt':
       case 'lte':
-        return this.#compare(segments, node.op, node.value);
+        return this.#compare(segments, node.op, node.value, first);
       case 'in': {
         const items = node.value as readonly QueryValue[];
-        return items.length === 0 ? '1 = 0' : items.map((item) => `(${this.#compare(segments, 'eq', item)})`).join(' OR ');
+        return items.length === 0 ? '1 = 0' : items.map((item, i) => `(${this.#compare(segments, 'eq', item, first + i)})`).join(' OR ');
       }
       case 'exists':
         return dialect.is(segments, node.value ? 'present' : 'missing');
       case 'startsWith': {
         const prefix = node.value as string;
         if (prefix.includes('\u0000')) throw new NotCompiled();
-        return dialect.startsWith(dialect.scalar(segments, 'text'), prefix, (value) => this.#bind(value));
+        return dialect.startsWith(dialect.scalar(segments, 'text'), (form) => this.#bind(first, form === 'length' ? 'length' : 'value'));
       }
       case 'contains': {
         const kind = kindOf(node.value);
-        const param = kind === 'null' ? '' : this.#bind(node.value as string | number | boolean);
+        const param = kind === 'null' ? '' : this.#bind(first);
         const member = dialect.arrayHas(segments, kind, param);
         if (kind !== 'text') return member;
-        return `(${member}) OR (${dialect.includes(dialect.scalar(segments, 'text'), this.#bind(node.value as string))})`;
+        return `(${member}) OR (${dialect.includes(dialect.scalar(segments, 'text'), this.#bind(first))})`;
       }
     }
   }
 
-  /** The id column: always a string. */
-  #id(node: FieldNode): string {
+  /** The id column: always a string. Its operands are numbered from `first`. */
+  #id(node: FieldNode, first: number): string {
     const isText = (value: QueryValue): value is string => kindOf(value) === 'text';
     switch (node.op) {
       case 'eq':
@@ -307,20 +365,20 @@ class Compiler {
       case 'gte':
       case 'lt':
       case 'lte':
-        return isText(node.value) ? `id ${OPERATORS[node.op]} ${this.#bind(node.value)}` : '1 = 0';
+        return isText(node.value) ? `id ${OPERATORS[node.op]} ${this.#bind(first)}` : '1 = 0';
       case 'in': {
-        const items = (node.value as readonly QueryValue[]).filter(isText);
-        return items.length === 0 ? '1 = 0' : `id IN (${items.map((item) => this.#bind(item)).join(', ')})`;
+        const texts = (node.value as readonly QueryValue[]).flatMap((item, i) => (isText(item) ? [first + i] : []));
+        return texts.length === 0 ? '1 = 0' : `id IN (${texts.map((index) => this.#bind(index)).join(', ')})`;
       }
       case 'exists':
         return node.value ? '1 = 1' : '1 = 0';
       case 'startsWith': {
         const prefix = node.value as string;
         if (prefix.includes('\u0000')) throw new NotCompiled();
-        return this.#dialect.startsWith('id', prefix, (value) => this.#bind(value));
+        return this.#dialect.startsWith('id', (form) => this.#bind(first, form === 'length' ? 'length' : 'value'));
       }
       case 'contains':
-        return isText(node.value) ? this.#dialect.includes('id', this.#bind(node.value)) : '1 = 0';
+        return isText(node.value) ? this.#dialect.includes('id', this.#bind(first)) : '1 = 0';
     }
   }
 

@@ -44,7 +44,7 @@ export class SqliteFinder {
     if (this.#onePass(type, query, compiled)) return this.#unjudgedApart(type, compiled, count);
     if (count && compiled.unchecked !== '') {
       // The usual case in one statement: no record annotated at the query's paths, then the plain count.
-      const counted = this.#statement(guardedCount(compiled)).pluck().get(...compiled.params) as number | null;
+      const counted = this.#statement(compiled.guarded).pluck().get(...compiled.params) as number | null;
       if (counted !== null) return { records: [], count: counted, unchecked: [], skipped: 0 };
     }
     return this.#snapshot(() => {
@@ -68,7 +68,7 @@ export class SqliteFinder {
     if (this.#onePass(type, query, compiled)) return steps(compiled.onePass, compiled.params);
     if (compiled.unchecked === '') return steps(compiled.plain, compiled.params);
     const annotated = this.#db.prepare(compiled.unchecked).get() !== undefined;
-    if (count && !annotated) return steps(guardedCount(compiled), compiled.params);
+    if (count && !annotated) return steps(compiled.guarded, compiled.params);
     return [...steps(compiled.unchecked, []), ...steps(annotated ? compiled.exact : compiled.plain, compiled.params)];
   }
 
@@ -134,9 +134,4 @@ export class SqliteFinder {
     }
     return statement;
   }
-}
-
-/** One statement counting `compiled`'s plain rows, or NULL when some record is annotated at a path it reads (then `unchecked` and `exact` must run). */
-function guardedCount(compiled: CompiledQuery): string {
-  return `SELECT CASE WHEN EXISTS (${compiled.unchecked}) THEN NULL ELSE (${compiled.plain}) END`;
 }

@@ -6,7 +6,8 @@
  */
 import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
-import { allRowsSql, compileSql, isCompilablePath, sortTerms, typeLiteral, versionIndexes, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, sortTerms, typeLiteral, versionIndexes, type CompiledQuery, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { isCompilablePath } from './sql-shape.js';
 
 const path = (segments: readonly string[]) => `'$.json.${segments.join('.')}'`;
 const typeAt = (segments: readonly string[]) => `json_type(content, ${path(segments)})`;
@@ -25,7 +26,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   arrayHas: (segments, kind, param) =>
     `${typeAt(segments)} = 'array' AND EXISTS (SELECT 1 FROM json_each(content, ${path(segments)}) AS j WHERE ` +
     (kind === 'null' ? `j.type = 'null')` : `j.type ${JSON_TYPES[kind]} AND j.value = ${param})`),
-  startsWith: (value, prefix, bind) => `substr(${value}, 1, ${bind([...prefix].length)}) = ${bind(prefix)}`,
+  startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('text')}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
   param: () => '?',
   noLimit: '-1',
