@@ -78,6 +78,11 @@ export interface CompiledQuery {
   /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
   readonly unchecked: string;
   /**
+   * The rows of `unchecked` in one scan of the type: faster where no index finds them (`unchecked`
+   * has a branch per path, and each is a scan then), slower where indexes do. '' when `unchecked` is ''.
+   */
+  readonly uncheckedScan: string;
+  /**
    * One SELECT of both, in the query's order and not limited: the rows SQL cannot judge and those
    * matching for certain, a last column `unjudged` telling them apart; '' when `unchecked` is ''.
    * A single pass over the type where no index finds the unjudged rows (else `unchecked` is a
@@ -204,8 +209,9 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     unchecked === ''
       ? ''
       : `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition})) ORDER BY ${order === '' ? '' : `${order}, `}id`;
+  const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${unjudged}`;
   const guarded = count && unchecked !== '' ? `SELECT CASE WHEN EXISTS (${unchecked}) THEN NULL ELSE (${plain}) END` : '';
-  return { sql: { exact, plain, unchecked, onePass, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
+  return { sql: { exact, plain, unchecked, uncheckedScan, onePass, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
 }
 
 /**

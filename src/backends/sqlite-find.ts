@@ -41,14 +41,16 @@ export class SqliteFinder {
     // Without the class's type version, which records the store upgrades before judging is not known.
     const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
-    if (this.#onePass(type, query, compiled)) return this.#unjudgedApart(type, compiled, count);
+    const seekable = compiled.unchecked === '' || this.#seekable(type, compiled);
+    // Where a scan of the type finds the unjudged rows anyway, one scan that reads the matching ones too, unless a limit stops early.
+    if (!seekable && query.limit === undefined) return this.#unjudgedApart(type, compiled, count);
     if (count && compiled.unchecked !== '') {
       // The usual case in one statement: no record annotated at the query's paths, then the plain count.
       const counted = this.#statement(compiled.guarded).pluck().get(...compiled.params) as number | null;
       if (counted !== null) return { records: [], count: counted, unchecked: [], skipped: 0 };
     }
     return this.#snapshot(() => {
-      const unchecked = compiled.unchecked === '' ? [] : this.#rows(type, compiled.unchecked, []);
+      const unchecked = compiled.unchecked === '' ? [] : this.#rows(type, seekable ? compiled.unchecked : compiled.uncheckedScan, []);
       const exact = (sql: CompiledQuery) => (unchecked.length === 0 ? sql.plain : sql.exact);
       if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
@@ -65,30 +67,32 @@ export class SqliteFinder {
     if (compiled === undefined) return undefined;
     const steps = (sql: string, params: readonly unknown[]) =>
       (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
-    if (this.#onePass(type, query, compiled)) return steps(compiled.onePass, compiled.params);
     if (compiled.unchecked === '') return steps(compiled.plain, compiled.params);
-    const annotated = this.#db.prepare(compiled.unchecked).get() !== undefined;
+    const seekable = this.#seekable(type, compiled);
+    if (!seekable && query.limit === undefined) return steps(compiled.onePass, compiled.params);
+    const unchecked = seekable ? compiled.unchecked : compiled.uncheckedScan;
+    const annotated = this.#db.prepare(unchecked).get() !== undefined;
     if (count && !annotated) return steps(compiled.guarded, compiled.params);
-    return [...steps(compiled.unchecked, []), ...steps(annotated ? compiled.exact : compiled.plain, compiled.params)];
+    return [...steps(unchecked, []), ...steps(annotated ? compiled.exact : compiled.plain, compiled.params)];
   }
 
   /**
-   * Whether to read `compiled` in one pass ({@link CompiledQuery.onePass}): when some index that
-   * would find its unjudged rows is missing, so that finding them is a scan of the type anyway,
-   * and the query has no limit (one pass reads every match, where a limit stops early).
+   * Whether indexes find the rows `compiled` leaves to the evaluator (`unchecked` is then seeks).
+   * When one is missing, finding them is a scan of the type: {@link find} then reads them in one
+   * scan ({@link CompiledQuery.uncheckedScan}), or, without a limit, reads them and the matching
+   * rows in one pass ({@link CompiledQuery.onePass}; a limit stops early, one pass reads every match).
    */
-  #onePass(type: string, query: Query, compiled: CompiledQuery): boolean {
-    if (compiled.onePass === '' || query.limit !== undefined) return false;
+  #seekable(type: string, compiled: CompiledQuery): boolean {
     let needed = this.#needed.get(compiled.unchecked);
     if (needed === undefined) {
       needed = uncheckedIndexes(type, compiled) ?? null;
       if (this.#needed.size >= KEPT) this.#needed.clear();
       this.#needed.set(compiled.unchecked, needed);
     }
-    if (needed === null) return true;
+    if (needed === null) return false;
     // The names known suffice when they have every index (cuttle never drops one); when one seems
     // missing, another connection may have made it since: read them again if the schema changed.
-    return needed.some((name) => !this.#indexes.has(name)) && needed.some((name) => !this.#indexNames().has(name));
+    return needed.every((name) => this.#indexes.has(name)) || needed.every((name) => this.#indexNames().has(name));
   }
 
   /** Runs `compiled.onePass`, the unjudged rows apart from the matching ones. */
