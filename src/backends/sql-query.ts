@@ -204,34 +204,45 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   const unjudged = `(${unique.join(' OR ')})`;
   const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
-  const unchecked = uncheckedSql(dialect, ofType, [...new Set(annotated)], versions);
+  const branches = uncheckedBranches(dialect, ofType, [...new Set(annotated)], versions);
+  const unchecked = uncheckedSql(dialect, ofType, branches);
   const onePass =
     unchecked === ''
       ? ''
       : `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition})) ORDER BY ${order === '' ? '' : `${order}, `}id`;
   const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${unjudged}`;
-  const guarded = count && unchecked !== '' ? `SELECT CASE WHEN EXISTS (${unchecked}) THEN NULL ELSE (${plain}) END` : '';
+  // One EXISTS per branch: each stops at its index's first row, where EXISTS of `unchecked` would gather every branch's ids first.
+  const anyUnjudged = branches.map((branch) => `EXISTS (SELECT 1 FROM ${dialect.table} WHERE ${branch})`).join(' OR ');
+  const guarded = count && unchecked !== '' ? `SELECT CASE WHEN ${anyUnjudged} THEN NULL ELSE (${plain}) END` : '';
   return { sql: { exact, plain, unchecked, uncheckedScan, onePass, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
 }
 
 /**
- * The SELECT of the rows of one type (`ofType`) that SQL cannot judge: those annotated at a path
- * the query reads (`annotated`, one per path) and, where the dialect has them, the opaque rows, and
- * those written at another type version (`versions`). With
- * several paths there is one branch per path, joined by UNION ALL inside an `id IN (...)` (which
- * drops repeats). Each branch has exactly the condition of that path's annotated-rows index, so
- * where the path is indexed it is a seek in a small index. (SQLite planned the plain OR of the
- * conditions as a scan of the whole type.)
+ * The conditions, each with the type's, one of which holds for a row SQL cannot judge: one per
+ * path the query reads (`annotated`, the path's annotation; with the opaque rows where the dialect
+ * has them, which that index holds too) and one per version index (`versions`). Each has exactly
+ * the condition of one partial index, so where the path is indexed finding such rows is a seek in
+ * a small index (usually an empty one). No path read: only the opaque rows, if there can be such.
  */
-function uncheckedSql(dialect: SqlDialect, ofType: string, annotated: readonly string[], versions: readonly string[]): string {
-  const { columns, table, opaque } = dialect;
-  // The opaque rows come with the annotated ones (that index holds both); the version branches
-  // have exactly their own indexes' conditions. There are annotation terms whenever a path is read.
+function uncheckedBranches(dialect: SqlDialect, ofType: string, annotated: readonly string[], versions: readonly string[]): string[] {
+  const { opaque } = dialect;
   const withOpaque = (term: string) => (opaque === undefined ? term : `(${term} OR ${opaque})`);
   const branches = [...annotated.map(withOpaque), ...versions];
-  if (branches.length === 0) return opaque === undefined ? '' : `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${opaque}`;
-  if (branches.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND ${branches[0]!}`;
-  const ids = branches.map((branch) => `SELECT id FROM ${table} WHERE ${ofType} AND ${branch}`).join(' UNION ALL ');
+  if (branches.length === 0) return opaque === undefined ? [] : [`${ofType} AND ${opaque}`];
+  return branches.map((branch) => `${ofType} AND ${branch}`);
+}
+
+/**
+ * The SELECT of the rows matching one of `branches` ({@link uncheckedBranches}), or '' for none.
+ * With several, their ids are joined by UNION ALL inside an `id IN (...)` (which drops repeats),
+ * so each branch is served by its own index. (SQLite planned the plain OR of the conditions as a
+ * scan of the whole type.)
+ */
+function uncheckedSql(dialect: SqlDialect, ofType: string, branches: readonly string[]): string {
+  const { columns, table } = dialect;
+  if (branches.length === 0) return '';
+  if (branches.length === 1) return `SELECT ${columns} FROM ${table} WHERE ${branches[0]!}`;
+  const ids = branches.map((branch) => `SELECT id FROM ${table} WHERE ${branch}`).join(' UNION ALL ');
   return `SELECT ${columns} FROM ${table} WHERE ${ofType} AND id IN (${ids})`;
 }
 
