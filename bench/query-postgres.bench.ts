@@ -34,7 +34,7 @@ let statements = 0;
 /** The SQL cuttle runs for the rows that match for certain, prepared and run raw, rows parsed as a caller would. */
 function rawRunner(options: FindOptions, count: boolean): () => Promise<unknown> {
   const compiled = compileSql(dialect, 'Item', toQuery(options, () => undefined), 1, count)!;
-  const statement = { name: `raw query ${statements++}`, text: compiled.exact, values: [...compiled.params] };
+  const statement = { name: `raw query ${statements++}`, text: compiled.sql.exact, values: [...compiled.params] };
   if (count) return async () => (await raw.query(statement)).rows[0].count;
   return async () => (await raw.query(statement)).rows.map((row: { content: string }) => JSON.parse(row.content));
 }

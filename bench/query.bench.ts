@@ -54,8 +54,8 @@ const refOf = () => undefined;
  */
 function rawRunner(options: FindOptions, count: boolean): () => unknown {
   const compiled = compileQuery('Item', toQuery(options, refOf), 1, count)!;
-  if (raw.prepare(compiled.unchecked).get() !== undefined) throw new Error(`the bench's items are annotated at a path of ${JSON.stringify(options)}`);
-  const statement = raw.prepare(compiled.plain);
+  if (raw.prepare(compiled.sql.unchecked).get() !== undefined) throw new Error(`the bench's items are annotated at a path of ${JSON.stringify(options)}`);
+  const statement = raw.prepare(compiled.sql.plain);
   if (count) return () => statement.pluck().get(...compiled.params);
   return () => (statement.all(...compiled.params) as Array<{ content: string }>).map((row) => JSON.parse(row.content));
 }

@@ -43,7 +43,7 @@ async function plan(schema: string, options: Parameters<typeof toQuery>[0], whic
   const client = await adminPool().connect();
   try {
     await client.query('SET enable_seqscan = off');
-    const { rows } = await client.query(which === 'exact' ? { text: `EXPLAIN ${compiled.exact}`, values: compiled.params as unknown[] } : { text: `EXPLAIN ${compiled.unchecked}` });
+    const { rows } = await client.query(which === 'exact' ? { text: `EXPLAIN ${compiled.sql.exact}`, values: compiled.params as unknown[] } : { text: `EXPLAIN ${compiled.sql.unchecked}` });
     return rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
   } finally {
     await client.query('RESET enable_seqscan');

@@ -84,7 +84,7 @@ test('a sort on an indexed path is served by its index in either direction, and 
     assert.not.match(steps, /TEMP B-TREE/, 'no sort of all the matches');
   }
   // Both paths' annotated rows: one seek in each path's small index, not a scan of the type.
-  const unchecked = compileQuery('Task', toQuery(top, () => undefined), 1, false)!.unchecked;
+  const unchecked = compileQuery('Task', toQuery(top, () => undefined), 1, false)!.sql.unchecked;
   const steps = (new Database(backend.path, { readonly: true }).prepare(`EXPLAIN QUERY PLAN ${unchecked}`).all() as Array<{ detail: string }>).map((row) => row.detail).join('\n');
   assert.match(steps, /USING INDEX "?cuttle_meta_Task_priority"?/);
   assert.match(steps, /USING INDEX "?cuttle_meta_Task_owner\.name"?/);

@@ -90,11 +90,11 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, type: strin
   const records = async (text: string, values: readonly unknown[]) =>
     ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
   if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
-  const unchecked = compiled.unchecked === '' ? [] : await records(compiled.unchecked, []);
-  if (count) return { records: [], count: (await run(compiled.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
+  const unchecked = compiled.sql.unchecked === '' ? [] : await records(compiled.sql.unchecked, []);
+  if (count) return { records: [], count: (await run(compiled.sql.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
   // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
   const skipping = unchecked.length === 0 && query.skip > 0;
   const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
-  const found = await records(final.exact, final.params);
+  const found = await records(final.sql.exact, final.params);
   return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
 }

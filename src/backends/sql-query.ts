@@ -63,8 +63,16 @@ export interface SqlDialect {
   table: string;
 }
 
-/** The SQL of a compiled query. */
+/** A compiled query: the SQL of its shape and the parameters it binds. */
 export interface CompiledQuery {
+  /** The SQL, the same object for every query of this shape (see {@link compileSql}). */
+  readonly sql: QuerySql;
+  /** The parameters of every statement in `sql` but `unchecked` and `uncheckedScan` (which have none). */
+  readonly params: readonly unknown[];
+}
+
+/** The SQL of a query shape: its statements and where they leave rows to the evaluator. */
+export interface QuerySql {
   /** SELECT of the rows matching for certain, ordered, limited to skip + limit (or skipped, then limited); or of their count. */
   readonly exact: string;
   /**
@@ -74,7 +82,6 @@ export interface CompiledQuery {
    * Equal to `exact` where the dialect has opaque rows (they must always be left out).
    */
   readonly plain: string;
-  readonly params: readonly unknown[];
   /** SELECT of the rows SQL cannot judge (annotated at a path the query reads), or '' when there is none to look for. */
   readonly unchecked: string;
   /**
@@ -139,11 +146,12 @@ export function compileSql(dialect: SqlDialect, type: string, query: Query, type
   }
   if (template === null) return undefined;
   const { operands } = shape;
-  const params = template.slots.map(({ operand, form }) => {
+  const params: unknown[] = [];
+  for (const { operand, form } of template.slots) {
     const value = operands[operand] as string | number | boolean;
-    return dialect.bind(form === 'length' ? [...(value as string)].length : value);
-  });
-  return { ...template.sql, params };
+    params.push(dialect.bind(form === 'length' ? [...(value as string)].length : value));
+  }
+  return { sql: template.sql, params };
 }
 
 /** The shapes compiled, per dialect (null: not compiled), cleared when they reach {@link KEPT_SHAPES}. */
@@ -158,7 +166,7 @@ interface Slot {
 
 /** A query shape's compiled SQL and how its parameters are bound. */
 interface Template {
-  readonly sql: Omit<CompiledQuery, 'params'>;
+  readonly sql: QuerySql;
   readonly slots: readonly Slot[];
 }
 

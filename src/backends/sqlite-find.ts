@@ -41,17 +41,17 @@ export class SqliteFinder {
     // Without the class's type version, which records the store upgrades before judging is not known.
     const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
-    const seekable = compiled.unchecked === '' || this.#seekable(type, compiled);
+    const seekable = compiled.sql.unchecked === '' || this.#seekable(type, compiled);
     // Where a scan of the type finds the unjudged rows anyway, one scan that reads the matching ones too, unless a limit stops early.
     if (!seekable && query.limit === undefined) return this.#unjudgedApart(type, compiled, count);
-    if (count && compiled.unchecked !== '') {
+    if (count && compiled.sql.unchecked !== '') {
       // The usual case in one statement: no record annotated at the query's paths, then the plain count.
-      const counted = this.#statement(compiled.guarded).pluck().get(...compiled.params) as number | null;
+      const counted = this.#statement(compiled.sql.guarded).pluck().get(...compiled.params) as number | null;
       if (counted !== null) return { records: [], count: counted, unchecked: [], skipped: 0 };
     }
     return this.#snapshot(() => {
-      const unchecked = compiled.unchecked === '' ? [] : this.#rows(type, seekable ? compiled.unchecked : compiled.uncheckedScan, []);
-      const exact = (sql: CompiledQuery) => (unchecked.length === 0 ? sql.plain : sql.exact);
+      const unchecked = compiled.sql.unchecked === '' ? [] : this.#rows(type, seekable ? compiled.sql.unchecked : compiled.sql.uncheckedScan, []);
+      const exact = (which: CompiledQuery) => (unchecked.length === 0 ? which.sql.plain : which.sql.exact);
       if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
       const skipping = unchecked.length === 0 && query.skip > 0;
@@ -67,27 +67,27 @@ export class SqliteFinder {
     if (compiled === undefined) return undefined;
     const steps = (sql: string, params: readonly unknown[]) =>
       (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
-    if (compiled.unchecked === '') return steps(compiled.plain, compiled.params);
+    if (compiled.sql.unchecked === '') return steps(compiled.sql.plain, compiled.params);
     const seekable = this.#seekable(type, compiled);
-    if (!seekable && query.limit === undefined) return steps(compiled.onePass, compiled.params);
-    const unchecked = seekable ? compiled.unchecked : compiled.uncheckedScan;
+    if (!seekable && query.limit === undefined) return steps(compiled.sql.onePass, compiled.params);
+    const unchecked = seekable ? compiled.sql.unchecked : compiled.sql.uncheckedScan;
     const annotated = this.#db.prepare(unchecked).get() !== undefined;
-    if (count && !annotated) return steps(compiled.guarded, compiled.params);
-    return [...steps(unchecked, []), ...steps(annotated ? compiled.exact : compiled.plain, compiled.params)];
+    if (count && !annotated) return steps(compiled.sql.guarded, compiled.params);
+    return [...steps(unchecked, []), ...steps(annotated ? compiled.sql.exact : compiled.sql.plain, compiled.params)];
   }
 
   /**
    * Whether indexes find the rows `compiled` leaves to the evaluator (`unchecked` is then seeks).
    * When one is missing, finding them is a scan of the type: {@link find} then reads them in one
-   * scan ({@link CompiledQuery.uncheckedScan}), or, without a limit, reads them and the matching
-   * rows in one pass ({@link CompiledQuery.onePass}; a limit stops early, one pass reads every match).
+   * scan ({@link QuerySql.uncheckedScan}), or, without a limit, reads them and the matching
+   * rows in one pass ({@link QuerySql.onePass}; a limit stops early, one pass reads every match).
    */
   #seekable(type: string, compiled: CompiledQuery): boolean {
-    let needed = this.#needed.get(compiled.unchecked);
+    let needed = this.#needed.get(compiled.sql.unchecked);
     if (needed === undefined) {
       needed = uncheckedIndexes(type, compiled) ?? null;
       if (this.#needed.size >= KEPT) this.#needed.clear();
-      this.#needed.set(compiled.unchecked, needed);
+      this.#needed.set(compiled.sql.unchecked, needed);
     }
     if (needed === null) return false;
     // The names known suffice when they have every index (cuttle never drops one); when one seems
@@ -95,9 +95,9 @@ export class SqliteFinder {
     return needed.every((name) => this.#indexes.has(name)) || needed.every((name) => this.#indexNames().has(name));
   }
 
-  /** Runs `compiled.onePass`, the unjudged rows apart from the matching ones. */
+  /** Runs `compiled.sql.onePass`, the unjudged rows apart from the matching ones. */
   #unjudgedApart(type: string, compiled: CompiledQuery, count: boolean): FindAnswer {
-    const rows = this.#statement(compiled.onePass).raw().all(...compiled.params) as Array<[...Row, number]>;
+    const rows = this.#statement(compiled.sql.onePass).raw().all(...compiled.params) as Array<[...Row, number]>;
     const records: StoredRecord[] = [];
     const unchecked: StoredRecord[] = [];
     for (const [id, kind, content, version, updatedAt, unjudged] of rows) (unjudged ? unchecked : records).push({ type, id, kind, content, version, updatedAt });

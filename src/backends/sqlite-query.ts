@@ -60,8 +60,8 @@ export function indexName(type: string, segments: readonly string[], what: 'numb
  * can (an annotation anywhere counts).
  */
 export function uncheckedIndexes(type: string, compiled: CompiledQuery): string[] | undefined {
-  if (compiled.anyAnnotation) return undefined;
-  const names = compiled.annotatedAt.map((segments) => indexName(type, segments, 'meta'));
+  if (compiled.sql.anyAnnotation) return undefined;
+  const names = compiled.sql.annotatedAt.map((segments) => indexName(type, segments, 'meta'));
   return [...names, ...(['unstamped', 'stamped'] as const).map((what) => versionIndexName(type, what))].map((name) => name.slice(1, -1));
 }
 
