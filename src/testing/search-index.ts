@@ -66,14 +66,15 @@ export function searchIndexSuite(name: string, makeBackend: () => StorageBackend
 
   test('a search of the searchable fields is answered by the index (no listing of the type), one of other fields by the scan', async (context) => {
     await saveBoth(context, docs(seededRandom(1), 100));
-    assert.equal(await ids(context.store, 'milk'), await ids(context.scan, 'milk'));
-    assert.ok((await ids(context.store, 'milk')).length > 0, 'some document holds milk');
+    const milk = await ids(context.store, 'milk');
+    assert.equal(milk, await ids(context.scan, 'milk'), 'search "milk": the index\'s answer (actual) is not the scan\'s (expected)');
+    assert.ok(milk.length > 0, 'some document holds milk');
     assert.equal(context.listed, [], 'the search listed the type: it scanned');
     // Fields in another order are the same index; other fields have none.
     await context.store.search(SearchDoc, 'milk', { fields: ['tags', 'title', 'body'] });
-    assert.equal(context.listed, []);
+    assert.equal(context.listed, [], 'a search of the searchable fields in another order listed the type: it scanned');
     await context.store.search(SearchDoc, 'milk', { fields: ['title'] });
-    assert.equal(context.listed, [SearchDoc.typeName]);
+    assert.equal(context.listed, [SearchDoc.typeName], 'a search of other fields than the index\'s scans (lists the type once)');
     const search = context.backend.search!;
     assert.is(await search.call(context.backend, SearchDoc.typeName, [['title']], [{ kind: 'word', token: 'milk' }], 1), undefined, 'search() of fields no index covers');
     assert.is(await search.call(context.backend, 'NoSuchType', [['title']], [{ kind: 'word', token: 'milk' }], 1), undefined, 'search() of a type without an index');
@@ -167,22 +168,22 @@ export function searchIndexSuite(name: string, makeBackend: () => StorageBackend
     await store.save(Object.assign(new SearchDoc('a'), { title: 'milk' }));
     await other.save(Object.assign(new SearchDoc('b'), { title: 'milk chocolate' }));
     await other.save(Object.assign(new SearchDoc('c'), { title: 'milk' }));
-    assert.equal(await ids(store, 'milk'), ['a']);
-    assert.equal(await ids(other, 'milk'), ['c', 'b']);
+    assert.equal(await ids(store, 'milk'), ['a'], 'search "milk" in the default namespace');
+    assert.equal(await ids(other, 'milk'), ['c', 'b'], 'search "milk" in billing');
     await other.delete(SearchDoc, 'c');
     await other.save(Object.assign(new SearchDoc('d'), { title: 'milky way' }));
     await store.save(Object.assign(new SearchDoc('b'), { title: 'tea' }));
-    assert.equal(await ids(other, 'mil*'), ['b', 'd']);
-    assert.equal(await ids(store, 'mil*'), ['a']);
-    assert.equal(await ids(store, 'tea'), ['b']);
-    assert.equal(await ids(other, 'tea'), []);
+    assert.equal(await ids(other, 'mil*'), ['b', 'd'], 'search "mil*" in billing, after a delete and a save');
+    assert.equal(await ids(store, 'mil*'), ['a'], 'search "mil*" in the default namespace');
+    assert.equal(await ids(store, 'tea'), ['b'], 'search "tea" in the default namespace');
+    assert.equal(await ids(other, 'tea'), [], 'search "tea" in billing');
     assert.equal(context.listed, [], 'a search listed the type: it scanned');
   });
 
   test('a class whose searchable fields or version change gets its index rebuilt', async (context) => {
     const { store, backend } = context;
     await store.save(Object.assign(new SearchDoc('a'), { title: 'milk', body: 'cafe' }));
-    assert.equal(await ids(store, 'cafe'), ['a']);
+    assert.equal(await ids(store, 'cafe'), ['a'], 'search "cafe" of the first class');
     class Narrow extends Serializable {
       static override typeName = SearchDoc.typeName;
       static searchable = ['title'];
@@ -197,11 +198,11 @@ export function searchIndexSuite(name: string, makeBackend: () => StorageBackend
     const newer = new Store({ backend });
     const narrow = async (text: string) => (await newer.search(Narrow, text)).map((doc) => doc.id);
     assert.equal(await narrow('cafe'), [], 'the body is not searchable any more');
-    assert.equal(await narrow('milk'), ['a']);
+    assert.equal(await narrow('milk'), ['a'], 'search "milk" of the new class, before its saves');
     await newer.save(Object.assign(new Narrow('b'), { title: 'milk tea' }));
     await newer.save(Object.assign(new Narrow('c'), { title: 'tea', body: 'milk' }));
-    assert.equal(await narrow('milk'), ['a', 'b']);
-    assert.equal(await narrow('tea'), ['c', 'b']);
+    assert.equal(await narrow('milk'), ['a', 'b'], 'search "milk" of the new class (the body not searched)');
+    assert.equal(await narrow('tea'), ['c', 'b'], 'search "tea" of the new class (ranked: the shorter title first)');
     assert.equal(context.listed, [], 'a search listed the type: it scanned');
   });
 
