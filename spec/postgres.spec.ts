@@ -27,6 +27,7 @@ backendSuite('postgres', async () => (current = await listening(make())), {
   peerSettles: () => current!.catchUp(),
   atomicBatches: true,
   transactions: true,
+  search: true,
   teardown: async () => {
     await dropSchema(schema);
     schema = freshSchema('conf');

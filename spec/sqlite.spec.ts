@@ -29,9 +29,10 @@ backendSuite('sqlite file', () => new SqliteBackend({ path: file(), ...smallLog 
   logOverflow: 1100,
   atomicBatches: true,
   transactions: true,
+  search: true,
   teardown,
 });
-backendSuite('sqlite :memory:', () => new SqliteBackend({ path: ':memory:' }), { atomicBatches: true, transactions: true });
+backendSuite('sqlite :memory:', () => new SqliteBackend({ path: ':memory:' }), { atomicBatches: true, transactions: true, search: true });
 
 function w(id: string, extra: Partial<RecordWrite> = {}): RecordWrite {
   return { type: 'T', id, kind: 'object', content: `{"json":${JSON.stringify(id)}}`, ...extra };

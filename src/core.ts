@@ -43,11 +43,12 @@ export {
   type RecordKind,
   type FindAnswer,
   type BackendFindOptions,
+  type SearchAnswer,
   type BackendTransaction,
   type BackendTransactionOptions,
 } from './backends/backend.js';
 export { toQuery } from './query/query.js';
-export { tokenize, type SearchOptions } from './query/search.js';
+export { tokenize, type SearchOptions, type SearchTerm } from './query/search.js';
 export { evaluate as evaluateQuery, compareValues, type Candidate } from './query/evaluate.js';
 export { QueryRef, type Where, type SortSpec, type FindOptions, type CountOptions, type Query, type QueryNode, type QueryValue, type SortKey, type FieldOp } from './query/query.js';
 export { Transaction, type TransactionOptions, type DeleteOptions, type TransactionSaveOptions } from './transaction.js';

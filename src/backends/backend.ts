@@ -177,6 +177,7 @@ const NO_CAPABILITIES: BackendCapabilities = Object.freeze({
  * store ranks from the tokens and loads only the records it returns.
  */
 export interface SearchAnswer {
+  /** The ids of the judged records of the type that hold every term, in any order (the store ranks them). */
   readonly ids: readonly string[];
   /**
    * The tokens of each of `ids`, in order, as the index holds them: the searched fields' joined
@@ -186,9 +187,16 @@ export interface SearchAnswer {
   readonly texts: readonly string[];
   /** The token count of each of `ids` (separators aside). */
   readonly lengths: readonly number[];
+  /** How many records of the type the index judged (matching or not; `unjudged` aside). */
   readonly documents: number;
+  /** The token count of those records in all. */
   readonly length: number;
+  /** Per term, in the order of the terms asked, how many of those records hold it. */
   readonly having: readonly number[];
+  /**
+   * The records of the type the index could not judge, whole: the store decodes them, tokenizes
+   * their fields and counts them in (an empty list when the index judged every record).
+   */
   readonly unjudged: readonly StoredRecord[];
 }
 

@@ -22,7 +22,13 @@ export interface SearchOptions {
   limit?: number;
 }
 
-/** One term of a search text. */
+/**
+ * One term of a search text, as the store hands it to a backend's `search`: a `word` (its one
+ * token, which a document must hold), a `prefix` (`buy*`: a token starting with `token`) or a
+ * `phrase` (`"milk chocolate"`, and `e-mail`: its tokens one after the other within one field or
+ * one string of an array). Tokens are {@link tokenize}'s: folded, lower-cased runs of letters and
+ * digits.
+ */
 export type SearchTerm = { readonly kind: 'word' | 'prefix'; readonly token: string } | { readonly kind: 'phrase'; readonly tokens: readonly string[] };
 
 /** A checked search. */

@@ -25,6 +25,7 @@ import { transactionQuerySuite } from './transaction-queries.js';
 import { checkedDeleteSuite } from './checked-deletes.js';
 import { versionSuite } from './versions.js';
 import { namespaceSuite } from './namespaces.js';
+import { searchIndexSuite } from './search-index.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 
@@ -228,12 +229,19 @@ export function backendSuite(
     assert.equal(await backend.deleteMany('T', []), []);
   });
 
-  test('capabilities: every flag is a boolean', ({ backend }) => {
+  test('capabilities: every flag is a boolean; atomicBatch and search are what the suite was told', ({ backend }) => {
     const capabilities = backend.capabilities;
     for (const flag of ['atomicBatch', 'atomicImport', 'changeFeed', 'transactions', 'query', 'search'] as const) {
       assert.type(capabilities[flag], 'boolean', flag);
     }
     assert.is(capabilities.atomicBatch, options.atomicBatches === true, 'atomicBatch matches what the suite was told');
+    assert.is(
+      capabilities.search,
+      options.search === true,
+      capabilities.search
+        ? 'the backend declares capabilities.search: pass { search: true } to backendSuite so that its full-text index is tested'
+        : 'the suite was told { search: true }, but the backend does not declare capabilities.search',
+    );
   });
 
   test('writeMany stores every record and returns their versions', async ({ backend }) => {
@@ -339,4 +347,5 @@ export function backendSuite(
   transactionQuerySuite(name, makeBackend, options);
   versionSuite(name, makeBackend, options);
   namespaceSuite(name, makeBackend, options);
+  searchIndexSuite(name, makeBackend, options);
 }

@@ -10,6 +10,14 @@ export interface BackendSuiteOptions {
   reopen?: (backend: StorageBackend) => Promise<StorageBackend>;
   /** Whether the backend has transactions (`capabilities.transactions`): the suite then tests them. */
   transactions?: boolean;
+  /**
+   * Whether the backend has a full-text index (`capabilities.search`: `createSearchIndex` and
+   * `search`): the suite then runs its full-text index section, which compares every answer with
+   * the store's scan through every write path (and after `reopen`, when given). The suite fails when
+   * this disagrees with what the backend's capabilities say, so the section cannot be skipped by
+   * leaving it out. @default false
+   */
+  search?: boolean;
   /** Whether writeMany is all or nothing. */
   atomicBatches?: boolean;
   /** Runs after each test, once the backend is closed (remove temp files). */
