@@ -9,8 +9,8 @@ import { LRUCache } from 'lru-cache';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { Store } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { Store } from '../dist/index.js';
 import { machine, measure, quick, report } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 

@@ -5,8 +5,8 @@
 //
 //   npm run bench -- codec [--quick]
 import SuperJSON from 'superjson';
-import { Codec } from '../src/codec.js';
-import { Store, TypeRegistry, type StoredRecord } from '../src/index.js';
+import { Codec } from '../dist/codec.js';
+import { Store, TypeRegistry, type StoredRecord } from '../dist/index.js';
 import { docData, WorkDoc } from './compare/workload.js';
 import { NullBackend } from './null-backend.js';
 import { BenchDoc } from './sqlite-data.js';

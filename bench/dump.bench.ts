@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { Store } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { Store } from '../dist/index.js';
 import { machine, quick } from './harness.js';
 import { documentJson } from './sqlite-data.js';
 

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Store, type BackendChange, type StorageBackend } from '../src/index.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { Store, type BackendChange, type StorageBackend } from '../dist/index.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, quick } from './harness.js';
 import { FeedNote, openFeedBackend, PG_URL } from './feed/shared.js';
 

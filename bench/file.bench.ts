@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileBackend } from '../src/backends/file.js';
-import type { StoredRecord } from '../src/backends/backend.js';
+import { FileBackend } from '../dist/backends/file.js';
+import type { StoredRecord } from '../dist/backends/backend.js';
 import { machine, measure, quick, report } from './harness.js';
 
 const count = quick ? 20_000 : 100_000;

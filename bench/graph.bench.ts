@@ -3,7 +3,7 @@
 // the calls and times the load: level by level, one loadMany per type and level.
 //
 //   npm run bench -- graph
-import { Container, Serializable, Store } from '../src/index.js';
+import { Container, Serializable, Store } from '../dist/index.js';
 import { machine, quick } from './harness.js';
 import { SlowBackend } from './slow-backend.js';
 

@@ -19,11 +19,11 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { SqliteChangeLog } from '../src/backends/sqlite-changes.js';
-import { migrate } from '../src/backends/sqlite-schema.js';
-import { Codec } from '../src/codec.js';
-import { Store, TypeRegistry } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { SqliteChangeLog } from '../dist/backends/sqlite-changes.js';
+import { migrate } from '../dist/backends/sqlite-schema.js';
+import { Codec } from '../dist/codec.js';
+import { Store, TypeRegistry } from '../dist/index.js';
 import { quick, machine } from './harness.js';
 import { docData, docId, revive, TYPE, WorkDoc } from './compare/workload.js';
 

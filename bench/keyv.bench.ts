@@ -13,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SqliteBackend, Store } from '../src/index.js';
-import { KeyvCuttle } from '../src/keyv.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { SqliteBackend, Store } from '../dist/index.js';
+import { KeyvCuttle } from '../dist/keyv.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, quick, report, type Measurement } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 

@@ -5,8 +5,8 @@
 //
 //   npm run bench -- namespace [--quick]
 import { loadavg } from 'node:os';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { NamespacedBackend, type RecordWrite, type StorageBackend } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { NamespacedBackend, type RecordWrite, type StorageBackend } from '../dist/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { NullBackend } from './null-backend.js';
 

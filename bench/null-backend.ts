@@ -1,6 +1,6 @@
 // A backend that does nothing, for measuring the Store and codec alone: every load returns the
 // one record it was given, every write succeeds at version 1.
-import { StorageBackend, type RecordWrite, type StoredRecord } from '../src/index.js';
+import { StorageBackend, type RecordWrite, type StoredRecord } from '../dist/index.js';
 
 export class NullBackend extends StorageBackend {
   readonly name = 'null';

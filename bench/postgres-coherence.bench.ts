@@ -4,8 +4,8 @@
 // NOTIFY, the listening connection, the Store's cache) is the one between servers.
 // Usage: npm run bench -- postgres-coherence [-- --quick]
 import pg from 'pg';
-import { Serializable, Store } from '../src/index.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { Serializable, Store } from '../dist/index.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, quick } from './harness.js';
 
 const PG_URL = process.env.CUTTLE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

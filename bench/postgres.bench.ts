@@ -10,8 +10,8 @@ import Keyv from 'keyv';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { Store } from '../src/index.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { Store } from '../dist/index.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, quick, report, type Measurement } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 

@@ -1,6 +1,6 @@
 // The data set and queries of the query benches (bench/query.bench.ts on SQLite, nedb and memory;
 // bench/query-postgres.bench.ts on PostgreSQL): N items of one class, the same on every run.
-import { Serializable, type FindOptions } from '../src/index.js';
+import { Serializable, type FindOptions } from '../dist/index.js';
 
 /** The benches' class: a category (1,000 values), a price spread over 0..1000, a flag, tags. */
 export class Item extends Serializable {

@@ -8,11 +8,11 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { postgresDialect } from '../src/backends/postgres-query.js';
-import { qualified } from '../src/backends/postgres-sql.js';
-import { compileSql } from '../src/backends/sql-query.js';
-import { Store, toQuery, type FindOptions } from '../src/index.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { postgresDialect } from '../dist/backends/postgres-query.js';
+import { qualified } from '../dist/backends/postgres-sql.js';
+import { compileSql } from '../dist/backends/sql-query.js';
+import { Store, toQuery, type FindOptions } from '../dist/index.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { COUNTED, INDEXED, Item, itemQueries, makeItems } from './query-data.js';
 

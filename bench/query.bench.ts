@@ -10,9 +10,9 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { compileQuery } from '../src/backends/sqlite-query.js';
-import { InMemoryBackend, Store, toQuery, type FindOptions } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { compileQuery } from '../dist/backends/sqlite-query.js';
+import { InMemoryBackend, Store, toQuery, type FindOptions } from '../dist/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { COUNTED, INDEXED, Item, itemQueries, makeItems, rangeEnd } from './query-data.js';
 

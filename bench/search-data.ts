@@ -1,6 +1,6 @@
 // The notes and words of the full-text search benches (bench/search.bench.ts on SQLite,
 // bench/search-postgres.bench.ts on PostgreSQL): the same on every run.
-import { Serializable } from '../src/index.js';
+import { Serializable } from '../dist/index.js';
 
 /** The benches' searchable class. */
 export class Note extends Serializable {

@@ -9,9 +9,9 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { tokenize } from '../src/query/search.js';
-import { Serializable, Store } from '../src/index.js';
-import { PostgresBackend } from '../src/postgres.js';
+import { tokenize } from '../dist/query/search.js';
+import { Serializable, Store } from '../dist/index.js';
+import { PostgresBackend } from '../dist/postgres.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { makeNotes, Note, WORDS, words } from './search-data.js';
 

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { Store } from '../src/index.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { Store } from '../dist/index.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { makeNotes, Note, WORDS, words } from './search-data.js';
 

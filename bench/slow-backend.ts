@@ -2,7 +2,7 @@
 // `latencyMs` (one round trip) and is counted. Its loadMany is one call, as on SQLite or
 // PostgreSQL; `roundTripsPerId` makes loadMany one call per id instead, as a backend without it.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InMemoryBackend, type StoredRecord } from '../src/index.js';
+import { InMemoryBackend, type StoredRecord } from '../dist/index.js';
 
 export class SlowBackend extends InMemoryBackend {
   /** Calls that reached the backend, by method. */

@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { migrate } from '../src/backends/sqlite-schema.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { migrate } from '../dist/backends/sqlite-schema.js';
 import { machine, quick } from './harness.js';
 import { documentJson } from './sqlite-data.js';
 

@@ -1,6 +1,6 @@
 // The ~1 KB document the SQLite benchmarks store, as a cuttle class and as the plain JSON a raw
 // driver would write, so both sides store the same bytes.
-import { Serializable } from '../src/index.js';
+import { Serializable } from '../dist/index.js';
 
 /** A typical application document of about one kilobyte, plain JSON values only. */
 export class BenchDoc extends Serializable {

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SqliteBackend } from '../src/backends/sqlite.js';
-import { Store, type StorageBackend } from '../src/index.js';
-import { PostgresBackend, type PostgresIsolation } from '../src/postgres.js';
+import { SqliteBackend } from '../dist/backends/sqlite.js';
+import { Store, type StorageBackend } from '../dist/index.js';
+import { PostgresBackend, type PostgresIsolation } from '../dist/postgres.js';
 import { machine, measure, quick, report, type Measurement } from './harness.js';
 import { BenchDoc } from './sqlite-data.js';
 

@@ -2,7 +2,7 @@
 // numbers, a boolean, a Date, a nested object and arrays of objects. cuttle contenders store it
 // as a `WorkDoc` instance; raw code and the other libraries store the same fields as a plain
 // object. Everything here is built outside the timed loops.
-import { Container, Serializable } from '../../src/index.js';
+import { Container, Serializable } from '../../dist/index.js';
 
 /** The type name every contender files documents under (cuttle: `WorkDoc.typeName`). */
 export const TYPE = 'Doc';

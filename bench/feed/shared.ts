@@ -1,7 +1,7 @@
 // What the reader and the writer of bench/feed.bench.ts share: the class they save and load, and
 // how each opens the backend both work on.
-import { Serializable, SqliteBackend, type StorageBackend } from '../../src/index.js';
-import { PostgresBackend } from '../../src/postgres.js';
+import { Serializable, SqliteBackend, type StorageBackend } from '../../dist/index.js';
+import { PostgresBackend } from '../../dist/postgres.js';
 
 /** The objects of the cell: ~1 KB documents. */
 export class FeedNote extends Serializable {

@@ -2,7 +2,7 @@
 // `rate` saves per second for `seconds`, one save at a time (printing "ready" before the first),
 // then prints how many it saved.
 // Usage: writer.ts <sqlite|postgres> <path or schema> <count> <rate> <seconds>
-import { Store } from '../../src/index.js';
+import { Store } from '../../dist/index.js';
 import { openFeedBackend, FeedNote } from './shared.js';
 
 const [kind, where, countText, rateText, secondsText] = process.argv.slice(2);

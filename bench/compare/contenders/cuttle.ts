@@ -4,10 +4,10 @@
 // keep a whole collection in memory, as lowdb and nedb always do).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Codec } from '../../../src/codec.js';
-import { encodeId } from '../../../src/backends/file-names.js';
-import { formatRecord } from '../../../src/backends/file-records.js';
-import { FileBackend, InMemoryBackend, SqliteBackend, Store, TypeRegistry, type StorageBackend } from '../../../src/index.js';
+import { Codec } from '../../../dist/codec.js';
+import { encodeId } from '../../../dist/backends/file-names.js';
+import { formatRecord } from '../../../dist/backends/file-records.js';
+import { FileBackend, InMemoryBackend, SqliteBackend, Store, TypeRegistry, type StorageBackend } from '../../../dist/index.js';
 import type { Contender, Family, Instance } from '../contender.js';
 import { docId, Folder, GRAPH_SIZE, TYPE, WorkDoc } from '../workload.js';
 
