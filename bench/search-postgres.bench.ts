@@ -4,7 +4,7 @@
 // time and size, and what it costs a save. The notes and searches are bench/search.bench.ts's
 // kind (Zipf-like words, some accented). The schema is dropped at the end.
 //
-//   npx tsx bench/search-postgres.bench.ts [--quick]
+//   npm run bench -- search-postgres [--quick]
 //   CUTTLE_PG_URL=postgres://... to use another server (default: postgres@127.0.0.1:5432/test)
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';

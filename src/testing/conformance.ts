@@ -229,19 +229,27 @@ export function backendSuite(
     assert.equal(await backend.deleteMany('T', []), []);
   });
 
-  test('capabilities: every flag is a boolean; atomicBatch and search are what the suite was told', ({ backend }) => {
+  test('capabilities: every flag is a boolean and says which optional methods the backend has; atomicBatch and search are what the suite was told', ({ backend }) => {
     const capabilities = backend.capabilities;
     for (const flag of ['atomicBatch', 'atomicImport', 'changeFeed', 'transactions', 'query', 'search'] as const) {
       assert.type(capabilities[flag], 'boolean', flag);
     }
     assert.is(capabilities.atomicBatch, options.atomicBatches === true, 'atomicBatch matches what the suite was told');
-    assert.is(
-      capabilities.search,
-      options.search === true,
-      capabilities.search
-        ? 'the backend declares capabilities.search: pass { search: true } to backendSuite so that its full-text index is tested'
-        : 'the suite was told { search: true }, but the backend does not declare capabilities.search',
-    );
+    // A flag promises its methods; and the store answers queries and searches with the backend's
+    // methods whenever it has them, so those two must also come with their flag.
+    const methods = {
+      changeFeed: ['changes'],
+      query: ['find'],
+      search: ['search', 'createSearchIndex'],
+      transactions: ['transaction'],
+    } as const;
+    for (const [flag, names] of Object.entries(methods) as Array<[keyof typeof methods, readonly string[]]>) {
+      for (const method of names) {
+        const has = typeof (backend as unknown as Record<string, unknown>)[method] === 'function';
+        if (capabilities[flag]) assert.ok(has, `capabilities.${flag} is true, but the backend has no ${method}()`);
+        if (flag === 'query' || flag === 'search') assert.ok(capabilities[flag] || !has, `the backend has ${method}(), which the store uses, but capabilities.${flag} is false`);
+      }
+    }
   });
 
   test('writeMany stores every record and returns their versions', async ({ backend }) => {
