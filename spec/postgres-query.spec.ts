@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { postgresDialect } from '../src/backends/postgres-query.js';
 import { compileSql } from '../src/backends/sql-query.js';
-import { InvalidQueryError, Serializable, Store, toQuery } from '../src/index.js';
+import { compareValues, InvalidQueryError, Serializable, Store, toQuery } from '../src/index.js';
 import { PostgresBackend } from '../src/postgres.js';
 import { rejects } from './helpers.js';
 import { adminPool, dropSchema, freshSchema, listening, PG_URL } from './postgres-server.js';
@@ -59,7 +59,8 @@ test('equality and range on a declared index use its expression index', async ({
   await adminPool().query(`ANALYZE "${schema}"."objects"`);
   assert.match(await plan(schema, { where: { priority: 3 } }), /Index (Only )?Scan (using|on) objects_qn_\w+/);
   assert.match(await plan(schema, { where: { priority: { $gte: 8 } } }), /Index (Only )?Scan (using|on) objects_qn_\w+/);
-  assert.match(await plan(schema, { where: { 'owner.name': 'o2' } }), /Index (Only )?Scan (using|on) objects_qt_\w+/);
+  // With 300 rows the planner may read the string at the path from a sort index, which holds it too.
+  assert.match(await plan(schema, { where: { 'owner.name': 'o2' } }), /Index (Only )?Scan (using|on) objects_q[tad]_\w+/);
   // The rows left to the evaluator (annotated, opaque, or of another type version) are found through small indexes, for either kind of class version.
   for (const typeVersion of [1, 3]) {
     const steps = await plan(schema, { where: { priority: 3 } }, 'unchecked', typeVersion);
@@ -69,6 +70,30 @@ test('equality and range on a declared index use its expression index', async ({
     assert.match(steps, /objects_qs_\w+/, steps);
   }
   assert.equal((await store.find(Task, { where: { 'owner.name': 'o2', priority: { $lt: 3 } }, sort: { priority: -1 } })).map((t) => t.id).slice(0, 3), ['t122', 't152', 't182']);
+});
+
+test('a sorted top-N on a declared index reads it in order, either direction, and answers as the evaluator does', async ({ schema, store }) => {
+  const saved = tasks(300);
+  // Values of every type at the sorted path, so the index order must be the type order too.
+  Object.assign(saved[5]!, { priority: 'high' });
+  Object.assign(saved[6]!, { priority: null });
+  Object.assign(saved[7]!, { priority: true });
+  delete (saved[8] as Record<string, unknown>).priority;
+  await store.saveMany(saved);
+  await store.find(Task, { where: { priority: 0 } }); // the first query makes the class's indexes
+  await adminPool().query(`ANALYZE "${schema}"."objects"`);
+  for (const direction of [1, -1] as const) {
+    const options = { where: { 'owner.name': { $ne: 'o1' } }, sort: { priority: direction }, limit: 20 };
+    const steps = await plan(schema, options);
+    assert.match(steps, new RegExp(`Index Scan (Backward )?using objects_q${direction === 1 ? 'a' : 'd'}_\\w+`), steps);
+    assert.not.match(steps, /Sort/, steps);
+    const want = [...saved]
+      .filter((task) => (task.owner as { name: string }).name !== 'o1')
+      .sort((a, b) => direction * compareValues(a.priority, b.priority, () => undefined) || (a.id < b.id ? -1 : 1))
+      .slice(0, 20)
+      .map((task) => task.id);
+    assert.equal((await store.find(Task, options)).map((task) => task.id), want, `sort ${direction}`);
+  }
 });
 
 test('content with \\u0000, which json operators refuse, is judged by the evaluator', async ({ store }) => {
