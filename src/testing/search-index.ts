@@ -10,11 +10,11 @@
 // tables and plans on SQLite, tsvector rows and GIN plans on PostgreSQL).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InMemoryBackend, Serializable, Store, type StorageBackend } from '../core.js';
+import { InMemoryBackend, Store, type StorageBackend } from '../core.js';
 import { rejects } from './assert.js';
 import type { BackendSuiteOptions } from './options.js';
 import { seededRandom } from './random.js';
-import { countLists, deleteBoth, docs, generatedSearches, queries, sameSearches, sameStats, saveBoth, SearchDoc, type PairSearchOptions } from './search-data.js';
+import { countLists, deleteBoth, docs, generatedSearches, queries, sameSearches, sameStats, saveBoth, NarrowSearchDoc, SearchDoc, type PairSearchOptions } from './search-data.js';
 
 interface Context {
   backend: StorageBackend;
@@ -184,23 +184,13 @@ export function searchIndexSuite(name: string, makeBackend: () => StorageBackend
     const { store, backend } = context;
     await store.save(Object.assign(new SearchDoc('a'), { title: 'milk', body: 'cafe' }));
     assert.equal(await ids(store, 'cafe'), ['a'], 'search "cafe" of the first class');
-    class Narrow extends Serializable {
-      static override typeName = SearchDoc.typeName;
-      static searchable = ['title'];
-      static version = 2;
-      static upgrade(data: unknown) {
-        return data;
-      }
-      title = '';
-      body = '';
-    }
     // A second store on the backend: its first search makes the index of its class.
     const newer = new Store({ backend });
-    const narrow = async (text: string) => (await newer.search(Narrow, text)).map((doc) => doc.id);
+    const narrow = async (text: string) => (await newer.search(NarrowSearchDoc, text)).map((doc) => doc.id);
     assert.equal(await narrow('cafe'), [], 'the body is not searchable any more');
     assert.equal(await narrow('milk'), ['a'], 'search "milk" of the new class, before its saves');
-    await newer.save(Object.assign(new Narrow('b'), { title: 'milk tea' }));
-    await newer.save(Object.assign(new Narrow('c'), { title: 'tea', body: 'milk' }));
+    await newer.save(Object.assign(new NarrowSearchDoc('b'), { title: 'milk tea' }));
+    await newer.save(Object.assign(new NarrowSearchDoc('c'), { title: 'tea', body: 'milk' }));
     assert.equal(await narrow('milk'), ['a', 'b'], 'search "milk" of the new class (the body not searched)');
     assert.equal(await narrow('tea'), ['c', 'b'], 'search "tea" of the new class (ranked: the shorter title first)');
     assert.equal(context.listed, [], 'a search listed the type: it scanned');
