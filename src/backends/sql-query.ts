@@ -49,6 +49,11 @@ export interface SqlDialect {
   startsWith(value: string, param: (form: 'text' | 'length') => string): string;
   /** Whether text `value` contains the text `param`. */
   includes(value: string, param: string): string;
+  /**
+   * An aggregate gathering the rows it sees into one JSON array of arrays of `columns`, if the
+   * dialect has one: a count in one pass then returns one row, not every match (see {@link QuerySql.onePassCount}).
+   */
+  gatherRows?(columns: string): string;
   /** The `n`th parameter's placeholder (1-based). */
   param(n: number): string;
   /** What LIMIT says for no limit before an OFFSET (`-1` in SQLite, `ALL` in PostgreSQL). */
@@ -96,6 +101,12 @@ export interface QuerySql {
    * seek and `exact` or `plain` reads only what it returns).
    */
   readonly onePass: string;
+  /**
+   * For a count, `onePass` as one row: the count of the rows matching for certain, and the rows
+   * SQL cannot judge as a JSON array of arrays of the dialect's columns; '' when `onePass` is '',
+   * or the dialect cannot gather rows.
+   */
+  readonly onePassCount: string;
   /**
    * For a count with `unchecked`: one SELECT of the `plain` count, or of NULL when some row is left
    * to the evaluator (then `unchecked` and `exact` must run); else ''.
@@ -214,15 +225,20 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
   const branches = uncheckedBranches(dialect, ofType, [...new Set(annotated)], versions);
   const unchecked = uncheckedSql(dialect, ofType, branches);
+  const matchingOrUnjudged = `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition}))`;
   const onePass =
     unchecked === ''
       ? ''
-      : `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition})) ORDER BY ${order === '' ? '' : `${order}, `}id`;
+      : `${matchingOrUnjudged} ORDER BY ${order === '' ? '' : `${order}, `}id`;
+  const onePassCount =
+    count && unchecked !== '' && dialect.gatherRows !== undefined
+      ? `SELECT count(*) FILTER (WHERE NOT unjudged), ${dialect.gatherRows(dialect.columns)} FILTER (WHERE unjudged) FROM (${matchingOrUnjudged})`
+      : '';
   const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${unjudged}`;
   // One EXISTS per branch: each stops at its index's first row, where EXISTS of `unchecked` would gather every branch's ids first.
   const anyUnjudged = branches.map((branch) => `EXISTS (SELECT 1 FROM ${dialect.table} WHERE ${branch})`).join(' OR ');
   const guarded = count && unchecked !== '' ? `SELECT CASE WHEN ${anyUnjudged} THEN NULL ELSE (${plain}) END` : '';
-  return { sql: { exact, plain, unchecked, uncheckedScan, onePass, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
+  return { sql: { exact, plain, unchecked, uncheckedScan, onePass, onePassCount, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
 }
 
 /**

@@ -69,7 +69,7 @@ export class SqliteFinder {
       (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
     if (compiled.sql.unchecked === '') return steps(compiled.sql.plain, compiled.params);
     const seekable = this.#seekable(type, compiled);
-    if (!seekable && query.limit === undefined) return steps(compiled.sql.onePass, compiled.params);
+    if (!seekable && query.limit === undefined) return steps(count ? compiled.sql.onePassCount : compiled.sql.onePass, compiled.params);
     const unchecked = seekable ? compiled.sql.unchecked : compiled.sql.uncheckedScan;
     const annotated = this.#db.prepare(unchecked).get() !== undefined;
     if (count && !annotated) return steps(compiled.sql.guarded, compiled.params);
@@ -95,13 +95,18 @@ export class SqliteFinder {
     return needed.every((name) => this.#indexes.has(name)) || needed.every((name) => this.#indexNames().has(name));
   }
 
-  /** Runs `compiled.sql.onePass`, the unjudged rows apart from the matching ones. */
+  /** Runs `compiled.sql.onePass`, the unjudged rows apart from the matching ones (for a count, `onePassCount`: one row, not every match). */
   #unjudgedApart(type: string, compiled: CompiledQuery, count: boolean): FindAnswer {
+    if (count) {
+      const [counted, gathered] = this.#statement(compiled.sql.onePassCount).raw().get(...compiled.params) as [number, string];
+      const unchecked = (JSON.parse(gathered) as Row[]).map(([id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content, version, updatedAt }));
+      return { records: [], count: counted, unchecked, skipped: 0 };
+    }
     const rows = this.#statement(compiled.sql.onePass).raw().all(...compiled.params) as Array<[...Row, number]>;
     const records: StoredRecord[] = [];
     const unchecked: StoredRecord[] = [];
     for (const [id, kind, content, version, updatedAt, unjudged] of rows) (unjudged ? unchecked : records).push({ type, id, kind, content, version, updatedAt });
-    return count ? { records: [], count: records.length, unchecked, skipped: 0 } : { records, count: records.length, unchecked, skipped: 0 };
+    return { records, count: records.length, unchecked, skipped: 0 };
   }
 
   /** The names of the file's cuttle indexes, read again when its schema changes (this or another connection made one). */

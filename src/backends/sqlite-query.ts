@@ -28,6 +28,7 @@ export const SQLITE_DIALECT: SqlDialect = {
     (kind === 'null' ? `j.type = 'null')` : `j.type ${JSON_TYPES[kind]} AND j.value = ${param})`),
   startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('text')}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
+  gatherRows: (columns) => `json_group_array(json_array(${columns}))`,
   param: () => '?',
   noLimit: '-1',
   bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
