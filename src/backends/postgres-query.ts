@@ -40,7 +40,7 @@ export function postgresDialect(table: string): SqlDialect {
       const element = kind === 'null' ? `json_typeof(e.v) = 'null'` : `(CASE WHEN json_typeof(e.v) = '${JSON_TYPES[kind]}' THEN (e.v #>> '{}')${CASTS[kind]} END) = ${param}`;
       return `EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(${at(segments)}) = 'array' THEN ${at(segments)} END) AS e(v) WHERE ${element})`;
     },
-    startsWith: (value, param) => `starts_with(${value}, ${param('text')})`,
+    startsWith: (value, param) => `starts_with(${value}, ${param('value')})`,
     includes: (value, param) => `strpos(${value}, ${param}) > 0`,
     param: (n) => `$${n}`,
     noLimit: 'ALL',

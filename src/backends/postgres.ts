@@ -721,7 +721,6 @@ export class PostgresBackend extends StorageBackend {
     }
   }
 
-  /** One statement that is not prepared (compiled queries vary), on any pooled connection. */
   /** Runs one statement on a pooled connection; `name`: prepared under that name (see {@link #preparedName}). */
   async #run(text: string, values: readonly unknown[], name?: string): Promise<unknown[][]> {
     this.#check();

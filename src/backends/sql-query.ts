@@ -19,7 +19,7 @@
  * @module
  */
 import type { Query, QueryNode, QueryValue, SortKey } from '../query/query.js';
-import { isCompilablePath, operandsOf, shapeOf } from './sql-shape.js';
+import { isCompilablePath, operandKind, operandsOf, shapeOf } from './sql-shape.js';
 
 /** The kinds of plain JSON scalar a compiled operand may be. */
 export type ScalarKind = 'text' | 'number' | 'boolean';
@@ -44,9 +44,9 @@ export interface SqlDialect {
   arrayHas(segments: readonly string[], kind: ScalarKind | 'null', param: string): string;
   /**
    * Whether text `value` starts with the prefix operand; `param` makes a placeholder for the prefix
-   * (`'text'`) or for its length in code points (`'length'`): call it in the order the placeholders appear.
+   * (`'value'`) or for its length in code points (`'length'`): call it in the order the placeholders appear.
    */
-  startsWith(value: string, param: (form: 'text' | 'length') => string): string;
+  startsWith(value: string, param: (form: 'value' | 'length') => string): string;
   /** Whether text `value` contains the text `param`. */
   includes(value: string, param: string): string;
   /**
@@ -302,13 +302,11 @@ export function allRowsSql(dialect: SqlDialect, type: string): string {
 type FieldNode = Extract<QueryNode, { kind: 'field' }>;
 const OPERATORS = { eq: '=', gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
-/** The kind of a compilable operand, or throws NotCompiled. */
+/** The kind of a compilable operand, or throws NotCompiled (sql-shape.ts `operandKind` tells them apart). */
 function kindOf(value: QueryValue): ScalarKind | 'null' {
-  if (value === null) return 'null';
-  if (typeof value === 'string' && !value.includes('\u0000')) return 'text';
-  if (typeof value === 'number' && Number.isFinite(value)) return 'number';
-  if (typeof value === 'boolean') return 'boolean';
-  throw new NotCompiled();
+  const kind = operandKind(value);
+  if (kind === 'other') throw new NotCompiled();
+  return kind;
 }
 
 /**
@@ -385,7 +383,7 @@ class Compiler {
       case 'startsWith': {
         const prefix = node.value as string;
         if (prefix.includes('\u0000')) throw new NotCompiled();
-        return dialect.startsWith(dialect.scalar(segments, 'text'), (form) => this.#bind(first, form === 'length' ? 'length' : 'value'));
+        return dialect.startsWith(dialect.scalar(segments, 'text'), (form) => this.#bind(first, form));
       }
       case 'contains': {
         const kind = kindOf(node.value);
@@ -416,7 +414,7 @@ class Compiler {
       case 'startsWith': {
         const prefix = node.value as string;
         if (prefix.includes('\u0000')) throw new NotCompiled();
-        return this.#dialect.startsWith('id', (form) => this.#bind(first, form === 'length' ? 'length' : 'value'));
+        return this.#dialect.startsWith('id', (form) => this.#bind(first, form));
       }
       case 'contains':
         return isText(node.value) ? this.#dialect.includes('id', this.#bind(first)) : '1 = 0';

@@ -12,6 +12,11 @@ import type { CompiledQuery } from './sql-query.js';
 /** A row as the dialect's `columns` read it: the type is the query's. */
 type Row = [string, RecordKind, string, number, number];
 
+/** The record of a row of `type` (columns past the dialect's are ignored). */
+function recordOf(type: string, [id, kind, content, version, updatedAt]: Row | [...Row, number]): StoredRecord {
+  return { type, id, kind, content, version, updatedAt };
+}
+
 /** Statements kept, by SQL text; the oldest goes past this many. */
 const KEPT = 200;
 
@@ -99,13 +104,14 @@ export class SqliteFinder {
   #unjudgedApart(type: string, compiled: CompiledQuery, count: boolean): FindAnswer {
     if (count) {
       const [counted, gathered] = this.#statement(compiled.sql.onePassCount).raw().get(...compiled.params) as [number, string];
-      const unchecked = (JSON.parse(gathered) as Row[]).map(([id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content, version, updatedAt }));
+      const unchecked = (JSON.parse(gathered) as Row[]).map((row) => recordOf(type, row));
       return { records: [], count: counted, unchecked, skipped: 0 };
     }
     const rows = this.#statement(compiled.sql.onePass).raw().all(...compiled.params) as Array<[...Row, number]>;
     const records: StoredRecord[] = [];
     const unchecked: StoredRecord[] = [];
-    for (const [id, kind, content, version, updatedAt, unjudged] of rows) (unjudged ? unchecked : records).push({ type, id, kind, content, version, updatedAt });
+    // The last column, `unjudged`, tells the rows left to the evaluator apart.
+    for (const row of rows) (row[row.length - 1] ? unchecked : records).push(recordOf(type, row));
     return { records, count: records.length, unchecked, skipped: 0 };
   }
 
@@ -131,7 +137,7 @@ export class SqliteFinder {
 
   #rows(type: string, sql: string, params: readonly unknown[]): StoredRecord[] {
     const rows = this.#statement(sql).raw().all(...params) as Row[];
-    return rows.map(([id, kind, content, version, updatedAt]) => ({ type, id, kind, content, version, updatedAt }));
+    return rows.map((row) => recordOf(type, row));
   }
 
   #statement(sql: string): Database.Statement {

@@ -26,7 +26,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   arrayHas: (segments, kind, param) =>
     `${typeAt(segments)} = 'array' AND EXISTS (SELECT 1 FROM json_each(content, ${path(segments)}) AS j WHERE ` +
     (kind === 'null' ? `j.type = 'null')` : `j.type ${JSON_TYPES[kind]} AND j.value = ${param})`),
-  startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('text')}`,
+  startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('value')}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
   gatherRows: (columns) => `json_group_array(json_array(${columns}))`,
   param: () => '?',
