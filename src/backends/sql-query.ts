@@ -34,6 +34,11 @@ export interface SqlDialect {
   metaAt(segments: readonly string[]): string;
   /** Whether the record has any annotation at all. */
   hasMeta: string;
+  /**
+   * A test cheaper than {@link metaAt} that holds for every row with an annotation (and may hold
+   * for others), if the dialect has one: where rows are scanned, it is tested before the JSON is read.
+   */
+  mayBeAnnotated?: string;
   /** Whether the row's content has a type version stamp (type-versions.ts): it was written at a version above 1. */
   stamped: string;
   /** The type version of a stamped row's content (0 when the stamp is not a version). */
@@ -220,10 +225,11 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     count
       ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
       : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
+  const annotations = [...new Set(annotated)];
   const unjudged = `(${unique.join(' OR ')})`;
   const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
-  const branches = uncheckedBranches(dialect, ofType, [...new Set(annotated)], versions);
+  const branches = uncheckedBranches(dialect, ofType, annotations, versions);
   const unchecked = uncheckedSql(dialect, ofType, branches);
   const matchingOrUnjudged = `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition}))`;
   const onePass =
@@ -234,7 +240,12 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     count && unchecked !== '' && dialect.gatherRows !== undefined
       ? `SELECT count(*) FILTER (WHERE NOT unjudged), ${dialect.gatherRows(dialect.columns)} FILTER (WHERE unjudged) FROM (${matchingOrUnjudged})`
       : '';
-  const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${unjudged}`;
+  // A scan for the unjudged rows alone reads the annotations only of rows that may have one, where
+  // the dialect can tell cheaply (elsewhere the query's condition reads each row's JSON anyway).
+  const { mayBeAnnotated } = dialect;
+  const others = unique.slice(annotations.length); // the other versions' terms, and the opaque rows'
+  const scanned = mayBeAnnotated === undefined || annotations.length === 0 ? unjudged : `(${[`(${mayBeAnnotated} AND (${annotations.join(' OR ')}))`, ...others].join(' OR ')})`;
+  const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${scanned}`;
   // One EXISTS per branch: each stops at its index's first row, where EXISTS of `unchecked` would gather every branch's ids first.
   const anyUnjudged = branches.map((branch) => `EXISTS (SELECT 1 FROM ${dialect.table} WHERE ${branch})`).join(' OR ');
   const guarded = count && unchecked !== '' ? `SELECT CASE WHEN ${anyUnjudged} THEN NULL ELSE (${plain}) END` : '';

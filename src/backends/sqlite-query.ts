@@ -20,6 +20,9 @@ export const SQLITE_DIALECT: SqlDialect = {
     what === 'present' ? `${typeAt(segments)} IS NOT NULL` : what === 'missing' ? `${typeAt(segments)} IS NULL` : `${typeAt(segments)} = '${what}'`,
   metaAt: (segments) => `json_extract(content, '$.meta.values."${segments.join('.')}"')`,
   hasMeta: `json_type(content, '$.meta') IS NOT NULL`,
+  // Content is JSON text with the annotation under the key "meta": a row without those six bytes has
+  // none, unless the key is spelled with \u escapes (JSON.stringify never does, but a dump may).
+  mayBeAnnotated: `(instr(content, '"meta"') > 0 OR instr(content, '\\u') > 0)`,
   // A stamp is `{"typeVersion":N,` (type-versions.ts); CAST reads the digits before the comma, 0 when there are none.
   stamped: `(substr(content, 1, 15) = '{"typeVersion":')`,
   versionAt: `CAST(substr(content, 16, 16) AS INTEGER)`,
