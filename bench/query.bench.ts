@@ -129,6 +129,14 @@ console.log(`\nmemory backend: indexes on category, price, done built in ${(perf
 results['memory, indexed'] = await memorySection('indexed', 200);
 report(`The memory backend, indexed on category, price, done (N = ${n})`, results['memory, indexed']);
 
+console.log('\nSQLite: cuttle against raw better-sqlite3 running the same SQL, and against nedb (indexed), same run (ops/s ratios)');
+for (const name of Object.keys(jsFilters)) {
+  const rate = (rows: Measurement[], who: string) => rows.find((row) => row.name.startsWith(`${name}: ${who}`))!.opsPerSec;
+  const against = (label: string) => (rate(results[label]!, 'cuttle') / rate(results[label]!, 'raw')).toFixed(2);
+  const nedbRatio = (rate(results['SQLite, indexed']!, 'cuttle') / rate(peers, 'nedb')).toFixed(2);
+  console.log(`  ${name.padEnd(32)} indexed ${against('SQLite, indexed')}x raw, ${nedbRatio}x nedb; no index ${against('SQLite, no index')}x raw`);
+}
+
 console.log('\nThe memory backend against nedb (indexed) and a JS filter, same run (ops/s ratios)');
 for (const name of Object.keys(jsFilters)) {
   const rate = (rows: Measurement[]) => rows.find((row) => row.name.startsWith(`${name}:`))!.opsPerSec;

@@ -32,6 +32,8 @@ export function postgresDialect(table: string): SqlDialect {
       what === 'present' ? `${at(segments)} IS NOT NULL` : what === 'missing' ? `${at(segments)} IS NULL` : `json_typeof(${at(segments)}) = '${what}'`,
     metaAt: (segments) => `(${DOC} #> '{meta,values,"${segments.join('.')}"}')`,
     hasMeta: `(${DOC} -> 'meta') IS NOT NULL`,
+    // Without the six bytes "meta" (or a \u escape, which could spell it), content has no annotation; escaped rows are opaque.
+    mayBeAnnotated: `(strpos(content, '"meta"') > 0 OR strpos(content, '\\u') > 0 OR left(content, 1) = chr(1))`,
     // A stamp is `{"typeVersion":N,` (type-versions.ts); 0 when what follows is not a version.
     stamped: `(left(content, 15) = '{"typeVersion":')`,
     versionAt: `(CASE WHEN content ~ '^\{"typeVersion":[0-9]{1,15},' THEN split_part(substr(content, 16, 17), ',', 1)::bigint ELSE 0 END)`,

@@ -35,8 +35,9 @@ export interface SqlDialect {
   /** Whether the record has any annotation at all. */
   hasMeta: string;
   /**
-   * A test cheaper than {@link metaAt} that holds for every row with an annotation (and may hold
-   * for others), if the dialect has one: where rows are scanned, it is tested before the JSON is read.
+   * A test cheaper than {@link metaAt} that holds for every row with an annotation or {@link opaque}
+   * (and may hold for others), if the dialect has one: a scan for the rows left to the evaluator
+   * tests it before reading a row's annotations.
    */
   mayBeAnnotated?: string;
   /** Whether the row's content has a type version stamp (type-versions.ts): it was written at a version above 1. */
@@ -260,9 +261,11 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
  * a small index (usually an empty one). No path read: only the opaque rows, if there can be such.
  */
 function uncheckedBranches(dialect: SqlDialect, ofType: string, annotated: readonly string[], versions: readonly string[]): string[] {
-  const { opaque } = dialect;
+  const { opaque, mayBeAnnotated } = dialect;
   const withOpaque = (term: string) => (opaque === undefined ? term : `(${term} OR ${opaque})`);
-  const branches = [...annotated.map(withOpaque), ...versions];
+  // The cheap test first, then the term the path's index is partial to (a scan, where there is no index, reads few rows' JSON).
+  const tested = (term: string) => (mayBeAnnotated === undefined ? term : `${mayBeAnnotated} AND ${term}`);
+  const branches = [...annotated.map((term) => tested(withOpaque(term))), ...versions];
   if (branches.length === 0) return opaque === undefined ? [] : [`${ofType} AND ${opaque}`];
   return branches.map((branch) => `${ofType} AND ${branch}`);
 }
