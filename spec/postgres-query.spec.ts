@@ -1,6 +1,7 @@
 // PostgreSQL's query compiler: its expression indexes match the compiled expressions (the plan
 // uses them), content PostgreSQL's json operators refuse is left to the evaluator, and a query
 // still answers as the evaluator does around them.
+import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { postgresDialect } from '../src/backends/postgres-query.js';
@@ -122,6 +123,60 @@ test('a query in a transaction reads through its connection: its own writes, and
     { retries: 0 },
   );
   assert.equal((await store.find(Task, { where: { priority: { $gte: 7 } } })).map((t) => t.id), ['outside', 'own']);
+});
+
+test('making an index analyzes the table: the statistics on the annotations at the path have data at once', async ({ schema, store }) => {
+  await store.saveMany(tasks(50));
+  await store.index(Task, 'title');
+  const { rows } = await adminPool().query<{ name: string; analyzed: boolean }>(
+    `SELECT s.stxname AS name, EXISTS (SELECT 1 FROM pg_statistic_ext_data d WHERE d.stxoid = s.oid) AS analyzed
+       FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = $1`,
+    [schema],
+  );
+  assert.ok(rows.length > 0, 'statistics were made');
+  assert.equal(rows.filter((row) => !row.analyzed), [], 'every statistic has data');
+});
+
+test('an index made already is not made again: index() returns while a write holds the table on another connection', async ({ schema, store }) => {
+  await store.saveMany(tasks(5));
+  await store.index(Task, 'title');
+  const writer = await adminPool().connect();
+  try {
+    // A writer's lock (an insert holds the same) conflicts with CREATE INDEX, even IF NOT EXISTS.
+    await writer.query('BEGIN');
+    await writer.query(`LOCK TABLE "${schema}"."objects" IN ROW EXCLUSIVE MODE`);
+    const again = store.index(Task, 'title');
+    const outcome = await Promise.race([again.then(() => 'returned'), new Promise((resolve) => setTimeout(resolve, 3000, 'waited for the writer'))]);
+    await writer.query('ROLLBACK');
+    await again;
+    assert.is(outcome, 'returned');
+  } finally {
+    writer.release();
+  }
+});
+
+test('backends sharing a pool share its prepared statements: the same query text has the same name, another text another', async ({ schema }) => {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  const other = freshSchema('pgq');
+  const first = new Store({ backend: await listening(new PostgresBackend({ pool, schema })) });
+  const second = new Store({ backend: await listening(new PostgresBackend({ pool, schema: other })) });
+  try {
+    await first.saveMany(tasks(20));
+    await second.saveMany(tasks(30));
+    // One connection: every statement of both backends is prepared on it, in turn.
+    for (let round = 0; round < 2; round++) {
+      for (const [store, total] of [[first, 20], [second, 30], [first, 20]] as const) {
+        assert.is(await store.count(Task, { where: { priority: 3 } }), total / 10);
+        const top = (await store.find(Task, { where: { priority: { $gte: 9 } }, sort: { priority: -1 }, limit: 2 })).map((t) => t.id);
+        assert.equal(top, total === 30 ? ['t19', 't29'] : ['t19', 't9']);
+      }
+    }
+  } finally {
+    await first.close();
+    await second.close();
+    await pool.end();
+    await dropSchema(other);
+  }
 });
 
 test.run();
