@@ -46,16 +46,14 @@ export class SqliteFinder {
     // Without the class's type version, which records the store upgrades before judging is not known.
     const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
-    const seekable = compiled.sql.unchecked === '' || this.#seekable(type, compiled);
-    // Where a scan of the type finds the unjudged rows anyway, one scan that reads the matching ones too, unless a limit stops early.
-    if (!seekable && query.limit === undefined) return this.#unjudgedApart(type, compiled, count);
-    if (count && compiled.sql.unchecked !== '') {
-      // The usual case in one statement: no record annotated at the query's paths, then the plain count.
+    const plan = this.#plan(type, query, compiled, count);
+    if (plan.onePass) return this.#unjudgedApart(type, compiled, count);
+    if (plan.guarded) {
       const counted = this.#statement(compiled.sql.guarded).pluck().get(...compiled.params) as number | null;
       if (counted !== null) return { records: [], count: counted, unchecked: [], skipped: 0 };
     }
     return this.#snapshot(() => {
-      const unchecked = compiled.sql.unchecked === '' ? [] : this.#rows(type, seekable ? compiled.sql.unchecked : compiled.sql.uncheckedScan, []);
+      const unchecked = plan.unchecked === '' ? [] : this.#rows(type, plan.unchecked, []);
       const exact = (which: CompiledQuery) => (unchecked.length === 0 ? which.sql.plain : which.sql.exact);
       if (count) return { records: [], count: this.#statement(exact(compiled)).pluck().get(...compiled.params) as number, unchecked, skipped: 0 };
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
@@ -72,13 +70,25 @@ export class SqliteFinder {
     if (compiled === undefined) return undefined;
     const steps = (sql: string, params: readonly unknown[]) =>
       (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((step) => step.detail);
-    if (compiled.sql.unchecked === '') return steps(compiled.sql.plain, compiled.params);
+    const plan = this.#plan(type, query, compiled, count);
+    if (plan.onePass) return steps(count ? compiled.sql.onePassCount : compiled.sql.onePass, compiled.params);
+    const annotated = plan.unchecked !== '' && this.#db.prepare(plan.unchecked).get() !== undefined;
+    if (plan.guarded && !annotated) return steps(compiled.sql.guarded, compiled.params);
+    const rest = steps(annotated ? compiled.sql.exact : compiled.sql.plain, compiled.params);
+    return plan.unchecked === '' ? rest : [...steps(plan.unchecked, []), ...rest];
+  }
+
+  /**
+   * Which statements {@link find} runs for `compiled`: one pass, where no index finds the rows left
+   * to the evaluator and no limit stops early; else, for a count, first the guarded one (the plain
+   * count unless a row is left to the evaluator); then `unchecked` (the seeks, or the one scan where
+   * an index is missing; '' when the query leaves no row to the evaluator) and the rows or count.
+   */
+  #plan(type: string, query: Query, compiled: CompiledQuery, count: boolean): { onePass: boolean; guarded: boolean; unchecked: string } {
+    const { unchecked, uncheckedScan } = compiled.sql;
+    if (unchecked === '') return { onePass: false, guarded: false, unchecked: '' };
     const seekable = this.#seekable(type, compiled);
-    if (!seekable && query.limit === undefined) return steps(count ? compiled.sql.onePassCount : compiled.sql.onePass, compiled.params);
-    const unchecked = seekable ? compiled.sql.unchecked : compiled.sql.uncheckedScan;
-    const annotated = this.#db.prepare(unchecked).get() !== undefined;
-    if (count && !annotated) return steps(compiled.sql.guarded, compiled.params);
-    return [...steps(unchecked, []), ...steps(annotated ? compiled.sql.exact : compiled.sql.plain, compiled.params)];
+    return { onePass: !seekable && query.limit === undefined, guarded: count, unchecked: seekable ? unchecked : uncheckedScan };
   }
 
   /**
