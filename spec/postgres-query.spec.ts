@@ -179,4 +179,60 @@ test('backends sharing a pool share its prepared statements: the same query text
   }
 });
 
+/** A class at type version 1, then 2, which keeps the points as `score`, ten times bigger. */
+class ScoreV1 extends Serializable {
+  static override typeName = 'PgScore';
+  points = 0;
+}
+class ScoreV2 extends Serializable {
+  static override typeName = 'PgScore';
+  static version = 2;
+  static upgrade(data: { points: number }): { score: number } {
+    return { score: data.points * 10 };
+  }
+  score = 0;
+}
+
+test('a query reads the rows it leaves to the evaluator in one snapshot with the rest: a record rewritten meanwhile is found once', async ({ schema }) => {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+  // After the first statement of a query below, another server rewrites a record at version 2 (as an upgrade does).
+  let armed: ScoreV2 | undefined;
+  const rewrite = async (score: ScoreV2) => {
+    const other = new Store({ backend: await listening(new PostgresBackend({ connectionString: PG_URL, schema })) });
+    await other.save(score);
+    await other.close();
+  };
+  const hooked = new Proxy(pool, {
+    get(target, key) {
+      if (key !== 'query') return Reflect.get(target, key, target);
+      return async (...args: Parameters<pg.Pool['query']>) => {
+        const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        if (armed !== undefined) {
+          const score = armed;
+          armed = undefined;
+          await rewrite(score);
+        }
+        return result;
+      };
+    },
+  });
+  const old = new Store({ backend: await listening(new PostgresBackend({ pool: hooked, schema })) });
+  const current = new Store({ backend: await listening(new PostgresBackend({ pool: hooked, schema })) });
+  try {
+    await old.saveMany([1, 2, 3].map((points) => Object.assign(new ScoreV1(`s${points}`), { points })));
+    await current.index(ScoreV2, 'score');
+    armed = Object.assign(new ScoreV2('s2'), { score: 20 });
+    const found = (await current.find(ScoreV2, { where: { score: { $gte: 20 } } })).map((score) => `${score.id}=${score.score}`);
+    assert.is(armed, undefined, 'the rewrite ran');
+    assert.equal(found, ['s2=20', 's3=30']);
+    armed = Object.assign(new ScoreV2('s1'), { score: 10 });
+    assert.is(await current.count(ScoreV2, { where: { score: { $gte: 10 } } }), 3);
+    assert.is(armed, undefined, 'the rewrite ran');
+  } finally {
+    await old.close();
+    await current.close();
+    await pool.end();
+  }
+});
+
 test.run();

@@ -11,7 +11,7 @@ import { InvalidQueryError } from '../errors.js';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
 import { decodeContent, quote, type TableNames } from './postgres-sql.js';
-import { allRowsSql, compileSql, sortTerms, typeLiteral, versionIndexes, type ScalarKind, type SqlDialect } from './sql-query.js';
+import { allRowsSql, compileSql, sortTerms, typeLiteral, versionIndexes, type QuerySql, type ScalarKind, type SqlDialect } from './sql-query.js';
 import { isCompilablePath } from './sql-shape.js';
 
 /** Rows whose content SQL must not parse. */
@@ -103,18 +103,60 @@ type Row = [string, string, RecordKind, string, number, number];
 /** Runs one statement, rows as arrays. */
 export type RunSql = (text: string, values: readonly unknown[]) => Promise<unknown[][]>;
 
-/** See `StorageBackend.find`, on PostgreSQL. */
+const recordOf = ([type, id, kind, content, version, updatedAt]: Row): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt });
+
+/**
+ * See `StorageBackend.find`, on PostgreSQL. Where the query may leave rows to the evaluator, they
+ * are read in the same statement as the rest (so in one snapshot: a record another server rewrites
+ * meanwhile is seen once, as one of its versions), but for a query with `skip`, which reads them
+ * first, so that when there are none SQL skips too.
+ */
 export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
   // Without the class's type version, which records the store upgrades before judging is not known.
   const compiled = typeVersion === undefined ? undefined : compileSql(dialect, type, query, typeVersion, count);
-  const records = async (text: string, values: readonly unknown[]) =>
-    ((await run(text, values)) as Row[]).map(([type, id, kind, content, version, updatedAt]): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt }));
+  const records = async (text: string, values: readonly unknown[]) => ((await run(text, values)) as Row[]).map(recordOf);
   if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
-  const unchecked = compiled.sql.unchecked === '' ? [] : await records(compiled.sql.unchecked, []);
-  if (count) return { records: [], count: (await run(compiled.sql.exact, compiled.params))[0]![0] as number, unchecked, skipped: 0 };
+  const { sql, params } = compiled;
+  if (sql.unchecked === '') {
+    if (count) return { records: [], count: (await run(sql.exact, params))[0]![0] as number, unchecked: [], skipped: 0 };
+    const final = query.skip > 0 ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
+    const found = await records(final.sql.exact, final.params);
+    return { records: found, count: found.length, unchecked: [], skipped: query.skip };
+  }
+  if (count || query.skip === 0) {
+    const rows = await run(withUnjudged(sql, count), params);
+    // Each row ends with the unjudged rows as JSON text (NULL for none); a count is one row, the count first.
+    const gathered = rows[0]![rows[0]!.length - 1] as string | null;
+    const unchecked = gathered === null ? [] : (JSON.parse(gathered) as Row[]).map(recordOf);
+    if (count) return { records: [], count: rows[0]![0] as number, unchecked, skipped: 0 };
+    // No exact row: the one row has NULLs where its columns are.
+    const found = rows[0]![1] === null ? [] : rows.map((row) => recordOf(row as Row));
+    return { records: found, count: found.length, unchecked, skipped: 0 };
+  }
+  const unchecked = await records(sql.unchecked, []);
   // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
-  const skipping = unchecked.length === 0 && query.skip > 0;
+  const skipping = unchecked.length === 0;
   const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
   const found = await records(final.sql.exact, final.params);
   return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
 }
+
+/**
+ * `sql.exact` and `sql.unchecked` in one statement, the unjudged rows gathered into one JSON
+ * text, the last column: for a count one row (the count, the rows); else the exact rows in their
+ * order, each with the rows (or, when there is no exact row, one row of NULLs with them). The exact
+ * rows are the inner side of a join with one row, so they keep their ORDER BY's order.
+ */
+function withUnjudged(sql: QuerySql, count: boolean): string {
+  let text = (count ? countsWith : rowsWith).get(sql);
+  if (text === undefined) {
+    const gathered = `(SELECT json_agg(json_build_array(type, id, kind, content, version, updated_at))::text FROM (${sql.unchecked}) AS u)`;
+    text = count ? `SELECT (${sql.exact}), ${gathered}` : `SELECT e.*, g.unjudged FROM (SELECT ${gathered} AS unjudged) AS g LEFT JOIN LATERAL (${sql.exact}) AS e ON true`;
+    (count ? countsWith : rowsWith).set(sql, text);
+  }
+  return text;
+}
+
+/** {@link withUnjudged}'s statements, by the shape's SQL (one object per shape, see compileSql). */
+const countsWith = new WeakMap<QuerySql, string>();
+const rowsWith = new WeakMap<QuerySql, string>();
