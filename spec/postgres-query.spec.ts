@@ -179,6 +179,26 @@ test('backends sharing a pool share its prepared statements: the same query text
   }
 });
 
+test('a query after index() runs a statement prepared after it (one prepared before kept being planned at every run)', async ({ schema }) => {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  const store = new Store({ backend: await listening(new PostgresBackend({ pool, schema })) });
+  try {
+    await store.saveMany(tasks(50));
+    const options = { where: { title: { $startsWith: 'task 1' } }, sort: { title: -1 }, limit: 5 } as const;
+    for (let i = 0; i < 3; i++) await store.find(Task, options);
+    const now = (await pool.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
+    await store.index(Task, 'title');
+    assert.equal((await store.find(Task, options)).map((t) => t.id), ['t19', 't18', 't17', 't16', 't15']);
+    // One connection: its prepared statements are the store's.
+    const { rows } = await pool.query<{ statement: string; fresh: boolean }>(`SELECT statement, prepare_time > $1 AS fresh FROM pg_prepared_statements WHERE name LIKE 'cuttle find %'`, [now]);
+    const used = rows.filter((row) => row.statement.includes("'{json,title}'") && row.statement.includes('LIMIT 5'));
+    assert.equal(used.map((row) => row.fresh).sort(), [false, true], 'the query prepared once before the index and once after');
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+});
+
 /** A class at type version 1, then 2, which keeps the points as `score`, ten times bigger. */
 class ScoreV1 extends Serializable {
   static override typeName = 'PgScore';
