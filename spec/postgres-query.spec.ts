@@ -222,20 +222,26 @@ test('a query reads the rows it leaves to the evaluator in one snapshot with the
     await other.save(score);
     await other.close();
   };
-  const hooked = new Proxy(pool, {
-    get(target, key) {
-      if (key !== 'query') return Reflect.get(target, key, target);
-      return async (...args: Parameters<pg.Pool['query']>) => {
-        const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(...args);
-        if (armed !== undefined) {
-          const score = armed;
-          armed = undefined;
-          await rewrite(score);
-        }
-        return result;
-      };
-    },
-  });
+  // The rewrite follows the query's first SELECT, whether on the pool or on a connection taken from it.
+  const afterSelect = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(object, key) {
+        const value = Reflect.get(object, key, object) as unknown;
+        if (key === 'connect') return async () => afterSelect(await (value as () => Promise<object>).call(object));
+        if (key !== 'query') return typeof value === 'function' ? value.bind(object) : value;
+        return async (config: string | { text: string }, ...rest: unknown[]) => {
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).call(object, config, ...rest);
+          const text = typeof config === 'string' ? config : config.text;
+          if (armed !== undefined && text.startsWith('SELECT')) {
+            const score = armed;
+            armed = undefined;
+            await rewrite(score);
+          }
+          return result;
+        };
+      },
+    });
+  const hooked = afterSelect(pool);
   const old = new Store({ backend: await listening(new PostgresBackend({ pool: hooked, schema })) });
   const current = new Store({ backend: await listening(new PostgresBackend({ pool: hooked, schema })) });
   try {
@@ -248,6 +254,11 @@ test('a query reads the rows it leaves to the evaluator in one snapshot with the
     armed = Object.assign(new ScoreV2('s1'), { score: 10 });
     assert.is(await current.count(ScoreV2, { where: { score: { $gte: 10 } } }), 3);
     assert.is(armed, undefined, 'the rewrite ran');
+    // With skip, two statements: the rows for the evaluator first (s3, still at version 1), then the rest.
+    armed = Object.assign(new ScoreV2('s3'), { score: 30 });
+    const skipped = (await current.find(ScoreV2, { where: { score: { $gte: 10 } }, sort: { score: 1 }, skip: 1 })).map((score) => `${score.id}=${score.score}`);
+    assert.is(armed, undefined, 'the rewrite ran');
+    assert.equal(skipped, ['s2=20', 's3=30']);
   } finally {
     await old.close();
     await current.close();

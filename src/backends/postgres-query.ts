@@ -105,13 +105,16 @@ export type RunSql = (text: string, values: readonly unknown[]) => Promise<unkno
 
 const recordOf = ([type, id, kind, content, version, updatedAt]: Row): StoredRecord => ({ type, id, kind, content: decodeContent(content), version, updatedAt });
 
+/** Runs `work`'s statements in one snapshot, through the `run` it is given. */
+export type InSnapshot = <T>(work: (run: RunSql) => Promise<T>) => Promise<T>;
+
 /**
  * See `StorageBackend.find`, on PostgreSQL. Where the query may leave rows to the evaluator, they
- * are read in the same statement as the rest (so in one snapshot: a record another server rewrites
- * meanwhile is seen once, as one of its versions), but for a query with `skip`, which reads them
- * first, so that when there are none SQL skips too.
+ * are read in one snapshot with the rest, so a record another server rewrites meanwhile is seen
+ * once, as one of its versions: in the same statement, but for a query with `skip`, which reads
+ * them first (`inSnapshot`), so that when there are none SQL skips too.
  */
-export async function postgresFind(dialect: SqlDialect, run: RunSql, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
+export async function postgresFind(dialect: SqlDialect, run: RunSql, inSnapshot: InSnapshot, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
   // Without the class's type version, which records the store upgrades before judging is not known.
   const compiled = typeVersion === undefined ? undefined : compileSql(dialect, type, query, typeVersion, count);
   const records = async (text: string, values: readonly unknown[]) => ((await run(text, values)) as Row[]).map(recordOf);
@@ -133,12 +136,14 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, type: strin
     const found = rows[0]![1] === null ? [] : rows.map((row) => recordOf(row as Row));
     return { records: found, count: found.length, unchecked, skipped: 0 };
   }
-  const unchecked = await records(sql.unchecked, []);
-  // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
-  const skipping = unchecked.length === 0;
-  const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
-  const found = await records(final.sql.exact, final.params);
-  return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
+  return inSnapshot(async (run) => {
+    const unchecked = ((await run(sql.unchecked, [])) as Row[]).map(recordOf);
+    // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
+    const skipping = unchecked.length === 0;
+    const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
+    const found = ((await run(final.sql.exact, final.params)) as Row[]).map(recordOf);
+    return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
+  });
 }
 
 /**

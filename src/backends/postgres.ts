@@ -23,7 +23,7 @@ export type { FeedStatus } from './postgres-status.js';
 /** The isolation levels of {@link PostgresBackend.transaction}; see {@link PostgresBackendOptions.isolation}. */
 export type PostgresIsolation = 'serializable' | 'repeatable read';
 import { migratePostgres } from './postgres-schema.js';
-import { postgresDialect, postgresFind, postgresIndexStatements } from './postgres-query.js';
+import { postgresDialect, postgresFind, postgresIndexStatements, type RunSql } from './postgres-query.js';
 import type { SqlDialect } from './sql-query.js';
 import type { Query as CheckedQuery } from '../query/query.js';
 import type { SearchTerm } from '../query/search.js';
@@ -244,7 +244,8 @@ export class PostgresBackend extends StorageBackend {
       statements: txStatements,
       names: Object.fromEntries(Object.keys(txStatements).map((key) => [key, `cuttle ${this.table} ${key}`])) as PostgresTransactionHost['names'],
       now: this.#now,
-      find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, type, query, count, typeVersion),
+      // The transaction is the snapshot (unless the caller chose read committed).
+      find: (run, type, query, count, typeVersion) => postgresFind(this.#dialect, run, (work) => work(run), type, query, count, typeVersion),
       search: this.#search,
       announce: (changes, seqs) => this.#announce(changes, seqs),
       check: () => this.#check(),
@@ -297,7 +298,29 @@ export class PostgresBackend extends StorageBackend {
 
   /** Compiled to SQL over `content::json` where the query reads plain JSON, the rest left to the store's evaluator (see postgres-query.ts). */
   override async find(type: string, query: CheckedQuery, options?: BackendFindOptions): Promise<FindAnswer> {
-    return postgresFind(this.#dialect, (text, values) => this.#run(text, values, this.#preparedName(text)), type, query, options?.count === true, options?.typeVersion);
+    return postgresFind(this.#dialect, (text, values) => this.#run(text, values, this.#preparedName(text)), (work) => this.#readSnapshot(work), type, query, options?.count === true, options?.typeVersion);
+  }
+
+  /** Runs `work`'s statements (prepared as {@link find}'s are) in one read-only REPEATABLE READ transaction, so in one snapshot. */
+  async #readSnapshot<T>(work: (run: RunSql) => Promise<T>): Promise<T> {
+    const client = await this.#connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await work(async (text, values) => {
+        const prepared = this.#preparedName(text);
+        const config = { text, values: values as unknown[], rowMode: 'array' as const };
+        return (await client.query(prepared === undefined ? config : { ...config, name: prepared })).rows as unknown[][];
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
+      this.#check();
+      throw pgFailure(error);
+    } finally {
+      client.release(broken ?? false);
+    }
   }
 
   /**
