@@ -303,24 +303,13 @@ export class PostgresBackend extends StorageBackend {
 
   /** Runs `work`'s statements (prepared as {@link find}'s are) in one read-only REPEATABLE READ transaction, so in one snapshot. */
   async #readSnapshot<T>(work: (run: RunSql) => Promise<T>): Promise<T> {
-    const client = await this.#connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await work(async (text, values) => {
+    return this.#onOneConnection('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
+      work(async (text, values) => {
         const prepared = this.#preparedName(text);
         const config = { text, values: values as unknown[], rowMode: 'array' as const };
         return (await client.query(prepared === undefined ? config : { ...config, name: prepared })).rows as unknown[][];
-      });
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
-      this.#check();
-      throw pgFailure(error);
-    } finally {
-      client.release(broken ?? false);
-    }
+      }),
+    );
   }
 
   /**
@@ -770,15 +759,23 @@ export class PostgresBackend extends StorageBackend {
 
   /** Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
   async #transaction(work: (query: Query, run: Run) => Promise<void>): Promise<void> {
-    const client = await this.#connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    return this.#onOneConnection('BEGIN', (client) => {
       const query: Query = async (key, values) => (await client.query({ name: this.#names[key], text: this.#sql[key], values, rowMode: 'array' })).rows as Row[];
       // Batch statements vary with their row count: not prepared (their parse is small beside 1,000 rows).
       const run: Run = async (text, values) => (await client.query({ text, values, rowMode: 'array' })).rows as Row[];
-      await work(query, run);
+      return work(query, run);
+    });
+  }
+
+  /** Runs `work` on one pooled connection between `begin` and COMMIT; rolled back if it throws. */
+  async #onOneConnection<T>(begin: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(begin);
+      const result = await work(client);
       await client.query('COMMIT');
+      return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollback: Error) => (broken = rollback));
       this.#check();
