@@ -179,6 +179,36 @@ test('backends sharing a pool share its prepared statements: the same query text
   }
 });
 
+test('the rows left to the evaluator come once with a query\'s answer, not with each of its rows', async ({ schema }) => {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+  const answers: unknown[][][] = [];
+  const watched = new Proxy(pool, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (key !== 'query') return typeof value === 'function' ? value.bind(target) : value;
+      return async (config: { text: string }, ...rest: unknown[]) => {
+        const result = (await (value as (...a: unknown[]) => Promise<{ rows: unknown[][] }>).call(target, config, ...rest)) as { rows: unknown[][] };
+        if (config.text.includes('json_agg')) answers.push(result.rows);
+        return result;
+      };
+    },
+  });
+  const store = new Store({ backend: await listening(new PostgresBackend({ pool: watched, schema })) });
+  try {
+    // BigInts are annotated: SQL leaves them to the evaluator (which finds no BigInt >= the number 20); the numbers it judges itself.
+    await store.saveMany(tasks(30).map((task, i) => Object.assign(task, { priority: i % 2 === 0 ? BigInt(i) : i })));
+    const found = (await store.find(Task, { where: { priority: { $gte: 20 } }, sort: { priority: 1 } })).map((t) => t.id);
+    assert.equal(found, ['t21', 't23', 't25', 't27', 't29']);
+    assert.is(answers.length, 1);
+    const rows = answers[0]!;
+    assert.is(rows.length, 5, 'the five numbers SQL judged, one row each');
+    assert.equal(rows.map((row) => row[row.length - 1] !== null), [true, false, false, false, false], 'the unjudged rows on the first row alone');
+  } finally {
+    await store.close();
+    await pool.end();
+  }
+});
+
 test('a query after index() runs a statement prepared after it (one prepared before kept being planned at every run)', async ({ schema }) => {
   const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
   const store = new Store({ backend: await listening(new PostgresBackend({ pool, schema })) });

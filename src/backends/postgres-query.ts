@@ -128,7 +128,7 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, inSnapshot:
   }
   if (count || query.skip === 0) {
     const rows = await run(withUnjudged(sql, count), params);
-    // Each row ends with the unjudged rows as JSON text (NULL for none); a count is one row, the count first.
+    // The first row ends with the unjudged rows as JSON text (NULL for none); a count is one row, the count first.
     const gathered = rows[0]![rows[0]!.length - 1] as string | null;
     const unchecked = gathered === null ? [] : (JSON.parse(gathered) as Row[]).map(recordOf);
     if (count) return { records: [], count: rows[0]![0] as number, unchecked, skipped: 0 };
@@ -149,14 +149,17 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, inSnapshot:
 /**
  * `sql.exact` and `sql.unchecked` in one statement, the unjudged rows gathered into one JSON
  * text, the last column: for a count one row (the count, the rows); else the exact rows in their
- * order, each with the rows (or, when there is no exact row, one row of NULLs with them). The exact
- * rows are the inner side of a join with one row, so they keep their ORDER BY's order.
+ * order (or, when there is none, one row of NULLs), the first of them with the rows, the others
+ * with NULL (sent once, however many rows match). The exact rows are the inner side of a join with
+ * one row, so they keep their ORDER BY's order, which the numbering over the join's output follows.
  */
 function withUnjudged(sql: QuerySql, count: boolean): string {
   let text = (count ? countsWith : rowsWith).get(sql);
   if (text === undefined) {
     const gathered = `(SELECT json_agg(json_build_array(type, id, kind, content, version, updated_at))::text FROM (${sql.unchecked}) AS u)`;
-    text = count ? `SELECT (${sql.exact}), ${gathered}` : `SELECT e.*, g.unjudged FROM (SELECT ${gathered} AS unjudged) AS g LEFT JOIN LATERAL (${sql.exact}) AS e ON true`;
+    text = count
+      ? `SELECT (${sql.exact}), ${gathered}`
+      : `SELECT e.*, CASE WHEN row_number() OVER () = 1 THEN g.unjudged END FROM (SELECT ${gathered} AS unjudged) AS g LEFT JOIN LATERAL (${sql.exact}) AS e ON true`;
     (count ? countsWith : rowsWith).set(sql, text);
   }
   return text;
