@@ -117,7 +117,8 @@ export type InSnapshot = <T>(work: (run: RunSql) => Promise<T>) => Promise<T>;
 export async function postgresFind(dialect: SqlDialect, run: RunSql, inSnapshot: InSnapshot, type: string, query: Query, count: boolean, typeVersion: number | undefined): Promise<FindAnswer> {
   // Without the class's type version, which records the store upgrades before judging is not known.
   const compiled = typeVersion === undefined ? undefined : compileSql(dialect, type, query, typeVersion, count);
-  const records = async (text: string, values: readonly unknown[]) => ((await run(text, values)) as Row[]).map(recordOf);
+  const recordsThrough = (through: RunSql) => async (text: string, values: readonly unknown[]) => ((await through(text, values)) as Row[]).map(recordOf);
+  const records = recordsThrough(run);
   if (compiled === undefined) return { records: [], count: 0, unchecked: await records(allRowsSql(dialect, type), []), skipped: 0 };
   const { sql, params } = compiled;
   if (sql.unchecked === '') {
@@ -137,11 +138,12 @@ export async function postgresFind(dialect: SqlDialect, run: RunSql, inSnapshot:
     return { records: found, count: found.length, unchecked, skipped: 0 };
   }
   return inSnapshot(async (run) => {
-    const unchecked = ((await run(sql.unchecked, [])) as Row[]).map(recordOf);
+    const records = recordsThrough(run);
+    const unchecked = await records(sql.unchecked, []);
     // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
     const skipping = unchecked.length === 0;
     const final = skipping ? compileSql(dialect, type, query, typeVersion!, false, true)! : compiled;
-    const found = ((await run(final.sql.exact, final.params)) as Row[]).map(recordOf);
+    const found = await records(final.sql.exact, final.params);
     return { records: found, count: found.length, unchecked, skipped: skipping ? query.skip : 0 };
   });
 }

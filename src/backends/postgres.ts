@@ -112,6 +112,12 @@ const PREPARED = 200;
 
 type Row = unknown[];
 
+/** A query's config for pg, rows as arrays; `name`: prepared under that name. */
+function statement(text: string, values: readonly unknown[], name: string | undefined) {
+  const config = { text, values: values as unknown[], rowMode: 'array' as const };
+  return name === undefined ? config : { ...config, name };
+}
+
 /**
  * Keeps records in one PostgreSQL table through `pg`: `objects(type, id, kind, content, version,
  * created_at, updated_at)`, keyed on (type, id), both `COLLATE "C"`. A save is one statement (an
@@ -304,11 +310,7 @@ export class PostgresBackend extends StorageBackend {
   /** Runs `work`'s statements (prepared as {@link find}'s are) in one read-only REPEATABLE READ transaction, so in one snapshot. */
   async #readSnapshot<T>(work: (run: RunSql) => Promise<T>): Promise<T> {
     return this.#onOneConnection('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
-      work(async (text, values) => {
-        const prepared = this.#preparedName(text);
-        const config = { text, values: values as unknown[], rowMode: 'array' as const };
-        return (await client.query(prepared === undefined ? config : { ...config, name: prepared })).rows as unknown[][];
-      }),
+      work(async (text, values) => (await client.query(statement(text, values, this.#preparedName(text)))).rows as unknown[][]),
     );
   }
 
@@ -749,8 +751,7 @@ export class PostgresBackend extends StorageBackend {
     this.#check();
     if (!this.#migrated) await this.#ensureReady();
     try {
-      const config = name === undefined ? { text, values: values as unknown[], rowMode: 'array' as const } : { name, text, values: values as unknown[], rowMode: 'array' as const };
-      return (await this.#pool.query(config)).rows as unknown[][];
+      return (await this.#pool.query(statement(text, values, name))).rows as unknown[][];
     } catch (error) {
       this.#check();
       throw pgFailure(error);

@@ -214,8 +214,10 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     }
   }
   const versions = compiler.paths.size > 0 ? otherVersion(dialect, typeVersion) : [];
-  const terms = [...new Set(annotated), ...versions];
-  const unique = dialect.opaque === undefined ? terms : [...terms, dialect.opaque];
+  const annotations = [...new Set(annotated)];
+  // The other versions' terms, and the opaque rows', if there can be such.
+  const others = dialect.opaque === undefined ? versions : [...versions, dialect.opaque];
+  const unique = [...annotations, ...others];
   const ofType = `type = ${typeLiteral(type)}`;
   const limit = skip
     ? ` LIMIT ${query.limit ?? dialect.noLimit} OFFSET ${query.skip}`
@@ -226,7 +228,6 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     count
       ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
       : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
-  const annotations = [...new Set(annotated)];
   const unjudged = `(${unique.join(' OR ')})`;
   const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
   const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
@@ -244,7 +245,6 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   // A scan for the unjudged rows alone reads the annotations only of rows that may have one, where
   // the dialect can tell cheaply (elsewhere the query's condition reads each row's JSON anyway).
   const { mayBeAnnotated } = dialect;
-  const others = unique.slice(annotations.length); // the other versions' terms, and the opaque rows'
   const scanned = mayBeAnnotated === undefined || annotations.length === 0 ? unjudged : `(${[`(${mayBeAnnotated} AND (${annotations.join(' OR ')}))`, ...others].join(' OR ')})`;
   const uncheckedScan = unchecked === '' ? '' : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${ofType} AND ${scanned}`;
   // One EXISTS per branch: each stops at its index's first row, where EXISTS of `unchecked` would gather every branch's ids first.

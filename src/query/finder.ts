@@ -94,13 +94,13 @@ export class Finder {
 
   /** The objects matching `query`, in its order. */
   async find(info: TypeInfo, query: Query): Promise<Serializable[]> {
-    if (!this.#indexed.has(info.name)) await this.prepare(info);
+    await this.prepare(info);
     return this.#adoptAll(info, await this.#answer(info, query));
   }
 
   /** How many objects match `where`. */
   async count(info: TypeInfo, where: QueryNode): Promise<number> {
-    if (!this.#indexed.has(info.name)) await this.prepare(info);
+    await this.prepare(info);
     const { backend } = this.#context;
     const query: Query = { where, sort: [], limit: undefined, skip: 0 };
     if (backend.find === undefined) {
@@ -118,7 +118,7 @@ export class Finder {
    * query by skip and limit, so objects saved or deleted meanwhile may shift a page.
    */
   async *findEach(info: TypeInfo, query: Query): AsyncIterableIterator<Serializable> {
-    if (!this.#indexed.has(info.name)) await this.prepare(info);
+    await this.prepare(info);
     const end = query.limit === undefined ? Infinity : query.skip + query.limit;
     if (this.#context.backend.find === undefined && query.sort.length === 0) {
       let seen = 0;
