@@ -157,6 +157,56 @@ test('indexes are partial to their type: a type without one stores rows without 
   }
 });
 
+test('a query ordered by id reads the ids and versions from the index alone, then only the records its store does not hold (EXPLAIN QUERY PLAN)', async ({ backend, store }) => {
+  await store.saveMany(tasks(200));
+  await store.index(Task, 'priority');
+  const query = toQuery({ where: { priority: { $gte: 8 } } }, () => undefined);
+  const { sql, params } = compileQuery('Task', query, 1, false)!;
+  const db = new Database(backend.path, { readonly: true });
+  try {
+    const steps = (db.prepare(`EXPLAIN QUERY PLAN ${sql.keys}`).all(...params) as Array<{ detail: string }>).map((row) => row.detail).join('\n');
+    assert.match(steps, /USING COVERING INDEX "?cuttle_number_Task_priority"?/, steps);
+  } finally {
+    db.close();
+  }
+  // What the backend sends: held records for those the store caches at the version stored, whole ones for the rest.
+  const answered = async (held: (id: string, version: number) => boolean) => {
+    const answer = await backend.find('Task', query, { typeVersion: 1, held });
+    return answer.records.map((record) => ('held' in record ? `${record.id} held` : `${record.id} ${record.content.length > 0 ? 'whole' : 'empty'}`));
+  };
+  const ids = (await store.find(Task, { where: { priority: { $gte: 8 } } })).map((task) => task.id);
+  assert.is(ids.length, 40);
+  const first = new Set(ids.slice(0, 30));
+  assert.equal(await answered((id) => first.has(id)), ids.map((id) => (first.has(id) ? `${id} held` : `${id} whole`)));
+  assert.equal(await answered((id, version) => first.has(id) && version === 2), ids.map((id) => `${id} whole`), 'held at another version: whole');
+  // Holding fewer than half, the query's own statement reads them all whole (cheaper than reading most of them by id).
+  assert.equal(await answered((id) => id === ids[0]), ids.map((id) => `${id} whole`));
+  // The store's finds through it give the cached instances, and objects for the others.
+  const cached = await store.load(Task, ids[5]!);
+  const fresh = new Store({ backend });
+  assert.is((await store.find(Task, { where: { priority: { $gte: 8 } } }))[5], cached);
+  assert.equal((await fresh.find(Task, { where: { priority: { $gte: 8 } } })).map((task) => task.id), ids);
+});
+
+test('an index of an older definition (number and text indexes without the version) is made again by Store.index, in place', async ({ backend, store }) => {
+  await store.saveMany(tasks(50));
+  await store.index(Plain, 'n');
+  const db = new Database(backend.path);
+  const definition = () => db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'cuttle_number_Plain_n'`).pluck().get() as string;
+  try {
+    const current = definition();
+    assert.match(current, /, id, version\) WHERE type = 'Plain'$/);
+    db.exec(`DROP INDEX "cuttle_number_Plain_n"; ${current.replace(', id, version)', ', id)')}`);
+    assert.match(definition(), /, id\) WHERE type = 'Plain'$/);
+    await store.save(Object.assign(new Plain('p1'), { n: 1 }));
+    await store.index(Plain, 'n');
+    assert.is(definition(), current);
+    assert.equal((await store.find(Plain, { where: { n: 1 } })).map((plain) => plain.id), ['p1']);
+  } finally {
+    db.close();
+  }
+});
+
 test('findEach pages skip in SQL when no row is left to the evaluator, and give every object once, in order', async ({ backend, store }) => {
   await store.saveMany(Array.from({ length: 1200 }, (_, i) => Object.assign(new Plain(`p${String(i).padStart(4, '0')}`), { n: i % 7 })));
   const answer = await backend.find('Plain', toQuery({ where: { n: { $gte: 0 } }, sort: { n: 1 }, skip: 500, limit: 500 }, () => undefined), { typeVersion: 1 });

@@ -121,6 +121,11 @@ export class ObjectCache {
     return this.#lru !== undefined;
   }
 
+  /** Whether any object of `type` is cached (an expired one may count until the LRU notices). */
+  holdsAny(type: string): boolean {
+    return (this.#index.get(type)?.size ?? 0) > 0;
+  }
+
   /** The instance cached for (type, id), counting a hit or a miss and refreshing its recency. */
   get(type: string, id: string): object | undefined {
     if (!this.#lru) return undefined;

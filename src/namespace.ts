@@ -17,6 +17,7 @@ import type {
   BackendTransaction,
   BackendTransactionOptions,
   ChangeListener,
+  HeldRecord,
   RecordWrite,
   RecordsOptions,
   StoredRecord,
@@ -121,9 +122,9 @@ export class NamespacedBackend extends StorageBackend {
     return { ...record, type: this.#in(record.type) };
   }
 
-  #outRecord(record: StoredRecord): StoredRecord;
+  #outRecord<R extends StoredRecord | HeldRecord>(record: R): R;
   #outRecord(record: StoredRecord | undefined): StoredRecord | undefined;
-  #outRecord(record: StoredRecord | undefined): StoredRecord | undefined {
+  #outRecord(record: StoredRecord | HeldRecord | undefined): StoredRecord | HeldRecord | undefined {
     return record === undefined ? undefined : { ...record, type: this.#out(record.type) };
   }
 

@@ -190,6 +190,8 @@ export class Store {
       decode: (info, record) => this.#codec.decodeData(record.content, info, record.id),
       mark: () => this.#writes,
       adopt: (info, record, data, mark) => this.#adopt(info, record, data, mark),
+      held: (info, id, version) => this.#heldAt(info, id, version),
+      holds: (info) => this.#cache.holdsAny(info.name),
     });
     this.#stopFeed = this.#view.changes?.((changes) => this.#outside(changes));
     let siblings = storesOn.get(this.#view.inner);
@@ -884,12 +886,19 @@ export class Store {
    */
   #adopt(info: TypeInfo, record: StoredRecord, data: () => unknown, mark: number): Serializable | Promise<Serializable | undefined> {
     if (info.kind === 'container') return this.get(info.Class, record.id);
-    const cached = this.#cache.enabled ? (this.#cache.peek(info.name, record.id) as Serializable | undefined) : undefined;
-    if (cached !== undefined && cached.id === record.id && this.#versions.get(cached) === record.version) return cached;
+    const cached = this.#heldAt(info, record.id, record.version);
+    if (cached !== undefined) return cached;
     const obj = this.#codec.construct(info, record.id, data());
     this.#versions.set(obj, record.version);
     if (this.#cache.enabled && mark === this.#writes && !this.#overlaps.busy(info.name, record.id)) this.#cache.set(info.name, record.id, obj, record.content);
     return obj;
+  }
+
+  /** The cached object of (info, id) if it is at `version` (without refreshing its place in the LRU order). */
+  #heldAt(info: TypeInfo, id: string, version: number): Serializable | undefined {
+    if (!this.#cache.enabled) return undefined;
+    const cached = this.#cache.peek(info.name, id) as Serializable | undefined;
+    return cached !== undefined && cached.id === id && this.#versions.get(cached) === version ? cached : undefined;
   }
 
   /** {@link Store.#read}, caching the object; `key` is its entry in #loading. */

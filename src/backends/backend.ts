@@ -69,7 +69,8 @@ export type BackendChange =
  * `count` says how many records match for certain.
  */
 export interface FindAnswer {
-  readonly records: readonly StoredRecord[];
+  /** The matching records; those the caller holds may come as {@link HeldRecord}s (see {@link BackendFindOptions.held}). */
+  readonly records: readonly (StoredRecord | HeldRecord)[];
   readonly count: number;
   readonly unchecked: readonly StoredRecord[];
   /**
@@ -90,6 +91,28 @@ export interface BackendFindOptions {
    * returns every record unchecked). The memory backend reads it; SQLite and PostgreSQL do not.
    */
   readonly typeVersion?: number;
+  /**
+   * Whether the caller holds the record of this type and `id` at `version` already (the store: its
+   * cache has the object at that version). A backend may then answer with a {@link HeldRecord} for
+   * it, not reading or sending its content, but only in an answer whose `unchecked` is empty (the
+   * caller needs no record's content to merge and sort those in). Called while the backend reads,
+   * so a record held then may be gone from the caller's cache by the time it gets the answer; the
+   * store then asks again without `held`. Unset: every record comes whole.
+   */
+  readonly held?: (id: string, version: number) => boolean;
+}
+
+/** A record {@link StorageBackend.find} found and returned without its content, since the caller holds it at `version` (see {@link BackendFindOptions.held}). */
+export interface HeldRecord {
+  readonly type: string;
+  readonly id: string;
+  readonly version: number;
+  readonly held: true;
+}
+
+/** Whether `record` came without its content (see {@link HeldRecord}). */
+export function isHeld(record: StoredRecord | HeldRecord): record is HeldRecord {
+  return 'held' in record;
 }
 
 /**

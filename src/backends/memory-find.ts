@@ -19,7 +19,10 @@ import { pathKey, type MemoryTable } from './memory-table.js';
 /** Plain JSON holds no stored object and no reference. */
 const noRefs: RefOf = () => undefined;
 
-const NOTHING: FindAnswer = Object.freeze({ records: [], count: 0, unchecked: [], skipped: 0 });
+/** An answer of records whole: the memory backend has their content at hand, so it ignores `held`. */
+type WholeAnswer = Omit<FindAnswer, 'records'> & { readonly records: readonly StoredRecord[] };
+
+const NOTHING: WholeAnswer = Object.freeze({ records: [], count: 0, unchecked: [], skipped: 0 });
 
 interface Judged extends Candidate {
   readonly record: StoredRecord;
@@ -49,7 +52,7 @@ export interface PageCache {
  * Answers `query` over `table` (see `StorageBackend.find`). Without `options.typeVersion` it
  * cannot tell which records the store would upgrade, so every record goes back unchecked.
  */
-export function findIn(table: MemoryTable | undefined, query: Query, options: BackendFindOptions = {}, pages?: PageCache): FindAnswer {
+export function findIn(table: MemoryTable | undefined, query: Query, options: BackendFindOptions = {}, pages?: PageCache): WholeAnswer {
   if (table === undefined) return NOTHING;
   const version = options.typeVersion;
   if (version === undefined) return { records: [], count: 0, unchecked: [...table.records()], skipped: 0 };
@@ -96,7 +99,7 @@ export function findIn(table: MemoryTable | undefined, query: Query, options: Ba
 }
 
 /** The answer to `query` of the records matching for certain (`exact`, in order, at least the first skip + limit) and the unchecked ones. */
-function page(exact: readonly StoredRecord[], unchecked: readonly StoredRecord[], query: Query): FindAnswer {
+function page(exact: readonly StoredRecord[], unchecked: readonly StoredRecord[], query: Query): WholeAnswer {
   // With nothing to merge in, the skip is done here, so a page of findEach costs only its own records.
   const skipped = unchecked.length === 0 ? query.skip : 0;
   const records = exact.slice(skipped, query.limit === undefined ? undefined : query.skip + query.limit);
@@ -158,7 +161,7 @@ function pick<T>(items: T[], compare: (a: T, b: T) => number, end: number): T[] 
  * where it deleted one). The table's answer is taken whole (no skip or limit: staged records
  * replace some of it) without the staged ids, and the staged records go back unchecked.
  */
-export function findStaged(table: MemoryTable | undefined, staged: ReadonlyMap<string, StoredRecord | null> | undefined, query: Query, options: BackendFindOptions = {}): FindAnswer {
+export function findStaged(table: MemoryTable | undefined, staged: ReadonlyMap<string, StoredRecord | null> | undefined, query: Query, options: BackendFindOptions = {}): WholeAnswer {
   if (staged === undefined || staged.size === 0) return findIn(table, query, options);
   const whole = findIn(table, { ...query, skip: 0, limit: undefined }, { ...options, count: false });
   const records = whole.records.filter((record) => !staged.has(record.id));

@@ -60,6 +60,11 @@ export interface SqlDialect {
    * dialect has one: a count in one pass then returns one row, not every match (see {@link QuerySql.onePassCount}).
    */
   gatherRows?(columns: string): string;
+  /**
+   * An aggregate gathering the rows' ids and versions, in `order` (terms on `id` alone), into one
+   * JSON array of `[id, version]` pairs, if the dialect has one (see {@link QuerySql.keys}).
+   */
+  gatherKeys?(order: string): string;
   /** The `n`th parameter's placeholder (1-based). */
   param(n: number): string;
   /** What LIMIT says for no limit before an OFFSET (`-1` in SQLite, `ALL` in PostgreSQL). */
@@ -118,6 +123,14 @@ export interface QuerySql {
    * to the evaluator (then `unchecked` and `exact` must run); else ''.
    */
   readonly guarded: string;
+  /**
+   * For rows in an order by id alone (no sort, or a sort on `id`): the ids and versions of the rows
+   * of `plain`, in its order, as one row holding a JSON array of `[id, version]` pairs; else '' (a
+   * count, a sort on a field, a dialect without {@link SqlDialect.gatherKeys}). Where an index on the
+   * condition holds the versions too, it is read from that index alone, and a caller that holds
+   * most of the records (a store's cache) reads only the others whole.
+   */
+  readonly keys: string;
   /** The paths, prefixes included, where an annotation leaves a row to the evaluator (each is found by that path's annotated-rows index, where there is one). */
   readonly annotatedAt: readonly (readonly string[])[];
   /** Whether any annotation in a row leaves it to the evaluator (`$contains` looks inside a value): no index finds those rows. */
@@ -224,20 +237,28 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
     : query.limit === undefined
       ? ''
       : ` LIMIT ${query.skip + query.limit}`;
-  const select = (where: string) =>
+  const orderBy = `${order === '' ? '' : `${order}, `}id`;
+  const select = (where: string, columns = dialect.columns) =>
     count
       ? `SELECT ${dialect.count} FROM ${dialect.table} WHERE ${where}`
-      : `SELECT ${dialect.columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${order === '' ? '' : `${order}, `}id${limit}`;
+      : `SELECT ${columns} FROM ${dialect.table} WHERE ${where} ORDER BY ${orderBy}${limit}`;
   const unjudged = `(${unique.join(' OR ')})`;
-  const exact = select(unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`);
-  const plain = dialect.opaque === undefined ? select(`${ofType} AND (${condition})`) : exact;
+  const exactWhere = unique.length === 0 ? `${ofType} AND (${condition})` : `${ofType} AND NOT ${unjudged} AND (${condition})`;
+  const plainWhere = dialect.opaque === undefined ? `${ofType} AND (${condition})` : exactWhere;
+  const exact = select(exactWhere);
+  const plain = select(plainWhere);
+  // The aggregate orders what it gathers itself: SQL does not promise it sees its subquery's rows in order.
+  const keys =
+    count || dialect.gatherKeys === undefined || !query.sort.every((key) => isId(key.segments))
+      ? ''
+      : `SELECT ${dialect.gatherKeys(orderBy)} FROM (${select(plainWhere, 'id, version')})`;
   const branches = uncheckedBranches(dialect, ofType, annotations, versions);
   const unchecked = uncheckedSql(dialect, ofType, branches);
   const matchingOrUnjudged = `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition}))`;
   const onePass =
     unchecked === ''
       ? ''
-      : `${matchingOrUnjudged} ORDER BY ${order === '' ? '' : `${order}, `}id`;
+      : `${matchingOrUnjudged} ORDER BY ${orderBy}`;
   const onePassCount =
     count && unchecked !== '' && dialect.gatherRows !== undefined
       ? `SELECT count(*) FILTER (WHERE NOT unjudged), ${dialect.gatherRows(dialect.columns)} FILTER (WHERE unjudged) FROM (${matchingOrUnjudged})`
@@ -250,7 +271,7 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   // One EXISTS per branch: each stops at its index's first row, where EXISTS of `unchecked` would gather every branch's ids first.
   const anyUnjudged = branches.map((branch) => `EXISTS (SELECT 1 FROM ${dialect.table} WHERE ${branch})`).join(' OR ');
   const guarded = count && unchecked !== '' ? `SELECT CASE WHEN ${anyUnjudged} THEN NULL ELSE (${plain}) END` : '';
-  return { sql: { exact, plain, unchecked, uncheckedScan, onePass, onePassCount, guarded, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
+  return { sql: { exact, plain, unchecked, uncheckedScan, onePass, onePassCount, guarded, keys, annotatedAt: [...annotatedAt.values()], anyAnnotation }, slots: compiler.slots };
 }
 
 /**

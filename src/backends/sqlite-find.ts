@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Query } from '../query/query.js';
-import type { FindAnswer, RecordKind, StoredRecord } from './backend.js';
+import type { FindAnswer, HeldRecord, RecordKind, StoredRecord } from './backend.js';
 import { allRows, compileQuery, indexStatements, uncheckedIndexes } from './sqlite-query.js';
 import type { CompiledQuery } from './sql-query.js';
 
@@ -31,18 +31,23 @@ export class SqliteFinder {
   #schemaVersion = -1;
   /** Runs its callback in one read transaction (a savepoint inside a write transaction). */
   readonly #snapshot: <T>(work: () => T) => T;
+  /** The backend's records of `type` by id, on the same connection (so in the same snapshot). */
+  readonly #loadMany: (type: string, ids: readonly string[]) => Array<StoredRecord | undefined>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, loadMany: (type: string, ids: readonly string[]) => Array<StoredRecord | undefined>) {
     this.#db = db;
+    this.#loadMany = loadMany;
     this.#snapshot = db.transaction((work) => work()) as <T>(work: () => T) => T;
   }
 
   /**
    * See `StorageBackend.find`. The rows left to the evaluator are read first, in the same read
    * transaction as the rest: when there are none (the usual case), the exact rows need no clause
-   * leaving them out, so an indexed count or filter is served by the index alone.
+   * leaving them out, so an indexed count or filter is served by the index alone. With `held`, and
+   * an order by id alone, it reads the matching rows' ids and versions first and only the records
+   * the caller does not hold whole (see `BackendFindOptions.held`).
    */
-  find(type: string, query: Query, count: boolean, typeVersion: number | undefined): FindAnswer {
+  find(type: string, query: Query, count: boolean, typeVersion: number | undefined, held?: (id: string, version: number) => boolean): FindAnswer {
     // Without the class's type version, which records the store upgrades before judging is not known.
     const compiled = typeVersion === undefined ? undefined : compileQuery(type, query, typeVersion, count);
     if (compiled === undefined) return { records: [], count: 0, unchecked: this.#rows(type, allRows(type), []), skipped: 0 };
@@ -59,7 +64,9 @@ export class SqliteFinder {
       // Nothing to merge in: SQL may skip too, so a page of findEach reads only its own rows.
       const skipping = unchecked.length === 0 && query.skip > 0;
       const final = skipping ? compileQuery(type, query, typeVersion!, false, true)! : compiled;
-      const records = this.#rows(type, exact(final), final.params);
+      const records =
+        (held !== undefined && unchecked.length === 0 && final.sql.keys !== '' ? this.#unlessHeld(type, final, held) : undefined) ??
+        this.#rows(type, exact(final), final.params);
       return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
     });
   }
@@ -125,6 +132,28 @@ export class SqliteFinder {
     return { records, count: records.length, unchecked, skipped: 0 };
   }
 
+  /**
+   * The rows of `compiled.sql.plain`, those `held` says the caller holds as {@link HeldRecord}s,
+   * the others read whole by id; or undefined when it holds fewer than half, since reading a
+   * record by id costs about twice as much as in the query's own statement (which the caller
+   * then runs).
+   */
+  #unlessHeld(type: string, compiled: CompiledQuery, held: (id: string, version: number) => boolean): Array<StoredRecord | HeldRecord> | undefined {
+    const keys = JSON.parse(this.#statement(compiled.sql.keys).pluck().get(...compiled.params) as string) as Array<[string, number]>;
+    const holds = keys.map(([id, version]) => held(id, version));
+    const wanted = keys.filter((_, i) => !holds[i]).map(([id]) => id);
+    if (wanted.length * 2 > keys.length) return undefined;
+    const whole = this.#loadMany(type, wanted);
+    let next = 0;
+    return keys.map(([id, version], i): StoredRecord | HeldRecord => {
+      if (holds[i]) return { type, id, version, held: true };
+      const record = whole[next++];
+      // Read in the same snapshot as the keys, so it is there at the version its key says.
+      if (record === undefined) throw new Error(`SqliteFinder: ${type} ${JSON.stringify(id)} matched a query but was not found by its id in the same snapshot`);
+      return record;
+    });
+  }
+
   /** The names of the file's cuttle indexes, read again when its schema changes (this or another connection made one). */
   #indexNames(): Set<string> {
     const version = this.#statement('PRAGMA schema_version').pluck().get() as number;
@@ -136,12 +165,24 @@ export class SqliteFinder {
     return this.#indexes;
   }
 
-  /** Creates the indexes of (type, path), building them over the stored rows; idempotent. */
+  /**
+   * Creates the indexes of (type, path), building them over the stored rows; idempotent. An index
+   * of one of their names defined otherwise (an older cuttle's number and text indexes did not hold
+   * the version) is dropped and made again as now defined, in the same transaction.
+   */
   createIndex(type: string, segments: readonly string[]): void {
     const statements = indexStatements(type, segments);
     if (statements.length === 0) return;
     this.#db.transaction(() => {
-      for (const sql of statements) this.#db.exec(sql);
+      const defined = new Map((this.#db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'objects'`).raw().all() as Array<[string, string]>));
+      for (const sql of statements) {
+        const [, quoted] = /^CREATE INDEX IF NOT EXISTS "((?:[^"]|"")+)" /.exec(sql)!;
+        const name = quoted!.replaceAll('""', '"');
+        const existing = defined.get(name);
+        // SQLite keeps the statement that made an index, less its IF NOT EXISTS.
+        if (existing !== undefined && existing !== sql.replace('CREATE INDEX IF NOT EXISTS ', 'CREATE INDEX ')) this.#db.exec(`DROP INDEX "${quoted}"`);
+        this.#db.exec(sql);
+      }
     }).immediate();
   }
 

@@ -32,6 +32,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('value')}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
   gatherRows: (columns) => `json_group_array(json_array(${columns}))`,
+  gatherKeys: (order) => `json_group_array(json_array(id, version) ORDER BY ${order})`,
   param: () => '?',
   noLimit: '-1',
   bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
@@ -86,8 +87,9 @@ export function indexStatements(type: string, segments: readonly string[]): stri
   }
   const where = `WHERE type = ${typeLiteral(type)}`;
   return [
-    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'number')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'number')}, id) ${where}`,
-    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'text')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'text')}, id) ${where}`,
+    // With the version after the id, a query's keys (QuerySql.keys) are read from the index alone.
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'number')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'number')}, id, version) ${where}`,
+    `CREATE INDEX IF NOT EXISTS ${indexName(type, segments, 'text')} ON objects (type, ${SQLITE_DIALECT.scalar(segments, 'text')}, id, version) ${where}`,
     // An annotation at a path above this one (a Map or Date at `owner` of `owner.name`) counts too.
     ...segments.map((_, i) => {
       const above = segments.slice(0, i + 1);

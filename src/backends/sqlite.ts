@@ -224,7 +224,7 @@ export class SqliteBackend extends StorageBackend {
       this.#db.close();
       throw this.#wrap(error);
     }
-    this.#finder = new SqliteFinder(this.#db);
+    this.#finder = new SqliteFinder(this.#db, (type, ids) => this.#loadMany(type, ids));
     const sql = this.#sql;
     sql.load.raw();
     sql.loadMany.raw();
@@ -512,7 +512,7 @@ export class SqliteBackend extends StorageBackend {
   override async find(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer> {
     this.#check();
     while (this.#importing) await this.#importing;
-    return this.#run(() => this.#finder.find(type, query, options?.count === true, options?.typeVersion));
+    return this.#run(() => this.#finder.find(type, query, options?.count === true, options?.typeVersion, options?.held));
   }
 
   /** Expression indexes on the path, partial to the type (see docs/query.md); built now. */

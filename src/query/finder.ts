@@ -4,7 +4,7 @@
  * with `list` and `loadMany`, and always with the reference evaluator as the last word.
  * @module
  */
-import type { StorageBackend, StoredRecord } from '../backends/backend.js';
+import { isHeld, type FindAnswer, type HeldRecord, type StorageBackend, type StoredRecord } from '../backends/backend.js';
 import type { Serializable, TypeInfo } from '../model.js';
 import { compareCandidates, matches, type Candidate } from './evaluate.js';
 import { InvalidQueryError } from '../errors.js';
@@ -19,21 +19,26 @@ const CHUNK = 500;
 /**
  * A record a query found, with the store's write mark from before it was read. It is decoded when
  * its data is first read (to judge, sort or rank it, or to build its object), so a result the
- * cache holds at this version, in an order the backend already gave, is never decoded.
+ * cache holds at this version, in an order the backend already gave, is never decoded. A record
+ * the backend left its content out of, since the cache held it ({@link HeldRecord}), comes with
+ * that cached object, and is never judged or sorted here (such an answer has no unchecked records).
  */
 class Found implements Candidate {
   readonly id: string;
-  readonly record: StoredRecord;
+  readonly record: StoredRecord | HeldRecord;
   readonly mark: number;
+  /** The cached object of a held record. */
+  readonly object: Serializable | undefined;
   readonly #decode: () => unknown;
   #data: unknown;
   #decoded = false;
 
-  constructor(record: StoredRecord, mark: number, decode: () => unknown) {
+  constructor(record: StoredRecord | HeldRecord, mark: number, decode: () => unknown, object?: Serializable) {
     this.id = record.id;
     this.record = record;
     this.mark = mark;
     this.#decode = decode;
+    this.object = object;
   }
 
   get data(): unknown {
@@ -65,6 +70,13 @@ export interface FinderContext {
    * `data()`, its decoded document (cached unless a write came after `mark`).
    */
   adopt(info: TypeInfo, record: StoredRecord, data: () => unknown, mark: number): Serializable | Promise<Serializable | undefined>;
+  /**
+   * The cached object of `info`'s type and `id` if it is at `version` (its record's content is then
+   * not needed: see `BackendFindOptions.held`). Unset: the backend sends every record whole.
+   */
+  held?(info: TypeInfo, id: string, version: number): Serializable | undefined;
+  /** Whether {@link held} may hold any object of `info`'s type now (if not, the backend is not asked to leave content out). */
+  holds?(info: TypeInfo): boolean;
 }
 
 /** Runs queries for one store. */
@@ -198,9 +210,22 @@ export class Finder {
       found = [];
       for await (const chunk of this.#scan(info, query.where)) found.push(...chunk);
     } else {
-      const mark = this.#context.mark();
-      const answer = await backend.find(info.name, query, { typeVersion: classVersion(info.Class) });
-      found = answer.records.map((record) => this.#candidate(info, record, mark));
+      const typeVersion = classVersion(info.Class);
+      const { held, holds } = this.#context;
+      const asksHeld = held !== undefined && info.kind !== 'container' && holds?.(info) !== false;
+      let mark = this.#context.mark();
+      let answer = await backend.find(info.name, query, {
+        typeVersion,
+        held: asksHeld ? (id, version) => held(info, id, version) !== undefined : undefined,
+      });
+      let candidates = this.#candidates(info, answer, mark);
+      if (candidates === undefined) {
+        // A record held when the backend read it is no longer cached at that version: ask again, for every record whole.
+        mark = this.#context.mark();
+        answer = await backend.find(info.name, query, { typeVersion });
+        candidates = this.#candidates(info, answer, mark)!;
+      }
+      found = candidates;
       skip -= answer.skipped ?? 0;
       // The backend's records come in the query's order: only records it left to the evaluator need merging in.
       if (answer.unchecked.length === 0) return found.slice(skip, query.limit === undefined ? undefined : skip + query.limit);
@@ -222,6 +247,28 @@ export class Finder {
     }
   }
 
+  /**
+   * The candidates of the backend's `records`, each held one with its cached object; undefined
+   * when one is no longer cached at its version, or held records came with unchecked ones (whose
+   * merging would need their content).
+   */
+  #candidates(info: TypeInfo, answer: FindAnswer, mark: number): Found[] | undefined {
+    const found: Found[] = [];
+    for (const record of answer.records) {
+      if (!isHeld(record)) {
+        found.push(this.#candidate(info, record, mark));
+        continue;
+      }
+      const object = answer.unchecked.length === 0 ? this.#context.held?.(info, record.id, record.version) : undefined;
+      if (object === undefined) return undefined;
+      const noContent = () => {
+        throw new Error(`${info.name} ${JSON.stringify(record.id)}: the backend did not send this held record's content, which nothing reads`);
+      };
+      found.push(new Found(record, mark, noContent, object));
+    }
+    return found;
+  }
+
   #candidate(info: TypeInfo, record: StoredRecord, mark: number): Found {
     return new Found(record, mark, () => this.#context.decode(info, record));
   }
@@ -239,7 +286,8 @@ export class Finder {
   async #adoptAll(info: TypeInfo, found: readonly Found[]): Promise<Serializable[]> {
     const objects: Serializable[] = [];
     for (const candidate of found) {
-      const adopted = this.#context.adopt(info, candidate.record, () => candidate.data, candidate.mark);
+      const { record } = candidate;
+      const adopted = isHeld(record) ? candidate.object! : this.#context.adopt(info, record, () => candidate.data, candidate.mark);
       const obj = adopted instanceof Promise ? await adopted : adopted;
       // A container deleted between the query and the load of its graph is left out.
       if (obj !== undefined) objects.push(obj);

@@ -56,6 +56,12 @@ class Raw extends Serializable {
   n: unknown = undefined;
 }
 
+/** A class whose objects the test of held records keeps in one store's cache. */
+class Kept extends Serializable {
+  static override typeName = 'QKept';
+  n = 0;
+}
+
 const TEXTS = [
   ['a', 'Buy milk', 'and eggs and bread for the week', []],
   ['b', 'Milk chocolate', '', []],
@@ -406,6 +412,43 @@ export function querySuite(name: string, makeBackend: () => StorageBackend | Pro
     const loaded = await store.load(Item, data.items[3]!.id);
     const [found] = await store.find(Item, { where: { id: loaded.id } });
     assert.is(found, loaded);
+  });
+
+  test('a cached object stored since at another version is read as stored, and a query the cache drops an object from meanwhile still answers', async ({ backend, store }) => {
+    // A store on a view of the suite's backend whose find, once armed, empties the store's cache
+    // after the backend answers: what it answered held is no longer held when the store adopts it.
+    let drop = false;
+    const dropping = new Proxy(backend, {
+      get(target, key) {
+        // Methods run on the backend itself, whose private fields a proxy does not have.
+        const value: unknown = Reflect.get(target, key, target);
+        if (key !== 'find') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<NonNullable<StorageBackend['find']>>) => {
+          const answer = await target.find!(...args);
+          if (drop) kept.cache.clear();
+          return answer;
+        };
+      },
+    });
+    const kept = new Store({ backend: dropping });
+    await kept.saveMany([1, 2, 3, 4].map((n) => Object.assign(new Kept(`kept-${n}`), { n })));
+    await kept.index(Kept, 'n');
+    const cached = await kept.load(Kept, 'kept-3');
+    // Rewritten under the cache (as an import or another process may), at a later version.
+    await backend.putMany([{ type: 'QKept', id: 'kept-2', kind: 'object', content: '{"json":{"n":20}}', version: 2, updatedAt: 2 }]);
+    const found = async (options: FindOptions) => (await kept.find(Kept, options)).map((obj) => `${obj.id}=${obj.n}`);
+    assert.is((await kept.find(Kept, { where: { n: 3 } }))[0], cached, 'a cached, unchanged object found is that instance');
+    const cases: Array<[FindOptions, string[]]> = [
+      [{ where: { n: { $gte: 2 } } }, ['kept-2=20', 'kept-3=3', 'kept-4=4']],
+      [{ where: { n: { $gte: 2 } }, skip: 1, limit: 2 }, ['kept-3=3', 'kept-4=4']],
+      [{ sort: { id: -1 }, limit: 3 }, ['kept-4=4', 'kept-3=3', 'kept-2=20']],
+    ];
+    for (const [options, want] of cases) {
+      assert.equal(await found(options), want, `${describeQuery(options)}, the cache holding some`);
+      drop = true;
+      assert.equal(await found(options), want, `${describeQuery(options)}, the cache emptied meanwhile`);
+      drop = false;
+    }
   });
 
   test('records of an older type version are judged after their upgrade, indexed or not', async ({ backend }) => {
