@@ -43,6 +43,8 @@ export {
   type RecordKind,
   type FindAnswer,
   type BackendFindOptions,
+  type HeldRecord,
+  isHeld,
   type SearchAnswer,
   type BackendTransaction,
   type BackendTransactionOptions,
