@@ -3,7 +3,7 @@
 // what it leaves to the store).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InMemoryBackend, Serializable, Store, toQuery } from '../src/index.js';
+import { InMemoryBackend, isHeld, Serializable, Store, toQuery, type BackendFindOptions, type FindAnswer, type Query, type StoredRecord } from '../src/index.js';
 
 class Note extends Serializable {
   static override typeName = 'MemNote';
@@ -61,6 +61,29 @@ test('the pages after the first are slices of one answer, which a change makes a
   const each: string[] = [];
   for await (const note of store.findEach(Note, { where: { rank: { $gte: 0 } }, sort: { rank: -1 } })) each.push(note.id);
   assert.equal(each, ['a', 'e', 'd', 'c']);
+  await store.close();
+});
+
+/** A backend that breaks the held-records contract: asked with `held`, it sends the records held and one unchecked too. */
+class HeldWithUnchecked extends InMemoryBackend {
+  asked: string[] = [];
+  override async find(type: string, query: Query, options?: BackendFindOptions): Promise<FindAnswer> {
+    const answer = await super.find(type, query, options);
+    this.asked.push(options?.held === undefined ? 'whole' : 'held');
+    if (options?.held === undefined || answer.records.length === 0) return answer;
+    const whole = answer.records.filter((record): record is StoredRecord => !isHeld(record));
+    const held = whole.slice(1).map((record) => ({ type, id: record.id, version: record.version, held: true as const }));
+    return { ...answer, records: held, unchecked: whole.slice(0, 1) };
+  }
+}
+
+test('held records sent with unchecked ones (the contract says never) make the store ask again for every record whole', async () => {
+  const backend = new HeldWithUnchecked();
+  const store = new Store({ backend });
+  await store.saveMany([1, 2, 3].map((rank) => Object.assign(new Note(`n${rank}`), { rank })));
+  backend.asked = [];
+  assert.equal((await store.find(Note, { where: { rank: { $gte: 2 } }, sort: { rank: -1 } })).map((note) => note.id), ['n3', 'n2']);
+  assert.equal(backend.asked, ['held', 'whole']);
   await store.close();
 });
 

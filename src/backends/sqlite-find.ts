@@ -135,8 +135,8 @@ export class SqliteFinder {
   /**
    * The rows of `compiled.sql.plain`, those `held` says the caller holds as {@link HeldRecord}s,
    * the others read whole by id; or undefined when it holds fewer than half, since reading a
-   * record by id costs about twice as much as in the query's own statement (which the caller
-   * then runs).
+   * record by id costs more than reading it in the query's own statement (which the caller then
+   * runs; docs/performance.md, "Run ten").
    */
   #unlessHeld(type: string, compiled: CompiledQuery, held: (id: string, version: number) => boolean): Array<StoredRecord | HeldRecord> | undefined {
     const keys = JSON.parse(this.#statement(compiled.sql.keys).pluck().get(...compiled.params) as string) as Array<[string, number]>;

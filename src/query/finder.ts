@@ -223,7 +223,8 @@ export class Finder {
         // A record held when the backend read it is no longer cached at that version: ask again, for every record whole.
         mark = this.#context.mark();
         answer = await backend.find(info.name, query, { typeVersion });
-        candidates = this.#candidates(info, answer, mark)!;
+        candidates = this.#candidates(info, answer, mark);
+        if (candidates === undefined) throw new Error(`find of ${info.name}: the backend answered with held records (HeldRecord), though none were asked for`);
       }
       found = candidates;
       skip -= answer.skipped ?? 0;
@@ -254,6 +255,9 @@ export class Finder {
    */
   #candidates(info: TypeInfo, answer: FindAnswer, mark: number): Found[] | undefined {
     const found: Found[] = [];
+    const noContent = () => {
+      throw new Error(`find of ${info.name}: a held record's content was read, which the backend did not send`);
+    };
     for (const record of answer.records) {
       if (!isHeld(record)) {
         found.push(this.#candidate(info, record, mark));
@@ -261,9 +265,6 @@ export class Finder {
       }
       const object = answer.unchecked.length === 0 ? this.#context.held?.(info, record.id, record.version) : undefined;
       if (object === undefined) return undefined;
-      const noContent = () => {
-        throw new Error(`${info.name} ${JSON.stringify(record.id)}: the backend did not send this held record's content, which nothing reads`);
-      };
       found.push(new Found(record, mark, noContent, object));
     }
     return found;
