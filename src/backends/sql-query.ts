@@ -61,10 +61,10 @@ export interface SqlDialect {
    */
   gatherRows?(columns: string): string;
   /**
-   * An aggregate gathering the rows' ids and versions, in `order` (terms on `id` alone), into one
-   * JSON array of `[id, version]` pairs, if the dialect has one (see {@link QuerySql.keys}).
+   * An aggregate gathering the rows' ids and versions into one JSON array of `[id, version]`
+   * pairs, in no promised order, if the dialect has one (see {@link QuerySql.keys}).
    */
-  gatherKeys?(order: string): string;
+  gatherKeys?: string;
   /** The `n`th parameter's placeholder (1-based). */
   param(n: number): string;
   /** What LIMIT says for no limit before an OFFSET (`-1` in SQLite, `ALL` in PostgreSQL). */
@@ -125,7 +125,8 @@ export interface QuerySql {
   readonly guarded: string;
   /**
    * For rows in an order by id alone (no sort, or a sort on `id`): the ids and versions of the rows
-   * of `plain`, in its order, as one row holding a JSON array of `[id, version]` pairs; else '' (a
+   * of `plain` (the same rows: its order picks them when it is limited) as one row holding a JSON
+   * array of `[id, version]` pairs, in no promised order (the caller sorts them by id); else '' (a
    * count, a sort on a field, a dialect without {@link SqlDialect.gatherKeys}). Where an index on the
    * condition holds the versions too, it is read from that index alone, and a caller that holds
    * most of the records (a store's cache) reads only the others whole.
@@ -247,11 +248,11 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   const plainWhere = dialect.opaque === undefined ? `${ofType} AND (${condition})` : exactWhere;
   const exact = select(exactWhere);
   const plain = select(plainWhere);
-  // The aggregate orders what it gathers itself: SQL does not promise it sees its subquery's rows in order.
+  // An aggregate's own ORDER BY would sort them again in SQL; by id, they are sorted in JavaScript as cheaply, if need be.
   const keys =
     count || dialect.gatherKeys === undefined || !query.sort.every((key) => isId(key.segments))
       ? ''
-      : `SELECT ${dialect.gatherKeys(orderBy)} FROM (${select(plainWhere, 'id, version')})`;
+      : `SELECT ${dialect.gatherKeys} FROM (${select(plainWhere, 'id, version')})`;
   const branches = uncheckedBranches(dialect, ofType, annotations, versions);
   const unchecked = uncheckedSql(dialect, ofType, branches);
   const matchingOrUnjudged = `SELECT ${dialect.columns}, ${unjudged} AS unjudged FROM ${dialect.table} WHERE ${ofType} AND (${unjudged} OR (${condition}))`;

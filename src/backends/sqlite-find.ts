@@ -4,6 +4,7 @@
  * @module
  */
 import type Database from 'better-sqlite3';
+import { compareIds } from '../ids.js';
 import type { Query } from '../query/query.js';
 import type { FindAnswer, HeldRecord, RecordKind, StoredRecord } from './backend.js';
 import { allRows, compileQuery, indexStatements, uncheckedIndexes } from './sqlite-query.js';
@@ -65,7 +66,7 @@ export class SqliteFinder {
       const skipping = unchecked.length === 0 && query.skip > 0;
       const final = skipping ? compileQuery(type, query, typeVersion!, false, true)! : compiled;
       const records =
-        (held !== undefined && unchecked.length === 0 && final.sql.keys !== '' ? this.#unlessHeld(type, final, held) : undefined) ??
+        (held !== undefined && unchecked.length === 0 && final.sql.keys !== '' ? this.#unlessHeld(type, final, query.sort[0]?.direction === -1, held) : undefined) ??
         this.#rows(type, exact(final), final.params);
       return { records, count: records.length, unchecked, skipped: skipping ? query.skip : 0 };
     });
@@ -138,8 +139,11 @@ export class SqliteFinder {
    * record by id costs more than reading it in the query's own statement (which the caller then
    * runs; docs/performance.md, "Run ten").
    */
-  #unlessHeld(type: string, compiled: CompiledQuery, held: (id: string, version: number) => boolean): Array<StoredRecord | HeldRecord> | undefined {
+  #unlessHeld(type: string, compiled: CompiledQuery, descending: boolean, held: (id: string, version: number) => boolean): Array<StoredRecord | HeldRecord> | undefined {
     const keys = JSON.parse(this.#statement(compiled.sql.keys).pluck().get(...compiled.params) as string) as Array<[string, number]>;
+    // In the query's order, by id: the aggregate promises none (though it usually keeps its subquery's).
+    const order = descending ? (a: [string, number], b: [string, number]) => compareIds(b[0], a[0]) : (a: [string, number], b: [string, number]) => compareIds(a[0], b[0]);
+    if (keys.some((key, i) => i > 0 && order(keys[i - 1]!, key) > 0)) keys.sort(order);
     const holds = keys.map(([id, version]) => held(id, version));
     const wanted = keys.filter((_, i) => !holds[i]).map(([id]) => id);
     if (wanted.length * 2 > keys.length) return undefined;

@@ -32,7 +32,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   startsWith: (value, param) => `substr(${value}, 1, ${param('length')}) = ${param('value')}`,
   includes: (value, param) => `instr(${value}, ${param}) > 0`,
   gatherRows: (columns) => `json_group_array(json_array(${columns}))`,
-  gatherKeys: (order) => `json_group_array(json_array(id, version) ORDER BY ${order})`,
+  gatherKeys: 'json_group_array(json_array(id, version))',
   param: () => '?',
   noLimit: '-1',
   bind: (value) => (typeof value === 'boolean' ? Number(value) : value),
