@@ -248,7 +248,7 @@ function compileShape(dialect: SqlDialect, type: string, query: Query, typeVersi
   const plainWhere = dialect.opaque === undefined ? `${ofType} AND (${condition})` : exactWhere;
   const exact = select(exactWhere);
   const plain = select(plainWhere);
-  // An aggregate's own ORDER BY would sort them again in SQL; by id, they are sorted in JavaScript as cheaply, if need be.
+  // No ORDER BY in the aggregate, which would sort again rows that come sorted: the caller checks their id order, and sorts if need be.
   const keys =
     count || dialect.gatherKeys === undefined || !query.sort.every((key) => isId(key.segments))
       ? ''
