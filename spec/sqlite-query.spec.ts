@@ -188,6 +188,20 @@ test('a query ordered by id reads the ids and versions from the index alone, the
   assert.equal((await fresh.find(Task, { where: { priority: { $gte: 8 } } })).map((task) => task.id), ids);
 });
 
+test('a store that holds no object of the class asks for every record whole; once it holds some, for held records', async ({ backend, store }) => {
+  await store.saveMany(tasks(20));
+  const asked: string[] = [];
+  const find = backend.find.bind(backend);
+  backend.find = (type, query, options) => {
+    asked.push(options?.held === undefined ? 'whole' : 'held');
+    return find(type, query, options);
+  };
+  const fresh = new Store({ backend });
+  await fresh.find(Task, { where: { priority: 3 } });
+  await fresh.find(Task, { where: { priority: 3 } });
+  assert.equal(asked, ['whole', 'held']);
+});
+
 test('an index of an older definition (number and text indexes without the version) is made again by Store.index, in place', async ({ backend, store }) => {
   await store.saveMany(tasks(50));
   await store.index(Plain, 'n');
